@@ -1,0 +1,1 @@
+//! Placeholder: Backstage `app-config.yaml` import (being written).

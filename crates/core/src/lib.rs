@@ -1,0 +1,21 @@
+//! Backstage Inspector's core: everything the CLI (`bsi`) and the desktop app share, and
+//! nothing of either. It knows no Tauri and no terminal.
+//!
+//! Data flows one way: a [`profile::Profile`] (with its password from [`secrets`]) becomes
+//! pools in [`connect`]; [`discovery`] reads what each database holds.
+
+pub mod appconfig;
+pub mod connect;
+pub mod conninfo;
+pub mod discovery;
+pub mod error;
+pub mod logging;
+pub mod profile;
+pub mod secrets;
+pub mod tls;
+
+pub use error::{CoreError, ErrorCode, ErrorPayload, Result};
+
+/// The name PostgreSQL sees as `application_name` and the product's name everywhere.
+pub const PRODUCT_NAME: &str = "Backstage Inspector";
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,244 @@
+//! Secrets: the one place that touches the OS keyring and the type that carries a secret.
+//!
+//! [`Secret`] wraps a password or token. Its `Debug` and `Display` print `<redacted>` and it
+//! implements neither `Serialize` nor `Clone`-into-string, so it cannot reach a log line, a
+//! profile file or an IPC payload by accident; [`Secret::expose`] is the single, greppable
+//! way to read it.
+//!
+//! [`Keyring`] stores one entry per profile (service [`KEYRING_SERVICE`], user = profile
+//! name; a per-plugin override with its own password uses `profile/pluginId`). Keyring calls
+//! block on D-Bus on Linux, so async callers go through [`Keyring::get_async`] and friends,
+//! which run them on the blocking pool. When no keyring is usable, [`KeyringStatus`] says why
+//! (the store's own cause) and callers fall back to a password for this run only; nothing is
+//! ever written to a plaintext file.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::error::{CoreError, Result};
+
+/// The keyring service name. Debug builds use their own namespace so that a development
+/// build never reads or overwrites the credentials of an installed release.
+pub const KEYRING_SERVICE: &str = if cfg!(debug_assertions) {
+    "backstage-inspector-dev"
+} else {
+    "backstage-inspector"
+};
+
+/// A secret value (password, token). Never printed, never serialised.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// Reads the secret. Every call site is a place where the value leaves this type.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+/// Masks a token-like value for display: keeps a short prefix so that two values can be told
+/// apart, hides the rest. Empty stays empty.
+pub fn mask(value: &str) -> String {
+    if value.is_empty() {
+        return String::new();
+    }
+    let prefix: String = value.chars().take(4).collect();
+    if value.chars().count() <= 8 {
+        "••••••••".to_string()
+    } else {
+        format!("{prefix}••••••••")
+    }
+}
+
+/// Whether the OS keyring can be used, and if not, why.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KeyringStatus {
+    pub available: bool,
+    /// The store's own explanation when it is not available.
+    pub reason: Option<String>,
+    /// What the user can do about it.
+    pub hint: Option<String>,
+}
+
+/// Access to the OS keyring (Keychain, Credential Manager, Secret Service).
+#[derive(Debug, Clone)]
+pub struct Keyring {
+    service: String,
+}
+
+impl Default for Keyring {
+    fn default() -> Self {
+        Self::new(KEYRING_SERVICE)
+    }
+}
+
+impl Keyring {
+    pub fn new(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+        }
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// The state of the platform's credential store. Blocking.
+    pub fn status() -> KeyringStatus {
+        match keyring::Entry::store_status() {
+            Ok(()) => KeyringStatus {
+                available: true,
+                reason: None,
+                hint: None,
+            },
+            Err(e) => KeyringStatus {
+                available: false,
+                reason: Some(describe_keyring_error(e)),
+                hint: Some(keyring_hint(e).to_string()),
+            },
+        }
+    }
+
+    fn entry(&self, account: &str) -> Result<keyring::Entry> {
+        keyring::Entry::new(&self.service, account).map_err(|e| self.unavailable(e))
+    }
+
+    fn unavailable(&self, e: keyring::Error) -> CoreError {
+        let cause = match (&e, keyring::Entry::store_status()) {
+            (keyring::Error::NoDefaultStore, Err(status)) => describe_keyring_error(status),
+            _ => describe_keyring_error(&e),
+        };
+        CoreError::KeyringUnavailable {
+            cause,
+            hint: keyring_hint(&e).to_string(),
+        }
+    }
+
+    /// Stores `secret` for `account`, replacing any previous value. Blocking.
+    pub fn set(&self, account: &str, secret: &Secret) -> Result<()> {
+        let entry = self.entry(account)?;
+        entry
+            .set_password(secret.expose())
+            .map_err(|e| self.unavailable(e))?;
+        tracing::debug!(account, service = %self.service, "credential stored in keyring");
+        Ok(())
+    }
+
+    /// Reads the secret for `account`; `Ok(None)` when there is none. Blocking.
+    pub fn get(&self, account: &str) -> Result<Option<Secret>> {
+        let entry = self.entry(account)?;
+        match entry.get_password() {
+            Ok(p) => Ok(Some(Secret::new(p))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(self.unavailable(e)),
+        }
+    }
+
+    /// Deletes the secret for `account`; returns whether there was one. Blocking.
+    pub fn delete(&self, account: &str) -> Result<bool> {
+        let entry = self.entry(account)?;
+        match entry.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(self.unavailable(e)),
+        }
+    }
+
+    pub async fn get_async(&self, account: &str) -> Result<Option<Secret>> {
+        let this = self.clone();
+        let account = account.to_string();
+        blocking(move || this.get(&account)).await
+    }
+
+    pub async fn set_async(&self, account: &str, secret: Secret) -> Result<()> {
+        let this = self.clone();
+        let account = account.to_string();
+        blocking(move || this.set(&account, &secret)).await
+    }
+
+    pub async fn delete_async(&self, account: &str) -> Result<bool> {
+        let this = self.clone();
+        let account = account.to_string();
+        blocking(move || this.delete(&account)).await
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CoreError::Internal(format!("keyring task failed: {e}")))?
+}
+
+fn describe_keyring_error(e: &keyring::Error) -> String {
+    match e {
+        keyring::Error::NoDefaultStore => "no credential store could be opened".to_string(),
+        keyring::Error::NoStorageAccess(inner) => {
+            format!("the credential store is locked or refused access: {inner}")
+        }
+        keyring::Error::PlatformFailure(inner) => format!("the credential store failed: {inner}"),
+        other => other.to_string(),
+    }
+}
+
+fn keyring_hint(e: &keyring::Error) -> &'static str {
+    match e {
+        keyring::Error::NoStorageAccess(_) => {
+            "unlock your login keyring (for example by logging in to the desktop session) and try again"
+        }
+        _ if cfg!(target_os = "linux") => {
+            "start a Secret Service provider such as gnome-keyring or KeePassXC in a D-Bus session; \
+             until then the password is asked for and kept for this run only"
+        }
+        _ => "the password is asked for and kept for this run only",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_prints() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "<redacted>");
+        assert_eq!(format!("{s}"), "<redacted>");
+        assert_eq!(format!("{:?}", Some(&s)), "Some(<redacted>)");
+        assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn mask_keeps_only_a_prefix() {
+        assert_eq!(mask(""), "");
+        assert_eq!(mask("short"), "••••••••");
+        let m = mask("eyJhbGciOiJFUzI1NiJ9.payload.signature");
+        assert!(m.starts_with("eyJh"));
+        assert!(!m.contains("signature"));
+    }
+}

@@ -1,0 +1,1 @@
+fn main() { backstage_inspector_app::run() }
