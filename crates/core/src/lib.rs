@@ -6,6 +6,7 @@
 
 pub mod appconfig;
 pub mod connect;
+mod diagnose;
 pub mod conninfo;
 pub mod discovery;
 pub mod error;

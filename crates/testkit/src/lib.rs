@@ -1,1 +1,374 @@
-//! placeholder
+//! Test harness: a real PostgreSQL with TLS and SCRAM, started by the tests themselves.
+//!
+//! [`PgServer::start`] runs `initdb` and `postgres` from the machine's PostgreSQL binaries
+//! (`$BSI_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`, else `pg_config --bindir`) in a
+//! fresh folder, on a free loopback port. When the tests run as root the server runs as the
+//! `postgres` user (PostgreSQL refuses to run as root). Certificates are made at start: a root
+//! CA, an intermediate CA, and a server certificate for `localhost` signed by the intermediate;
+//! the server presents the full chain, or only its leaf with [`TlsSetup::LeafOnly`].
+//!
+//! The server lives as long as the test process: a small shell wrapper holds a pipe from this
+//! process and stops PostgreSQL and removes its folder when the pipe closes, so nothing is left
+//! behind even when a test panics.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+
+/// How the server does TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsSetup {
+    /// TLS on, the full chain (leaf + intermediate) presented; only `hostssl` lines in
+    /// `pg_hba.conf`, so plain connections are refused.
+    FullChain,
+    /// TLS on, but the server presents only its leaf certificate.
+    LeafOnly,
+    /// TLS off; plain `host` lines.
+    Off,
+}
+
+/// A running PostgreSQL for tests.
+pub struct PgServer {
+    pub port: u16,
+    /// The superuser's name (`postgres`) and password (SCRAM).
+    pub superuser: String,
+    pub password: String,
+    /// The root CA that signed the intermediate; trust this for verify-ca/verify-full.
+    pub root_ca: PathBuf,
+    /// The intermediate CA alone.
+    pub intermediate_ca: PathBuf,
+    /// A CA that signed nothing this server uses.
+    pub unrelated_ca: PathBuf,
+    /// The folder of the server (data, socket, certificates). Removed when the server stops.
+    pub dir: PathBuf,
+    pub tls: TlsSetup,
+    socket_dir: PathBuf,
+    bin: PathBuf,
+    guard: Mutex<Option<(Child, ChildStdin)>>,
+    counter: AtomicU32,
+}
+
+/// The process-wide server with [`TlsSetup::FullChain`], started on first use.
+pub fn shared() -> &'static PgServer {
+    static SERVER: OnceLock<PgServer> = OnceLock::new();
+    SERVER.get_or_init(|| PgServer::start(TlsSetup::FullChain))
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn find_bin() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BSI_PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let mut candidates: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").is_file().then_some((v, bin))
+        })
+        .collect();
+    candidates.sort();
+    if let Some((_, bin)) = candidates.pop() {
+        return bin;
+    }
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if dir.join("initdb").is_file() {
+            return dir;
+        }
+    }
+    panic!(
+        "PostgreSQL server binaries not found: install the `postgresql` package or set BSI_PG_BIN \
+         to the folder that holds initdb and postgres"
+    );
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Certs {
+    root_pem: String,
+    intermediate_pem: String,
+    leaf_pem: String,
+    leaf_key_pem: String,
+    unrelated_pem: String,
+}
+
+fn ca_params(cn: &str) -> CertificateParams {
+    let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
+    p.distinguished_name.push(DnType::CommonName, cn);
+    p.distinguished_name.push(DnType::OrganizationName, "Backstage Inspector tests");
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    p
+}
+
+fn make_certs() -> Certs {
+    let root_key = KeyPair::generate().expect("key");
+    let root_params = ca_params("Backstage Inspector Test Root CA");
+    let root = root_params.self_signed(&root_key).expect("root");
+    let root_issuer = Issuer::new(root_params, root_key);
+
+    let int_key = KeyPair::generate().expect("key");
+    let int_params = ca_params("Backstage Inspector Test Intermediate CA");
+    let intermediate = int_params.signed_by(&int_key, &root_issuer).expect("intermediate");
+    let int_issuer = Issuer::new(int_params, int_key);
+
+    let leaf_key = KeyPair::generate().expect("key");
+    let mut leaf_params = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    leaf_params.distinguished_name.push(DnType::CommonName, "localhost");
+    let leaf = leaf_params.signed_by(&leaf_key, &int_issuer).expect("leaf");
+
+    let other_key = KeyPair::generate().expect("key");
+    let other = ca_params("Unrelated Test CA").self_signed(&other_key).expect("other");
+
+    Certs {
+        root_pem: root.pem(),
+        intermediate_pem: intermediate.pem(),
+        leaf_pem: leaf.pem(),
+        leaf_key_pem: leaf_key.serialize_pem(),
+        unrelated_pem: other.pem(),
+    }
+}
+
+impl PgServer {
+    /// Starts a new server. Panics with a clear message when that is impossible.
+    pub fn start(tls: TlsSetup) -> PgServer {
+        let bin = find_bin();
+        let as_root = running_as_root();
+        let dir = tempfile::Builder::new()
+            .prefix("bsi-test-pg-")
+            .tempdir()
+            .expect("temp dir")
+            .keep();
+        let data = dir.join("data");
+        let password = format!("pw-{:x}", std::process::id() as u64 * 7919 + free_port() as u64);
+        std::fs::write(dir.join("pwfile"), format!("{password}\n")).expect("pwfile");
+        let certs = make_certs();
+        let root_ca = dir.join("root-ca.crt");
+        let intermediate_ca = dir.join("intermediate-ca.crt");
+        let unrelated_ca = dir.join("unrelated-ca.crt");
+        std::fs::write(&root_ca, &certs.root_pem).expect("write");
+        std::fs::write(&intermediate_ca, &certs.intermediate_pem).expect("write");
+        std::fs::write(&unrelated_ca, &certs.unrelated_pem).expect("write");
+
+        let as_pg = |program: &Path| -> Command {
+            if as_root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(program);
+                c
+            } else {
+                Command::new(program)
+            }
+        };
+        if as_root {
+            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir), "chown");
+        }
+        run(
+            as_pg(&bin.join("initdb"))
+                .arg("-D")
+                .arg(&data)
+                .args(["-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
+                .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
+                .arg(format!("--pwfile={}", dir.join("pwfile").display())),
+            "initdb",
+        );
+        // Certificates and configuration, written as the data folder's owner would.
+        let server_crt = match tls {
+            TlsSetup::LeafOnly => certs.leaf_pem.clone(),
+            _ => format!("{}{}", certs.leaf_pem, certs.intermediate_pem),
+        };
+        std::fs::write(data.join("server.crt"), server_crt).expect("write");
+        std::fs::write(data.join("server.key"), &certs.leaf_key_pem).expect("write");
+        let port = free_port();
+        let ssl = tls != TlsSetup::Off;
+        let mut conf = std::fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))
+            .expect("postgresql.conf");
+        writeln!(
+            conf,
+            "\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
+             ssl = {}\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
+             password_encryption = 'scram-sha-256'\nfsync = off\nsynchronous_commit = off\n\
+             full_page_writes = off\nmax_connections = 200\nlog_min_messages = warning\n",
+            dir.display(),
+            if ssl { "on" } else { "off" }
+        )
+        .expect("write conf");
+        let hba = if ssl {
+            "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n"
+        } else {
+            "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n"
+        };
+        std::fs::write(data.join("pg_hba.conf"), hba).expect("pg_hba");
+        if as_root {
+            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir), "chown");
+        }
+        let key = data.join("server.key");
+        run(Command::new("chmod").arg("600").arg(&key), "chmod");
+
+        // The wrapper: runs postgres, waits for our pipe to close, stops it, removes the folder.
+        let script = r#"
+"$1/postgres" -D "$2" >"$3/server.log" 2>&1 &
+pid=$!
+read -r _ignored
+kill -INT "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+rm -rf "$3"
+"#;
+        let mut cmd = as_pg(Path::new("sh"));
+        cmd.arg("-c")
+            .arg(script)
+            .arg("sh")
+            .arg(&bin)
+            .arg(&data)
+            .arg(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("start postgres");
+        let stdin = child.stdin.take().expect("stdin");
+
+        let server = PgServer {
+            port,
+            superuser: "postgres".to_string(),
+            password,
+            root_ca,
+            intermediate_ca,
+            unrelated_ca,
+            socket_dir: dir.clone(),
+            dir,
+            tls,
+            bin,
+            guard: Mutex::new(Some((child, stdin))),
+            counter: AtomicU32::new(0),
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ok = Command::new(self.bin.join("pg_isready"))
+                .arg("-h")
+                .arg(&self.socket_dir)
+                .arg("-p")
+                .arg(self.port.to_string())
+                .arg("-q")
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if ok {
+                return;
+            }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+                panic!("PostgreSQL did not start within 30 s; its log:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs SQL as the superuser over the local socket (no TLS, trust) and returns psql's
+    /// unaligned, tuples-only output. Panics on error.
+    pub fn psql(&self, database: &str, sql: &str) -> String {
+        let out = Command::new(self.bin.join("psql"))
+            .arg("-h")
+            .arg(&self.socket_dir)
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args(["-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-X", "-q", "-A", "-t"])
+            .arg("-c")
+            .arg(sql)
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "psql failed on {database}: {}\nSQL: {sql}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    }
+
+    /// Creates a fresh database with a unique name starting with `prefix` and returns its name.
+    pub fn create_database(&self, prefix: &str) -> String {
+        let n = self.counter.fetch_add(1, Ordering::SeqCst);
+        let name = format!("{prefix}{}_{n}", std::process::id());
+        self.psql("postgres", &format!("CREATE DATABASE \"{name}\""));
+        name
+    }
+
+    /// Creates a login role with a password (SCRAM) and returns (name, password).
+    pub fn create_role(&self, name: &str, extra: &str) -> (String, String) {
+        let password = format!("{name}-secret-{}", std::process::id());
+        self.psql(
+            "postgres",
+            &format!(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN \
+                 CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}' {extra}; ELSE \
+                 ALTER ROLE \"{name}\" PASSWORD '{password}'; END IF; END $$"
+            ),
+        );
+        (name.to_string(), password)
+    }
+
+    /// `postgresql://` URL for `user`/`password` and `database`, with `params` appended.
+    pub fn url(&self, user: &str, password: &str, database: &str, params: &str) -> String {
+        format!("postgresql://{user}:{password}@localhost:{}/{database}?{params}", self.port)
+    }
+
+    /// Stops the server now (it also stops when the test process ends).
+    pub fn stop(&self) {
+        if let Some((mut child, stdin)) = self.guard.lock().expect("lock").take() {
+            drop(stdin);
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A TCP listener on loopback that accepts connections and never answers: for timeouts.
+pub fn silent_listener() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    (l, port)
+}
+
+/// A loopback port with nothing listening: for refused connections.
+pub fn closed_port() -> u16 {
+    free_port()
+}

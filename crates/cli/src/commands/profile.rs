@@ -1,0 +1,349 @@
+//! `bsi profile add|import|list|show|test|remove` and `bsi keyring`.
+
+use bsi_core::conninfo::ConnInfo;
+use bsi_core::profile::{DivisionMode, Profile, ProfileStore};
+use bsi_core::secrets::{Keyring, Secret};
+use bsi_core::tls::SslMode;
+use bsi_core::{CoreError, ErrorCode, Result};
+use serde::Serialize;
+
+use crate::cli::{AddArgs, Global, ProfileCommand};
+use crate::{context, output};
+
+pub async fn run(global: &Global, cmd: ProfileCommand) -> Result<()> {
+    match cmd {
+        ProfileCommand::Add(args) => add(global, args).await,
+        ProfileCommand::Import { name, files, update } => import(global, &name, &files, update).await,
+        ProfileCommand::List => list(global),
+        ProfileCommand::Show { name } => show(global, &name).await,
+        ProfileCommand::Test { name } => test(global, name.as_deref()).await,
+        ProfileCommand::Remove { name } => remove(global, &name).await,
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Stores a password; a keyring that cannot be used is a warning, never a plaintext file.
+async fn store_password(account: &str, secret: Secret) -> bool {
+    match Keyring::default().set_async(account, secret).await {
+        Ok(()) => true,
+        Err(e @ CoreError::KeyringUnavailable { .. }) => {
+            eprintln!("warning: the password was NOT stored: {e}");
+            false
+        }
+        Err(e) => {
+            eprintln!("warning: the password was NOT stored: {e}");
+            false
+        }
+    }
+}
+
+async fn add(global: &Global, a: AddArgs) -> Result<()> {
+    let store = ProfileStore::open_default()?;
+    let existing = match store.get(&a.name) {
+        Ok(p) => Some(p),
+        Err(e) if e.code() == ErrorCode::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    if existing.is_some() && !a.update {
+        return Err(CoreError::config(format!(
+            "profile `{}` already exists; pass --update to change it or choose another name",
+            a.name
+        )));
+    }
+    if existing.is_none() && a.update {
+        return Err(CoreError::not_found("profile", a.name.clone()));
+    }
+    let (mut profile, mut password) = if let Some(url) = &a.from_url {
+        let (p, pw) = Profile::from_conninfo(&a.name, ConnInfo::parse(url)?)?;
+        (p, pw)
+    } else if a.from_env {
+        let (mut p, pw) = Profile::from_conninfo(&a.name, ConnInfo::from_env(&env)?)?;
+        p.source = Some("PG* environment variables".into());
+        (p, pw)
+    } else if let Some(p) = existing.clone() {
+        (p, None)
+    } else {
+        let host = a.host.clone().ok_or_else(|| {
+            CoreError::config("give --from-url URL, --from-env, or at least --host (and --user)")
+        })?;
+        let user = a
+            .user
+            .clone()
+            .or_else(|| env("USER"))
+            .ok_or_else(|| CoreError::config("give --user"))?;
+        (Profile::new(&a.name, host, user), None)
+    };
+    if let (Some(prev), true) = (&existing, a.from_url.is_some() || a.from_env) {
+        // Keep what a URL cannot say.
+        profile.pool = prev.pool.clone();
+        profile.plugins = prev.plugins.clone();
+        profile.write_mode = prev.write_mode;
+    }
+    if let Some(h) = &a.host {
+        profile.host = h.clone();
+    }
+    if let Some(p) = a.port {
+        profile.port = p;
+    }
+    if let Some(u) = &a.user {
+        profile.user = u.clone();
+    }
+    if let Some(db) = &a.database {
+        profile.database = Some(db.clone());
+        if profile.mode == DivisionMode::Database && db != bsi_core::profile::DEFAULT_MAINTENANCE_DB {
+            profile.mode = DivisionMode::Single;
+        }
+    }
+    if let Some(prefix) = &global.prefix {
+        profile.prefix = prefix.clone();
+        profile.mode = DivisionMode::Database;
+    }
+    if global.schema_mode {
+        profile.mode = DivisionMode::Schema;
+    }
+    if let Some(m) = &a.sslmode {
+        profile.tls.sslmode = m.parse::<SslMode>()?;
+    }
+    if let Some(ca) = &a.ca {
+        let abs = std::fs::canonicalize(ca).map_err(|e| {
+            CoreError::config(format!("the CA file {} cannot be read: {e}", ca.display()))
+        })?;
+        profile.tls.root_cert = Some(abs);
+        profile.tls.root_cert_pem = None;
+    }
+    if let Some(n) = a.pool_size {
+        profile.pool.max_connections = n;
+    }
+    if let Some(t) = a.connect_timeout {
+        profile.pool.connect_timeout_secs = t;
+    }
+    if let Some(t) = a.statement_timeout {
+        profile.pool.statement_timeout_secs = t;
+    }
+    if a.write_mode {
+        profile.write_mode = true;
+    }
+    if a.read_only {
+        profile.write_mode = false;
+    }
+    if profile.source.is_none() {
+        profile.source = Some("bsi profile add".into());
+    }
+    if global.password_stdin {
+        password = Some(context::password_from_stdin()?);
+    } else if password.is_none() && a.ask_password {
+        password = context::prompt_password(&profile)?;
+    }
+    store.save(&profile)?;
+    let stored = match password {
+        Some(pw) => store_password(&profile.keyring_account(), pw).await,
+        None => false,
+    };
+    if global.json {
+        return output::json(&ShowProfile::new(&profile, Some(stored)));
+    }
+    println!(
+        "Saved profile `{}` ({}, {} mode, sslmode {}, {}) in {}{}",
+        profile.name,
+        profile.server(),
+        profile.mode.as_str(),
+        profile.tls.effective_mode(),
+        if profile.write_mode { "WRITE MODE" } else { "read-only" },
+        store.path().display(),
+        if stored { "; password stored in the OS keyring" } else { "" }
+    );
+    Ok(())
+}
+
+async fn import(global: &Global, name: &str, files: &[std::path::PathBuf], update: bool) -> Result<()> {
+    bsi_core::profile::validate_name(name)?;
+    let store = ProfileStore::open_default()?;
+    if store.get(name).is_ok() && !update {
+        return Err(CoreError::config(format!(
+            "profile `{name}` already exists; pass --update to replace it"
+        )));
+    }
+    let mut imported = bsi_core::appconfig::import(name, files, &env)?;
+    if global.write {
+        imported.profile.write_mode = true;
+    }
+    if let Some(prefix) = &global.prefix {
+        imported.profile.prefix = prefix.clone();
+    }
+    store.save(&imported.profile)?;
+    let mut stored = false;
+    if let Some(pw) = imported.password.take() {
+        stored = store_password(&imported.profile.keyring_account(), pw).await;
+    }
+    for (plugin, pw) in std::mem::take(&mut imported.plugin_passwords) {
+        store_password(&imported.profile.plugin_keyring_account(&plugin), pw).await;
+    }
+    if global.json {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            profile: ShowProfile<'a>,
+            files: &'a [std::path::PathBuf],
+            read: &'a [bsi_core::appconfig::ReadValue],
+            warnings: &'a [String],
+        }
+        return output::json(&Out {
+            profile: ShowProfile::new(&imported.profile, Some(stored)),
+            files: &imported.files,
+            read: &imported.read,
+            warnings: &imported.warnings,
+        });
+    }
+    println!("Read {} file(s):", imported.files.len());
+    output::table(
+        &["key", "value", "from"],
+        imported
+            .read
+            .iter()
+            .map(|r| vec![r.key.clone(), r.value.clone(), r.source.clone()])
+            .collect(),
+    );
+    for w in &imported.warnings {
+        eprintln!("warning: {w}");
+    }
+    println!(
+        "Saved profile `{name}` ({}, {} mode){}",
+        imported.profile.server(),
+        imported.profile.mode.as_str(),
+        if stored { "; password stored in the OS keyring" } else { "" }
+    );
+    Ok(())
+}
+
+/// A profile as shown to people and scripts: never a password, only whether one is stored.
+#[derive(Serialize)]
+struct ShowProfile<'a> {
+    #[serde(flatten)]
+    profile: &'a Profile,
+    password_stored: Option<bool>,
+}
+
+impl<'a> ShowProfile<'a> {
+    fn new(profile: &'a Profile, password_stored: Option<bool>) -> Self {
+        Self { profile, password_stored }
+    }
+}
+
+fn list(global: &Global) -> Result<()> {
+    let store = ProfileStore::open_default()?;
+    let profiles = store.list()?;
+    if global.json {
+        return output::json(&profiles);
+    }
+    if profiles.is_empty() {
+        println!("No profiles yet. Add one with `bsi profile add NAME --from-url URL` or `bsi profile import NAME app-config.yaml`.");
+        return Ok(());
+    }
+    output::table(
+        &["name", "server", "user", "mode", "sslmode", "access"],
+        profiles
+            .iter()
+            .map(|p| {
+                vec![
+                    p.name.clone(),
+                    p.server(),
+                    p.user.clone(),
+                    match p.mode {
+                        DivisionMode::Database => format!("database ({}*)", p.prefix),
+                        DivisionMode::Schema => format!("schema ({})", p.maintenance_database()),
+                        DivisionMode::Single => format!("single ({})", p.maintenance_database()),
+                    },
+                    p.tls.effective_mode().to_string(),
+                    if p.write_mode { "WRITE" } else { "read-only" }.to_string(),
+                ]
+            })
+            .collect(),
+    );
+    Ok(())
+}
+
+async fn show(global: &Global, name: &str) -> Result<()> {
+    let profile = ProfileStore::open_default()?.get(name)?;
+    let stored = match Keyring::default().get_async(&profile.keyring_account()).await {
+        Ok(p) => Some(p.is_some()),
+        Err(_) => None,
+    };
+    if global.json {
+        return output::json(&ShowProfile::new(&profile, stored));
+    }
+    let text = toml::to_string_pretty(&profile).map_err(|e| CoreError::Internal(e.to_string()))?;
+    print!("{text}");
+    println!(
+        "# password: {}",
+        match stored {
+            Some(true) => "stored in the OS keyring",
+            Some(false) => "none stored",
+            None => "unknown (the OS keyring is not usable: `bsi keyring`)",
+        }
+    );
+    Ok(())
+}
+
+async fn test(global: &Global, name: Option<&str>) -> Result<()> {
+    let conns = context::resolve(global, name).await?.connections();
+    let result = conns.test().await;
+    conns.close().await;
+    let info = result?;
+    if global.json {
+        return output::json(&info);
+    }
+    println!(
+        "OK: {} as {} · database {} · PostgreSQL {} · {} · {} · connected in {} ms",
+        info.server,
+        info.user,
+        info.database,
+        info.version,
+        info.tls.as_deref().unwrap_or("no TLS"),
+        if info.read_only { "read-only session" } else { "WRITE MODE session" },
+        info.connect_ms
+    );
+    Ok(())
+}
+
+async fn remove(global: &Global, name: &str) -> Result<()> {
+    let store = ProfileStore::open_default()?;
+    let profile = store.get(name)?;
+    store.remove(name)?;
+    let keyring = Keyring::default();
+    let mut accounts = vec![profile.keyring_account()];
+    accounts.extend(profile.plugins.keys().map(|p| profile.plugin_keyring_account(p)));
+    let mut deleted = 0;
+    for account in accounts {
+        match keyring.delete_async(&account).await {
+            Ok(true) => deleted += 1,
+            Ok(false) => {}
+            Err(e) => eprintln!("warning: keyring entry `{account}` not removed: {e}"),
+        }
+    }
+    if global.json {
+        return output::json(&serde_json::json!({ "removed": name, "keyring_entries_deleted": deleted }));
+    }
+    println!("Removed profile `{name}` and {deleted} keyring entr{}.", if deleted == 1 { "y" } else { "ies" });
+    Ok(())
+}
+
+pub async fn keyring_status(global: &Global) -> Result<()> {
+    let status = tokio::task::spawn_blocking(Keyring::status)
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    if global.json {
+        return output::json(&status);
+    }
+    if status.available {
+        println!("The OS keyring is usable (service `{}`).", Keyring::default().service());
+    } else {
+        println!(
+            "The OS keyring is NOT usable: {}\n{}",
+            status.reason.unwrap_or_default(),
+            status.hint.unwrap_or_default()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Which profile a command works on and with which password.
+//!
+//! The profile comes from `--profile` (or `BSI_PROFILE`), `--url` or `--app-config`, then the
+//! run's overrides (`--prefix`, `--schema-mode`, `--write`) apply. The password, first found
+//! wins: `--password-stdin`, the password inside `--url` or the app-config, `PGPASSWORD`, the
+//! OS keyring, and a prompt on a terminal (kept for this run only).
+
+use std::collections::HashMap;
+use std::io::{BufRead, IsTerminal};
+use std::sync::Arc;
+
+use bsi_core::connect::Connections;
+use bsi_core::conninfo::ConnInfo;
+use bsi_core::profile::{DivisionMode, Profile, ProfileStore};
+use bsi_core::secrets::{Keyring, Secret};
+use bsi_core::{CoreError, Result};
+
+use crate::cli::Global;
+
+pub struct Target {
+    pub profile: Profile,
+    pub password: Option<Secret>,
+    pub plugin_passwords: HashMap<String, Secret>,
+}
+
+impl Target {
+    pub fn connections(self) -> Arc<Connections> {
+        Connections::with_plugin_passwords(self.profile, self.password, self.plugin_passwords)
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Reads one line of standard input as a password (`--password-stdin`).
+pub fn password_from_stdin() -> Result<Secret> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CoreError::config(format!("cannot read the password from standard input: {e}")))?;
+    let pw = line.trim_end_matches(['\r', '\n']).to_string();
+    if pw.is_empty() {
+        return Err(CoreError::config("--password-stdin was given but standard input was empty"));
+    }
+    Ok(Secret::new(pw))
+}
+
+/// Asks for a password on the terminal; `None` when there is no terminal.
+pub fn prompt_password(profile: &Profile) -> Result<Option<Secret>> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let pw = rpassword::prompt_password(format!("Password for {} on {}: ", profile.user, profile.server()))
+        .map_err(|e| CoreError::config(format!("cannot read the password: {e}")))?;
+    Ok(Some(Secret::new(pw)))
+}
+
+/// Resolves the profile of this run. `name` overrides `--profile`.
+pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
+    let mut plugin_passwords = HashMap::new();
+    let (mut profile, mut password, saved) = if let Some(name) = name.or(global.profile.as_deref()) {
+        (ProfileStore::open_default()?.get(name)?, None, true)
+    } else if let Some(url) = &global.url {
+        let ci = ConnInfo::parse(url)?.or(ConnInfo::from_env(&env)?);
+        let (mut p, pw) = Profile::from_conninfo("url", ci)?;
+        p.source = Some("--url".to_string());
+        (p, pw, false)
+    } else if !global.app_config.is_empty() {
+        let imported = bsi_core::appconfig::import("app-config", &global.app_config, &env)?;
+        for w in &imported.warnings {
+            eprintln!("warning: {w}");
+        }
+        plugin_passwords = imported.plugin_passwords.into_iter().collect();
+        (imported.profile, imported.password, false)
+    } else {
+        return Err(CoreError::config(
+            "no connection given: use --profile NAME (see `bsi profile list`), --url URL, or --app-config FILE...",
+        ));
+    };
+
+    if let Some(prefix) = &global.prefix {
+        profile.prefix = prefix.clone();
+        if profile.mode == DivisionMode::Single {
+            profile.database = None;
+        }
+        profile.mode = DivisionMode::Database;
+    }
+    if global.schema_mode {
+        profile.mode = DivisionMode::Schema;
+    }
+    if global.write {
+        profile.write_mode = true;
+    }
+    profile.validate()?;
+
+    if global.password_stdin {
+        password = Some(password_from_stdin()?);
+    }
+    if password.is_none() {
+        password = env("PGPASSWORD").filter(|p| !p.is_empty()).map(Secret::new);
+    }
+    if password.is_none() && saved {
+        let keyring = Keyring::default();
+        match keyring.get_async(&profile.keyring_account()).await {
+            Ok(p) => password = p,
+            Err(e) => eprintln!("warning: {e}"),
+        }
+        for (plugin, o) in &profile.plugins {
+            if o.own_password {
+                if let Ok(Some(p)) = keyring.get_async(&profile.plugin_keyring_account(plugin)).await {
+                    plugin_passwords.insert(plugin.clone(), p);
+                }
+            }
+        }
+    }
+    if password.is_none() {
+        password = prompt_password(&profile)?;
+    }
+    Ok(Target {
+        profile,
+        password,
+        plugin_passwords,
+    })
+}
