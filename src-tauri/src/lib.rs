@@ -35,10 +35,10 @@ pub fn run() {
         }
     };
     app.run(|handle, event| {
-        if let RunEvent::Exit = event {
-            if let Some(state) = handle.try_state::<state::AppState>() {
-                tauri::async_runtime::block_on(state.close());
-            }
+        if let RunEvent::Exit = event
+            && let Some(state) = handle.try_state::<state::AppState>()
+        {
+            tauri::async_runtime::block_on(state.close());
         }
     });
 }

@@ -56,10 +56,12 @@ impl AppState {
         if let Some(c) = self.conns.read().await.as_ref() {
             return Ok(c.clone());
         }
-        let profile = self
-            .profile()?
-            .ok_or_else(|| CoreError::config("no profile selected: start the app with --profile NAME"))?;
-        let password = Keyring::default().get_async(&profile.keyring_account()).await?;
+        let profile = self.profile()?.ok_or_else(|| {
+            CoreError::config("no profile selected: start the app with --profile NAME")
+        })?;
+        let password = Keyring::default()
+            .get_async(&profile.keyring_account())
+            .await?;
         let conns = Connections::new(profile, password);
         let mut guard = self.conns.write().await;
         Ok(guard.get_or_insert(conns).clone())

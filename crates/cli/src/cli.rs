@@ -62,7 +62,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
     /// Save a profile from a URI, from fields, or from the PG* environment variables.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// Save a profile from Backstage's app-config.yaml files (merged in order).
     Import {
         /// The profile's name.

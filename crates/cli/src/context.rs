@@ -36,13 +36,14 @@ fn env(name: &str) -> Option<String> {
 /// Reads one line of standard input as a password (`--password-stdin`).
 pub fn password_from_stdin() -> Result<Secret> {
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| CoreError::config(format!("cannot read the password from standard input: {e}")))?;
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        CoreError::config(format!("cannot read the password from standard input: {e}"))
+    })?;
     let pw = line.trim_end_matches(['\r', '\n']).to_string();
     if pw.is_empty() {
-        return Err(CoreError::config("--password-stdin was given but standard input was empty"));
+        return Err(CoreError::config(
+            "--password-stdin was given but standard input was empty",
+        ));
     }
     Ok(Secret::new(pw))
 }
@@ -52,15 +53,20 @@ pub fn prompt_password(profile: &Profile) -> Result<Option<Secret>> {
     if !std::io::stdin().is_terminal() {
         return Ok(None);
     }
-    let pw = rpassword::prompt_password(format!("Password for {} on {}: ", profile.user, profile.server()))
-        .map_err(|e| CoreError::config(format!("cannot read the password: {e}")))?;
+    let pw = rpassword::prompt_password(format!(
+        "Password for {} on {}: ",
+        profile.user,
+        profile.server()
+    ))
+    .map_err(|e| CoreError::config(format!("cannot read the password: {e}")))?;
     Ok(Some(Secret::new(pw)))
 }
 
 /// Resolves the profile of this run. `name` overrides `--profile`.
 pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
     let mut plugin_passwords = HashMap::new();
-    let (mut profile, mut password, saved) = if let Some(name) = name.or(global.profile.as_deref()) {
+    let (mut profile, mut password, saved) = if let Some(name) = name.or(global.profile.as_deref())
+    {
         (ProfileStore::open_default()?.get(name)?, None, true)
     } else if let Some(url) = &global.url {
         let ci = ConnInfo::parse(url)?.or(ConnInfo::from_env(&env)?);
@@ -108,10 +114,12 @@ pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
             Err(e) => eprintln!("warning: {e}"),
         }
         for (plugin, o) in &profile.plugins {
-            if o.own_password {
-                if let Ok(Some(p)) = keyring.get_async(&profile.plugin_keyring_account(plugin)).await {
-                    plugin_passwords.insert(plugin.clone(), p);
-                }
+            if o.own_password
+                && let Ok(Some(p)) = keyring
+                    .get_async(&profile.plugin_keyring_account(plugin))
+                    .await
+            {
+                plugin_passwords.insert(plugin.clone(), p);
             }
         }
     }

@@ -31,7 +31,8 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) {
 }
 
 pub fn json<T: Serialize>(value: &T) -> Result<(), CoreError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| CoreError::Internal(e.to_string()))?;
     println!("{text}");
     Ok(())
 }
@@ -45,7 +46,9 @@ pub fn print_error(err: &CoreError, json: bool) {
 }
 
 pub fn human_size(bytes: Option<i64>) -> String {
-    let Some(b) = bytes else { return "-".to_string() };
+    let Some(b) = bytes else {
+        return "-".to_string();
+    };
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = b as f64;
     let mut u = 0;
@@ -53,5 +56,9 @@ pub fn human_size(bytes: Option<i64>) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{b} B") } else { format!("{v:.1} {}", units[u]) }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
 }

@@ -202,7 +202,13 @@ pub fn import(
     };
 
     // client
-    check_client(db.get("client"), "backend.database.client", None, &files_label, &mut cx)?;
+    check_client(
+        db.get("client"),
+        "backend.database.client",
+        None,
+        &files_label,
+        &mut cx,
+    )?;
 
     for key in db.keys() {
         if !DATABASE_KEYS.contains(&key.as_str()) {
@@ -656,7 +662,12 @@ fn yaml_error(path: &Path, e: &serde_yaml::Error) -> CoreError {
         }
     }
     let place = match e.location() {
-        Some(loc) => format!("{} line {} column {}", path.display(), loc.line(), loc.column()),
+        Some(loc) => format!(
+            "{} line {} column {}",
+            path.display(),
+            loc.line(),
+            loc.column()
+        ),
         None => path.display().to_string(),
     };
     CoreError::config(format!(
@@ -782,10 +793,7 @@ fn include(
     };
     if kind == "$env" {
         return Ok(match (cx.env)(&target) {
-            Some(v) => Some(cx.leaf(
-                Scalar::Str(v.trim().to_string()),
-                Via::Env(vec![target]),
-            )),
+            Some(v) => Some(cx.leaf(Scalar::Str(v.trim().to_string()), Via::Env(vec![target]))),
             None => {
                 warnings.push(missing_variable(&format!("`$env: {target}`"), key, cx.path));
                 None
@@ -1016,7 +1024,11 @@ fn record_database_flags(
     prefix: &str,
     cx: &mut Cx<'_>,
 ) -> Result<()> {
-    for flag in ["ensureExists", "ensureSchemaExists", "getEnsureSchemaExistsConfig"] {
+    for flag in [
+        "ensureExists",
+        "ensureSchemaExists",
+        "getEnsureSchemaExistsConfig",
+    ] {
         if let Some(node) = map.get(flag) {
             let key = format!("{prefix}.{flag}");
             let value = node.text(&key)?.unwrap_or_default();
@@ -1224,7 +1236,9 @@ fn tls_from_node(node: &Node, key: &str, cx: &mut Cx<'_>) -> Result<TlsGiven> {
                     )),
                     // `require` appears in Backstage's docs but node-postgres ignores it.
                     "require" | "servername" | "minVersion" | "maxVersion" | "ciphers" => {}
-                    _ => cx.warn(format!("{sub} is not a TLS setting the inspector uses; ignored")),
+                    _ => cx.warn(format!(
+                        "{sub} is not a TLS setting the inspector uses; ignored"
+                    )),
                 }
             }
             if reject_unauthorized {
@@ -1377,16 +1391,10 @@ fn connection_string(input: &str, key: &str, origin: &Origin, cx: &mut Cx<'_>) -
         let mut libpq = false;
         let mut rootcert = false;
         let mut client_cert = false;
-        let mut shown_query = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let k = decode(k);
             let v = decode(v);
-            shown_query.push(if k == "password" {
-                format!("password={MASKED}")
-            } else {
-                pair.to_string()
-            });
             match k.as_str() {
                 "ssl" => ssl = Some(v),
                 "sslmode" => sslmode = Some(v),
@@ -1413,7 +1421,7 @@ fn connection_string(input: &str, key: &str, origin: &Origin, cx: &mut Cx<'_>) -
         } else {
             format!("postgresql://{head}?{}", kept.join("&"))
         };
-        let candidates = uri_password_candidates(head, query);
+        let candidates = uri_password_candidates(rest);
         let ci = ConnInfo::parse(&rebuilt).map_err(|e| {
             CoreError::config(scrub(
                 &format!("{key} in {file} is not a valid connection string: {e}"),
@@ -1437,11 +1445,7 @@ fn connection_string(input: &str, key: &str, origin: &Origin, cx: &mut Cx<'_>) -
             &file,
             cx,
         )?;
-        let mut shown = format!("postgresql://{}", redact_authority(head));
-        if !shown_query.is_empty() {
-            shown = format!("{shown}?{}", shown_query.join("&"));
-        }
-        let shown = scrub(&shown, &candidates);
+        let shown = scrub(&format!("postgresql://{}", redact_uri(rest)), &candidates);
         (ci, tls, shown)
     } else if s.contains('=') {
         cx.warn(format!(
@@ -1571,37 +1575,50 @@ fn uri_tls(
     }))
 }
 
-/// `user:password@host` -> `user:••••••••@host`.
-fn redact_authority(head: &str) -> String {
-    let (authority, path) = match head.find('/') {
-        Some(i) => head.split_at(i),
-        None => (head, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, hostport)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:{MASKED}@{hostport}{path}"),
-            None => format!("{authority}{path}"),
-        },
-        None => format!("{authority}{path}"),
+/// `user:password@rest` -> (`user`, password, `rest`), split at the last `@` so that an
+/// unencoded `@` in a password stays in the password (over-redacting is the safe side).
+fn split_userinfo(rest: &str) -> Option<(&str, Option<&str>, &str)> {
+    let at = rest.rfind('@')?;
+    let (userinfo, after) = (&rest[..at], &rest[at + 1..]);
+    Some(match userinfo.split_once(':') {
+        Some((user, pw)) => (user, Some(pw), after),
+        None => (userinfo, None, after),
+    })
+}
+
+/// A URI without its scheme, with the password of the user info masked.
+fn redact_uri(rest: &str) -> String {
+    match split_userinfo(rest) {
+        Some((user, Some(_), after)) => format!("{user}:{MASKED}@{after}"),
+        _ => rest.to_string(),
     }
 }
 
-/// The password of a URI as written and decoded, to keep it out of messages.
-fn uri_password_candidates(head: &str, query: &str) -> Vec<String> {
+/// The passwords of a URI (user info and `password=`), as written, decoded, and in the pieces
+/// a malformed URI may be cut into; longest first, to keep them out of messages.
+fn uri_password_candidates(rest: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let authority = head.split('/').next().unwrap_or(head);
-    if let Some((userinfo, _)) = authority.rsplit_once('@')
-        && let Some((_, pw)) = userinfo.split_once(':')
-    {
+    let mut add = |pw: &str| {
         out.push(pw.to_string());
         out.push(decode(pw));
+        out.extend(
+            pw.split(['/', '?', '#', '@', ':', '&', '='])
+                .filter(|p| !p.is_empty())
+                .map(str::to_string),
+        );
+    };
+    if let Some((_, Some(pw), _)) = split_userinfo(rest) {
+        add(pw);
     }
-    for pair in query.split('&') {
-        if let Some(("password", pw)) = pair.split_once('=') {
-            out.push(pw.to_string());
-            out.push(decode(pw));
+    if let Some((_, query)) = rest.split_once('?') {
+        for pair in query.split('&') {
+            if let Some(("password", pw)) = pair.split_once('=') {
+                add(pw);
+            }
         }
     }
+    out.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    out.dedup();
     out
 }
 
@@ -1618,6 +1635,14 @@ fn keyvalue_password_candidates(s: &str) -> Vec<String> {
             out.push(value.to_string());
         }
     }
+    // A word without `=` is what a badly quoted value leaves behind; the parser may quote it.
+    out.extend(
+        s.split_whitespace()
+            .filter(|w| !w.contains('='))
+            .map(str::to_string),
+    );
+    out.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    out.dedup();
     out
 }
 
@@ -1858,7 +1883,11 @@ mod tests {
 
     #[test]
     fn substitution_follows_backstage() {
-        let env = env_of(&[("SECRET", "my-secret"), ("TOKEN", " my-token \n"), ("EMPTY", "")]);
+        let env = env_of(&[
+            ("SECRET", "my-secret"),
+            ("TOKEN", " my-token \n"),
+            ("EMPTY", ""),
+        ]);
         assert_eq!(
             substitute("hello ${SECRET}", &env),
             Subst::Value("hello my-secret".into(), vec!["SECRET".into()])
@@ -1884,7 +1913,10 @@ mod tests {
             substitute("foo ${MISSING} ${SECRET}", &env),
             Subst::Missing(vec!["MISSING".into()])
         );
-        assert_eq!(substitute("empty ${}", &env), Subst::Missing(vec![String::new()]));
+        assert_eq!(
+            substitute("empty ${}", &env),
+            Subst::Missing(vec![String::new()])
+        );
         // An empty variable is set.
         assert_eq!(
             substitute("[${EMPTY}]", &env),
@@ -1909,7 +1941,12 @@ mod tests {
     }
 
     fn map(entries: Vec<(&str, Node)>) -> Node {
-        Node::Map(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+        Node::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
     }
 
     #[test]
@@ -1968,16 +2005,26 @@ mod tests {
         // Backstage trims the end of `$file` contents.
         assert_eq!(m["password"].display(), "from-file");
         assert!(m["password"].source().starts_with("file "));
-        assert_eq!(m["list"], Node::Seq(vec![leaf("a", ""), leaf("b", "")]).with_file(&path));
+        assert_eq!(
+            m["list"],
+            Node::Seq(vec![leaf("a", ""), leaf("b", "")]).with_file(&path)
+        );
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(warnings[0].contains("${NOPE}") && warnings[0].contains("k.user"));
 
         let adjacent: Value = serde_yaml::from_str("x: { $env: HOST, other: 1 }").unwrap();
-        let e = transform(&adjacent, "k", &cx, &mut warnings).unwrap_err().to_string();
+        let e = transform(&adjacent, "k", &cx, &mut warnings)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("k.x") && e.contains("$env"), "{e}");
         let inc: Value = serde_yaml::from_str("x: { $include: other.yaml }").unwrap();
-        let e = transform(&inc, "k", &cx, &mut warnings).unwrap_err().to_string();
-        assert!(e.contains("k.x") && e.contains("$include") && e.contains("app-config.yaml"), "{e}");
+        let e = transform(&inc, "k", &cx, &mut warnings)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("k.x") && e.contains("$include") && e.contains("app-config.yaml"),
+            "{e}"
+        );
     }
 
     impl Node {
@@ -1987,8 +2034,12 @@ mod tests {
                     l.origin.file = file.to_path_buf();
                     Node::Leaf(l)
                 }
-                Node::Seq(items) => Node::Seq(items.into_iter().map(|n| n.with_file(file)).collect()),
-                Node::Map(m) => Node::Map(m.into_iter().map(|(k, n)| (k, n.with_file(file))).collect()),
+                Node::Seq(items) => {
+                    Node::Seq(items.into_iter().map(|n| n.with_file(file)).collect())
+                }
+                Node::Map(m) => {
+                    Node::Map(m.into_iter().map(|(k, n)| (k, n.with_file(file))).collect())
+                }
             }
         }
     }
@@ -1996,16 +2047,24 @@ mod tests {
     #[test]
     fn uri_redaction_and_scrubbing() {
         assert_eq!(
-            redact_authority("u:p%40ss@h:5432/db"),
+            redact_uri("u:p%40ss@h:5432/db"),
             format!("u:{MASKED}@h:5432/db")
         );
-        assert_eq!(redact_authority("h/db"), "h/db");
-        let c = uri_password_candidates("u:p%40ss@h", "password=x%21y");
+        assert_eq!(redact_uri("h/db"), "h/db");
+        assert_eq!(redact_uri("u@h/db"), "u@h/db");
+        // An unencoded `@` or `/` in the password stays masked.
+        assert_eq!(redact_uri("u:p@s/s@h/db"), format!("u:{MASKED}@h/db"));
+        let c = uri_password_candidates("u:p%40ss@h?password=x%21y");
         assert!(c.contains(&"p@ss".to_string()) && c.contains(&"x!y".to_string()));
         assert_eq!(scrub("a p@ss b", &c), format!("a {MASKED} b"));
+        let c = uri_password_candidates("u:pa/ss@h/db");
         assert_eq!(
-            keyvalue_password_candidates("host=h password='a b' user=u"),
-            vec!["a b".to_string()]
+            scrub("port `pa` is not a number", &c),
+            format!("port `{MASKED}` is not a number")
         );
+        let c = keyvalue_password_candidates("host=h password='a b' user=u");
+        assert_eq!(c.first().map(String::as_str), Some("a b"));
+        let c = keyvalue_password_candidates("host=h password=a b");
+        assert!(c.contains(&"a".to_string()) && c.contains(&"b".to_string()));
     }
 }

@@ -88,7 +88,11 @@ impl Connections {
         })
     }
 
-    pub fn with_plugin_passwords(profile: Profile, password: Option<Secret>, plugin_passwords: HashMap<String, Secret>) -> Arc<Self> {
+    pub fn with_plugin_passwords(
+        profile: Profile,
+        password: Option<Secret>,
+        plugin_passwords: HashMap<String, Secret>,
+    ) -> Arc<Self> {
         let write_mode = profile.write_mode;
         Arc::new(Self {
             profile,
@@ -121,9 +125,13 @@ impl Connections {
     pub fn plugin_endpoint(&self, plugin: &str) -> Endpoint {
         let o = self.profile.plugins.get(plugin);
         Endpoint {
-            host: o.and_then(|o| o.host.clone()).unwrap_or_else(|| self.profile.host.clone()),
+            host: o
+                .and_then(|o| o.host.clone())
+                .unwrap_or_else(|| self.profile.host.clone()),
             port: o.and_then(|o| o.port).unwrap_or(self.profile.port),
-            user: o.and_then(|o| o.user.clone()).unwrap_or_else(|| self.profile.user.clone()),
+            user: o
+                .and_then(|o| o.user.clone())
+                .unwrap_or_else(|| self.profile.user.clone()),
             database: match self.profile.mode {
                 crate::profile::DivisionMode::Database => self.profile.plugin_database(plugin),
                 _ => o
@@ -185,16 +193,26 @@ impl Connections {
         let res = tokio::time::timeout(timeout, PgConnection::connect_with(&opts)).await;
         match res {
             Ok(Ok(conn)) => {
-                tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "connected");
+                tracing::debug!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "connected"
+                );
                 Ok(conn)
             }
             Ok(Err(e)) => {
                 let err = self.classify(ep, e).await;
-                tracing::debug!(code = err.code().as_str(), elapsed_ms = started.elapsed().as_millis() as u64, "connection failed");
+                tracing::debug!(
+                    code = err.code().as_str(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "connection failed"
+                );
                 Err(err)
             }
             Err(_) => {
-                tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "connect timed out");
+                tracing::debug!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "connect timed out"
+                );
                 Err(CoreError::Timeout {
                     what: format!("connecting to {}", ep.server()),
                     after: timeout,
@@ -223,7 +241,9 @@ impl Connections {
         let pool = PgPoolOptions::new()
             .max_connections(self.profile.pool.max_connections)
             .min_connections(0)
-            .acquire_timeout(Duration::from_secs(self.profile.pool.acquire_timeout_secs.max(1)))
+            .acquire_timeout(Duration::from_secs(
+                self.profile.pool.acquire_timeout_secs.max(1),
+            ))
             .idle_timeout(Some(Duration::from_secs(300)))
             .connect_lazy_with(self.options(ep));
         tracing::debug!(server = %ep.server(), database = %ep.database, max = self.profile.pool.max_connections, "pool created");
@@ -291,7 +311,9 @@ impl Connections {
             }
             sqlx::Error::Io(io) => {
                 let detail = io.to_string();
-                if detail.contains("InvalidCertificate") || detail.contains("invalid peer certificate") {
+                if detail.contains("InvalidCertificate")
+                    || detail.contains("invalid peer certificate")
+                {
                     return classify_tls_detail(ep, &tls, detail, self.connect_timeout()).await;
                 }
                 CoreError::Unreachable {
@@ -304,20 +326,34 @@ impl Connections {
     }
 }
 
-async fn classify_tls_detail(ep: &Endpoint, tls: &TlsSettings, detail: String, timeout: Duration) -> CoreError {
+async fn classify_tls_detail(
+    ep: &Endpoint,
+    tls: &TlsSettings,
+    detail: String,
+    timeout: Duration,
+) -> CoreError {
     let server = ep.server();
     if detail.contains("NotValidForName") || detail.contains("not valid for name") {
-        return CoreError::TlsWrongHost { server, detail: short_tls(&detail) };
+        return CoreError::TlsWrongHost {
+            server,
+            detail: short_tls(&detail),
+        };
     }
     if detail.contains("UnknownIssuer") || detail.contains("BadSignature") {
         let chain = diagnose::fetch_chain(&ep.host, ep.port, timeout).await;
         return diagnose::untrusted(server, tls, short_tls(&detail), chain.ok());
     }
-    CoreError::Tls { server, detail: short_tls(&detail) }
+    CoreError::Tls {
+        server,
+        detail: short_tls(&detail),
+    }
 }
 
 fn short_tls(detail: &str) -> String {
-    detail.trim().trim_start_matches("error communicating with database: ").to_string()
+    detail
+        .trim()
+        .trim_start_matches("error communicating with database: ")
+        .to_string()
 }
 
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

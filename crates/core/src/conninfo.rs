@@ -92,7 +92,9 @@ impl ConnInfo {
             }
             "port" => {
                 self.port = Some(value.parse().map_err(|_| {
-                    CoreError::config(format!("port `{value}` is not a number between 1 and 65535"))
+                    CoreError::config(format!(
+                        "port `{value}` is not a number between 1 and 65535"
+                    ))
                 })?);
             }
             "user" => self.user = Some(value),
@@ -102,13 +104,24 @@ impl ConnInfo {
             "sslrootcert" => self.sslrootcert = Some(PathBuf::from(value)),
             "connect_timeout" => {
                 self.connect_timeout = Some(value.parse().map_err(|_| {
-                    CoreError::config(format!("connect_timeout `{value}` is not a number of seconds"))
+                    CoreError::config(format!(
+                        "connect_timeout `{value}` is not a number of seconds"
+                    ))
                 })?);
             }
             // Accepted and ignored: they do not change what is inspected.
-            "application_name" | "fallback_application_name" | "options" | "keepalives"
-            | "keepalives_idle" | "keepalives_interval" | "keepalives_count" | "target_session_attrs"
-            | "sslcompression" | "gssencmode" | "channel_binding" | "sslsni" => {}
+            "application_name"
+            | "fallback_application_name"
+            | "options"
+            | "keepalives"
+            | "keepalives_idle"
+            | "keepalives_interval"
+            | "keepalives_count"
+            | "target_session_attrs"
+            | "sslcompression"
+            | "gssencmode"
+            | "channel_binding"
+            | "sslsni" => {}
             other => {
                 return Err(CoreError::config(format!(
                     "unsupported connection parameter `{other}`; supported: host, port, user, \
@@ -124,7 +137,11 @@ fn decode(part: &str, what: &str) -> Result<String> {
     percent_decode_str(part)
         .decode_utf8()
         .map(|c| c.into_owned())
-        .map_err(|_| CoreError::config(format!("the {what} in the URI is not valid percent-encoded UTF-8")))
+        .map_err(|_| {
+            CoreError::config(format!(
+                "the {what} in the URI is not valid percent-encoded UTF-8"
+            ))
+        })
 }
 
 fn parse_uri(s: &str) -> Result<ConnInfo> {
@@ -183,7 +200,9 @@ fn parse_uri(s: &str) -> Result<ConnInfo> {
     if let Some(q) = query {
         for pair in q.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').ok_or_else(|| {
-                CoreError::config(format!("URI parameter `{pair}` has no value; write it as key=value"))
+                CoreError::config(format!(
+                    "URI parameter `{pair}` has no value; write it as key=value"
+                ))
             })?;
             let k = decode(k, "parameter name")?;
             // libpq accepts `ssl=true` from JDBC-style URIs as sslmode=require.
@@ -301,8 +320,10 @@ mod tests {
 
     #[test]
     fn keyvalue_with_quotes() {
-        let ci = ConnInfo::parse(r"host=localhost port=5432 user=bs password='it\'s a secret' sslmode=require")
-            .unwrap();
+        let ci = ConnInfo::parse(
+            r"host=localhost port=5432 user=bs password='it\'s a secret' sslmode=require",
+        )
+        .unwrap();
         assert_eq!(ci.password.unwrap().expose(), "it's a secret");
         assert_eq!(ci.sslmode, Some(SslMode::Require));
         assert_eq!(ci.user.as_deref(), Some("bs"));
@@ -310,11 +331,17 @@ mod tests {
 
     #[test]
     fn bad_inputs_name_the_problem() {
-        let e = ConnInfo::parse("postgres://h/db?sslmode=sometimes").unwrap_err().to_string();
+        let e = ConnInfo::parse("postgres://h/db?sslmode=sometimes")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("sometimes") && e.contains("verify-full"), "{e}");
-        let e = ConnInfo::parse("host=a frobnicate=1").unwrap_err().to_string();
+        let e = ConnInfo::parse("host=a frobnicate=1")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("frobnicate"), "{e}");
-        let e = ConnInfo::parse("postgres://h:99999/db").unwrap_err().to_string();
+        let e = ConnInfo::parse("postgres://h:99999/db")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("99999"), "{e}");
         let e = ConnInfo::parse("just words").unwrap_err().to_string();
         assert!(e.contains("URI"), "{e}");

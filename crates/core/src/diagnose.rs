@@ -94,7 +94,9 @@ fn fetch_chain_blocking(host: &str, port: u16, timeout: Duration) -> Result<Pres
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let recorder = Arc::new(Recorder {
         chain: Mutex::new(Vec::new()),
-        schemes: provider.signature_verification_algorithms.supported_schemes(),
+        schemes: provider
+            .signature_verification_algorithms
+            .supported_schemes(),
     });
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -103,31 +105,44 @@ fn fetch_chain_blocking(host: &str, port: u16, timeout: Duration) -> Result<Pres
         .with_custom_certificate_verifier(recorder.clone())
         .with_no_client_auth();
     let name = ServerName::try_from(host.to_string()).map_err(|e| probe_err(e.to_string()))?;
-    let mut tls = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| probe_err(e.to_string()))?;
+    let mut tls = rustls::ClientConnection::new(Arc::new(config), name)
+        .map_err(|e| probe_err(e.to_string()))?;
     let addr = (host, port)
         .to_socket_addrs()
         .map_err(|e| probe_err(e.to_string()))?
         .next()
         .ok_or_else(|| probe_err("no address".into()))?;
-    let mut sock = TcpStream::connect_timeout(&addr, timeout).map_err(|e| probe_err(e.to_string()))?;
+    let mut sock =
+        TcpStream::connect_timeout(&addr, timeout).map_err(|e| probe_err(e.to_string()))?;
     sock.set_read_timeout(Some(timeout)).ok();
     sock.set_write_timeout(Some(timeout)).ok();
     // SSLRequest: length 8, code 80877103.
     sock.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
         .map_err(|e| probe_err(e.to_string()))?;
     let mut answer = [0u8; 1];
-    sock.read_exact(&mut answer).map_err(|e| probe_err(e.to_string()))?;
+    sock.read_exact(&mut answer)
+        .map_err(|e| probe_err(e.to_string()))?;
     if answer[0] != b'S' {
         return Err(probe_err("the server does not offer TLS".into()));
     }
     while tls.is_handshaking() {
         if let Err(e) = tls.complete_io(&mut sock) {
-            if recorder.chain.lock().map(|c| !c.is_empty()).unwrap_or(false) {
+            if recorder
+                .chain
+                .lock()
+                .map(|c| !c.is_empty())
+                .unwrap_or(false)
+            {
                 break;
             }
             return Err(probe_err(e.to_string()));
         }
-        if recorder.chain.lock().map(|c| !c.is_empty()).unwrap_or(false) {
+        if recorder
+            .chain
+            .lock()
+            .map(|c| !c.is_empty())
+            .unwrap_or(false)
+        {
             break;
         }
     }
@@ -169,7 +184,12 @@ const CA_HINT: &str = "give the CA that signed it as a PEM file with sslrootcert
     checking the certificate";
 
 /// Builds the error for an unknown-issuer failure from what the server presented.
-pub fn untrusted(server: String, tls: &TlsSettings, detail: String, chain: Option<PresentedChain>) -> CoreError {
+pub fn untrusted(
+    server: String,
+    tls: &TlsSettings,
+    detail: String,
+    chain: Option<PresentedChain>,
+) -> CoreError {
     let Some(chain) = chain.filter(|c| !c.certs.is_empty()) else {
         return CoreError::TlsUntrusted {
             server,
@@ -199,7 +219,10 @@ pub fn untrusted(server: String, tls: &TlsSettings, detail: String, chain: Optio
     let what = if top.self_signed && chain.certs.len() == 1 {
         format!("the server's certificate `{}` is self-signed", leaf.subject)
     } else {
-        format!("the chain ends at `{}`, issued by `{}`", top.subject, top.issuer)
+        format!(
+            "the chain ends at `{}`, issued by `{}`",
+            top.subject, top.issuer
+        )
     };
     CoreError::TlsUntrusted {
         server,

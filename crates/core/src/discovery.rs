@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::connect::{map_query_error, Connections, Endpoint, ServerInfo};
+use crate::connect::{Connections, Endpoint, ServerInfo, map_query_error};
 use crate::error::{ErrorPayload, Result};
 use crate::profile::DivisionMode;
 
@@ -48,7 +48,10 @@ impl Area {
     /// The tables that identify an area; any one of the sets must be fully present.
     fn signatures(self) -> &'static [&'static [&'static str]] {
         match self {
-            Area::Catalog => &[&["final_entities", "refresh_state"], &["refresh_state", "relations"]],
+            Area::Catalog => &[
+                &["final_entities", "refresh_state"],
+                &["refresh_state", "relations"],
+            ],
             Area::Scaffolder => &[&["tasks", "task_events"]],
             Area::Auth => &[&["signing_keys"], &["offline_sessions"], &["user_info"]],
             Area::Search => &[&["documents"]],
@@ -76,7 +79,11 @@ pub fn areas_of<'a>(tables: impl IntoIterator<Item = &'a str>) -> Vec<Area> {
     let set: BTreeSet<&str> = tables.into_iter().collect();
     Area::ALL
         .into_iter()
-        .filter(|a| a.signatures().iter().any(|sig| sig.iter().all(|t| set.contains(t))))
+        .filter(|a| {
+            a.signatures()
+                .iter()
+                .any(|sig| sig.iter().all(|t| set.contains(t)))
+        })
         .collect()
 }
 
@@ -144,7 +151,9 @@ pub async fn discover(conns: &Arc<Connections>) -> Result<Discovery> {
                 if ep.host != profile.host || ep.port != profile.port {
                     let conns = conns.clone();
                     let plugin = plugin.clone();
-                    set.spawn(async move { inspect_database(&conns, ep, Some(plugin), None).await });
+                    set.spawn(
+                        async move { inspect_database(&conns, ep, Some(plugin), None).await },
+                    );
                 }
             }
             let mut out = Vec::new();
@@ -202,7 +211,12 @@ pub async fn discover(conns: &Arc<Connections>) -> Result<Discovery> {
 
 /// Reads one database's tables. A database that cannot be read is reported with its error,
 /// not dropped and not fatal: one broken plugin database must not hide the others.
-async fn inspect_database(conns: &Connections, ep: Endpoint, plugin: Option<String>, size: Option<i64>) -> DatabaseInfo {
+async fn inspect_database(
+    conns: &Connections,
+    ep: Endpoint,
+    plugin: Option<String>,
+    size: Option<i64>,
+) -> DatabaseInfo {
     let mut info = DatabaseInfo {
         database: ep.database.clone(),
         schema: None,
@@ -247,11 +261,19 @@ mod tests {
     #[test]
     fn areas_come_from_tables() {
         assert_eq!(
-            areas_of(["final_entities", "refresh_state", "relations", "backstage_backend_tasks__tasks"]),
+            areas_of([
+                "final_entities",
+                "refresh_state",
+                "relations",
+                "backstage_backend_tasks__tasks"
+            ]),
             vec![Area::Catalog, Area::Scheduler]
         );
         assert_eq!(areas_of(["tasks"]), Vec::<Area>::new());
         assert_eq!(areas_of(["tasks", "task_events"]), vec![Area::Scaffolder]);
-        assert_eq!(areas_of(["backstage_backend_public_keys__keys"]), Vec::<Area>::new());
+        assert_eq!(
+            areas_of(["backstage_backend_public_keys__keys"]),
+            Vec::<Area>::new()
+        );
     }
 }

@@ -110,17 +110,23 @@ pub enum CoreError {
         hint: Option<String>,
     },
 
-    #[error("authentication failed for user \"{user}\" on {server}: {message}; check the user name and the password stored for this profile (`bsi profile add --update NAME` stores a new one)")]
+    #[error(
+        "authentication failed for user \"{user}\" on {server}: {message}; check the user name and the password stored for this profile (`bsi profile add --update NAME` stores a new one)"
+    )]
     Authentication {
         user: String,
         server: String,
         message: String,
     },
 
-    #[error("{server} does not offer TLS but sslmode is `{sslmode}`; use sslmode=prefer or disable if the network is trusted, or turn on `ssl` in the server's postgresql.conf")]
+    #[error(
+        "{server} does not offer TLS but sslmode is `{sslmode}`; use sslmode=prefer or disable if the network is trusted, or turn on `ssl` in the server's postgresql.conf"
+    )]
     TlsNotSupported { server: String, sslmode: String },
 
-    #[error("{server} accepts only TLS connections (the server said: {message}); use sslmode=require or stricter")]
+    #[error(
+        "{server} accepts only TLS connections (the server said: {message}); use sslmode=require or stricter"
+    )]
     TlsRequired { server: String, message: String },
 
     #[error("the certificate of {server} is not trusted ({detail}); {hint}")]
@@ -130,16 +136,22 @@ pub enum CoreError {
         hint: String,
     },
 
-    #[error("the certificate of {server} is valid for other host names ({detail}); connect using a name the certificate lists, or use sslmode=verify-ca to skip the host name check")]
+    #[error(
+        "the certificate of {server} is valid for other host names ({detail}); connect using a name the certificate lists, or use sslmode=verify-ca to skip the host name check"
+    )]
     TlsWrongHost { server: String, detail: String },
 
-    #[error("{server} sends only its own certificate, not the intermediate CA that signed it ({detail}); add the intermediate certificate to the CA file given with sslrootcert, or configure the server's ssl_cert_file with the full chain")]
+    #[error(
+        "{server} sends only its own certificate, not the intermediate CA that signed it ({detail}); add the intermediate certificate to the CA file given with sslrootcert, or configure the server's ssl_cert_file with the full chain"
+    )]
     TlsIncompleteChain { server: String, detail: String },
 
     #[error("TLS with {server} failed: {detail}")]
     Tls { server: String, detail: String },
 
-    #[error("cannot reach {server}: {cause}; check the host and port, that PostgreSQL is running and listens there (listen_addresses), and any firewall in between")]
+    #[error(
+        "cannot reach {server}: {cause}; check the host and port, that PostgreSQL is running and listens there (listen_addresses), and any firewall in between"
+    )]
     Unreachable { server: String, cause: String },
 
     #[error("{what} timed out after {}s{}", after.as_secs_f32(), hint.as_deref().map(|h| format!("; {h}")).unwrap_or_default())]
@@ -149,7 +161,9 @@ pub enum CoreError {
         hint: Option<String>,
     },
 
-    #[error("{message}; this profile is read-only: turn on write mode for it (`bsi profile add --update NAME --write`) or pass --write for this run")]
+    #[error(
+        "{message}; this profile is read-only: turn on write mode for it (`bsi profile add --update NAME --write`) or pass --write for this run"
+    )]
     ReadOnly { message: String },
 
     #[error("the OS keyring is not usable: {cause}; {hint}")]

@@ -6,8 +6,8 @@
 
 pub mod appconfig;
 pub mod connect;
-mod diagnose;
 pub mod conninfo;
+mod diagnose;
 pub mod discovery;
 pub mod error;
 pub mod logging;

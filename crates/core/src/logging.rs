@@ -79,7 +79,10 @@ impl RotatingInner {
         let old = self.path.with_extension("log.1");
         let _ = std::fs::remove_file(&old);
         std::fs::rename(&self.path, &old)?;
-        self.file = OpenOptions::new().create(true).append(true).open(&self.path)?;
+        self.file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
         self.written = 0;
         Ok(())
     }
@@ -97,7 +100,11 @@ impl Write for RotatingFile {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).file.flush()
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .file
+            .flush()
     }
 }
 
@@ -122,6 +129,11 @@ mod tests {
             w.write_all(b"0123456789\n").unwrap();
         }
         assert!(std::fs::metadata(&path).unwrap().len() <= 100);
-        assert!(std::fs::metadata(path.with_extension("log.1")).unwrap().len() <= 100);
+        assert!(
+            std::fs::metadata(path.with_extension("log.1"))
+                .unwrap()
+                .len()
+                <= 100
+        );
     }
 }

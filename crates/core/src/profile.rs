@@ -156,7 +156,11 @@ impl Profile {
             .clone()
             .or_else(|| std::env::var("USER").ok())
             .ok_or_else(|| CoreError::config("no user name given: add user=... or PGUSER"))?;
-        let mut p = Profile::new(name, ci.host.clone().unwrap_or_else(|| "localhost".into()), user);
+        let mut p = Profile::new(
+            name,
+            ci.host.clone().unwrap_or_else(|| "localhost".into()),
+            user,
+        );
         if let Some(port) = ci.port {
             p.port = port;
         }
@@ -214,12 +218,20 @@ impl Profile {
     pub fn validate(&self) -> Result<()> {
         validate_name(&self.name)?;
         if self.host.trim().is_empty() {
-            return Err(CoreError::config(format!("profile `{}` has no host", self.name)));
+            return Err(CoreError::config(format!(
+                "profile `{}` has no host",
+                self.name
+            )));
         }
         if self.user.trim().is_empty() {
-            return Err(CoreError::config(format!("profile `{}` has no user", self.name)));
+            return Err(CoreError::config(format!(
+                "profile `{}` has no user",
+                self.name
+            )));
         }
-        if matches!(self.mode, DivisionMode::Single | DivisionMode::Schema) && self.database.is_none() {
+        if matches!(self.mode, DivisionMode::Single | DivisionMode::Schema)
+            && self.database.is_none()
+        {
             return Err(CoreError::config(format!(
                 "profile `{}` is in {} mode but names no database; set `database`",
                 self.name,
@@ -229,15 +241,11 @@ impl Profile {
         if self.pool.max_connections == 0 {
             return Err(CoreError::config("pool.max_connections must be at least 1"));
         }
-        if self.tls.sslmode.verifies() || self.tls.has_ca() {
-            if let Some(path) = &self.tls.root_cert {
-                if !path.is_file() {
-                    return Err(CoreError::config(format!(
-                        "the CA file {} does not exist; give the path of a PEM file with the server's CA (sslrootcert)",
-                        path.display()
-                    )));
-                }
-            }
+        if let Some(path) = self.tls.root_cert.as_ref().filter(|p| !p.is_file()) {
+            return Err(CoreError::config(format!(
+                "the CA file {} does not exist; give the path of a PEM file with the server's CA (sslrootcert)",
+                path.display()
+            )));
         }
         Ok(())
     }
@@ -366,7 +374,9 @@ pub fn config_dir() -> Result<PathBuf> {
     directories::ProjectDirs::from("", "", app)
         .map(|d| d.config_dir().to_path_buf())
         .ok_or_else(|| {
-            CoreError::config("cannot find the home directory; set BSI_CONFIG_DIR to a folder for the profiles")
+            CoreError::config(
+                "cannot find the home directory; set BSI_CONFIG_DIR to a folder for the profiles",
+            )
         })
 }
 
@@ -378,7 +388,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| CoreError::io("cannot create", dir, e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| CoreError::io("cannot write in", dir, e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| CoreError::io("cannot write in", dir, e))?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| CoreError::io("cannot write", tmp.path().to_path_buf(), e))?;
@@ -402,18 +413,32 @@ mod tests {
         let mut p = Profile::new("prod", "db.example.com", "backstage");
         p.plugins.insert(
             "scaffolder".into(),
-            PluginOverride { host: Some("other".into()), own_password: true, ..Default::default() },
+            PluginOverride {
+                host: Some("other".into()),
+                own_password: true,
+                ..Default::default()
+            },
         );
         store.save(&p).unwrap();
         p.write_mode = true;
         store.save(&p).unwrap();
         let all = store.list().unwrap();
         assert_eq!(all, vec![p.clone()]);
-        assert_eq!(store.get("prod").unwrap().plugin_database("catalog"), "backstage_plugin_catalog");
-        assert_eq!(std::fs::read_dir(dir.path().join("sub")).unwrap().count(), 1, "no temp file left");
+        assert_eq!(
+            store.get("prod").unwrap().plugin_database("catalog"),
+            "backstage_plugin_catalog"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
+            1,
+            "no temp file left"
+        );
         assert!(store.remove("prod").unwrap());
         assert!(!store.remove("prod").unwrap());
-        assert_eq!(store.get("prod").unwrap_err().code(), crate::ErrorCode::NotFound);
+        assert_eq!(
+            store.get("prod").unwrap_err().code(),
+            crate::ErrorCode::NotFound
+        );
     }
 
     #[test]
@@ -423,14 +448,22 @@ mod tests {
         std::fs::write(&path, "[[profile]]\nname = 3\n").unwrap();
         let store = ProfileStore::at(&path);
         let e = store.list().unwrap_err().to_string();
-        assert!(e.contains("profiles.toml") && e.contains("not valid"), "{e}");
+        assert!(
+            e.contains("profiles.toml") && e.contains("not valid"),
+            "{e}"
+        );
         assert!(store.save(&Profile::new("x", "h", "u")).is_err());
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "[[profile]]\nname = 3\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "[[profile]]\nname = 3\n"
+        );
     }
 
     #[test]
     fn from_conninfo_takes_the_password_out() {
-        let ci = ConnInfo::parse("postgresql://bs:pw@h:5433/backstage_plugin_catalog?sslmode=require").unwrap();
+        let ci =
+            ConnInfo::parse("postgresql://bs:pw@h:5433/backstage_plugin_catalog?sslmode=require")
+                .unwrap();
         let (p, pw) = Profile::from_conninfo("x", ci).unwrap();
         assert_eq!(pw.unwrap().expose(), "pw");
         assert_eq!(p.mode, DivisionMode::Single);

@@ -1,14 +1,16 @@
 //! Connections against a real PostgreSQL with TLS (CA → intermediate → server certificate
 //! for `localhost`) and SCRAM, started by the test harness.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
+use bsi_core::ErrorCode;
 use bsi_core::connect::Connections;
 use bsi_core::profile::{DivisionMode, Profile};
 use bsi_core::secrets::Secret;
 use bsi_core::tls::SslMode;
-use bsi_core::ErrorCode;
-use bsi_testkit::{shared, PgServer, TlsSetup};
+use bsi_testkit::{PgServer, TlsSetup, shared};
 
 fn profile(server: &PgServer, host: &str, mode: SslMode) -> Profile {
     let mut p = Profile::new("t", host, "postgres");
@@ -25,8 +27,14 @@ fn conns(p: Profile, server: &PgServer) -> std::sync::Arc<Connections> {
 #[tokio::test]
 async fn require_connects_without_a_ca() {
     let s = shared();
-    let info = conns(profile(s, "localhost", SslMode::Require), s).test().await.unwrap();
-    assert!(info.tls.as_deref().unwrap_or("").starts_with("TLS"), "{info:?}");
+    let info = conns(profile(s, "localhost", SslMode::Require), s)
+        .test()
+        .await
+        .unwrap();
+    assert!(
+        info.tls.as_deref().unwrap_or("").starts_with("TLS"),
+        "{info:?}"
+    );
     assert!(info.read_only);
     assert_eq!(info.user, "postgres");
     assert!(info.version_num >= 110000);
@@ -35,11 +43,20 @@ async fn require_connects_without_a_ca() {
 #[tokio::test]
 async fn verify_full_without_the_ca_is_untrusted_and_connects_with_it() {
     let s = shared();
-    let err = conns(profile(s, "localhost", SslMode::VerifyFull), s).test().await.unwrap_err();
+    let err = conns(profile(s, "localhost", SslMode::VerifyFull), s)
+        .test()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), ErrorCode::TlsUntrusted, "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("Azure") && msg.contains("RDS"), "hint about CA bundles: {msg}");
-    assert!(msg.contains("Backstage Inspector Test Root CA"), "names the issuer: {msg}");
+    assert!(
+        msg.contains("Azure") && msg.contains("RDS"),
+        "hint about CA bundles: {msg}"
+    );
+    assert!(
+        msg.contains("Backstage Inspector Test Root CA"),
+        "names the issuer: {msg}"
+    );
 
     let mut p = profile(s, "localhost", SslMode::VerifyFull);
     p.tls.root_cert = Some(s.root_ca.clone());
@@ -86,7 +103,10 @@ async fn a_certificate_for_another_name_is_the_wrong_host() {
 #[tokio::test]
 async fn disable_against_a_tls_only_server_fails_clearly() {
     let s = shared();
-    let err = conns(profile(s, "localhost", SslMode::Disable), s).test().await.unwrap_err();
+    let err = conns(profile(s, "localhost", SslMode::Disable), s)
+        .test()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), ErrorCode::TlsRequired, "{err}");
     assert!(err.to_string().contains("sslmode=require"), "{err}");
 }
@@ -97,7 +117,10 @@ async fn a_wrong_password_is_an_authentication_error_naming_the_user() {
     let (user, _) = s.create_role("auth_probe", "");
     let mut p = profile(s, "localhost", SslMode::Require);
     p.user = user.clone();
-    let err = Connections::new(p, Some(Secret::new("not-the-password"))).test().await.unwrap_err();
+    let err = Connections::new(p, Some(Secret::new("not-the-password")))
+        .test()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), ErrorCode::Authentication, "{err}");
     let msg = err.to_string();
     assert!(msg.contains(&format!("\"{user}\"")), "{msg}");
@@ -122,7 +145,10 @@ async fn an_unreachable_port_fails_fast_and_a_silent_one_within_the_connect_time
     let err = conns(p, s).test().await.unwrap_err();
     let elapsed = started.elapsed();
     assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
-    assert!(elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(4), "{elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(4),
+        "{elapsed:?}"
+    );
 }
 
 #[tokio::test]
@@ -136,7 +162,10 @@ async fn sessions_are_read_only_unless_write_mode() {
 
     let ro = conns(p.clone(), s);
     let pool = ro.database(&db).await.unwrap();
-    let err = sqlx::query("INSERT INTO t VALUES (1)").execute(&pool).await.unwrap_err();
+    let err = sqlx::query("INSERT INTO t VALUES (1)")
+        .execute(&pool)
+        .await
+        .unwrap_err();
     let err = bsi_core::connect::map_query_error(err, &ro.endpoint(&db));
     assert_eq!(err.code(), ErrorCode::ReadOnly, "{err}");
     assert!(err.to_string().contains("write mode"), "{err}");
@@ -146,7 +175,10 @@ async fn sessions_are_read_only_unless_write_mode() {
     p.write_mode = true;
     let rw = conns(p, s);
     let pool = rw.database(&db).await.unwrap();
-    sqlx::query("INSERT INTO t VALUES (1)").execute(&pool).await.unwrap();
+    sqlx::query("INSERT INTO t VALUES (1)")
+        .execute(&pool)
+        .await
+        .unwrap();
     rw.close().await;
     assert_eq!(s.psql(&db, "SELECT count(*) FROM t"), "1");
 }
@@ -163,9 +195,15 @@ async fn pools_are_bounded_named_and_time_out_statements() {
     let c = conns(p, s);
     let pool = c.database(&db).await.unwrap();
     assert_eq!(pool.options().get_max_connections(), 2);
-    let app: String = sqlx::query_scalar("SELECT current_setting('application_name')").fetch_one(&pool).await.unwrap();
+    let app: String = sqlx::query_scalar("SELECT current_setting('application_name')")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(app, "Backstage Inspector");
-    let err = sqlx::query("SELECT pg_sleep(3)").execute(&pool).await.unwrap_err();
+    let err = sqlx::query("SELECT pg_sleep(3)")
+        .execute(&pool)
+        .await
+        .unwrap_err();
     let err = bsi_core::connect::map_query_error(err, &c.endpoint(&db));
     assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
     // The same pool is handed out again, not a new one.
@@ -199,8 +237,14 @@ async fn a_server_that_sends_only_its_leaf_is_diagnosed() {
 #[tokio::test]
 async fn a_server_without_tls() {
     let s = PgServer::start(TlsSetup::Off);
-    let err = conns(profile(&s, "localhost", SslMode::Require), &s).test().await.unwrap_err();
+    let err = conns(profile(&s, "localhost", SslMode::Require), &s)
+        .test()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), ErrorCode::TlsNotSupported, "{err}");
-    let info = conns(profile(&s, "localhost", SslMode::Prefer), &s).test().await.unwrap();
+    let info = conns(profile(&s, "localhost", SslMode::Prefer), &s)
+        .test()
+        .await
+        .unwrap();
     assert_eq!(info.tls, None);
 }

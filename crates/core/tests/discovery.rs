@@ -1,18 +1,25 @@
 //! Discovery of plugin databases on a real server, with tables from the project's own
 //! migrations.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 use bsi_core::connect::Connections;
-use bsi_core::discovery::{discover, Area};
+use bsi_core::discovery::{Area, discover};
 use bsi_core::profile::{DivisionMode, Profile};
 use bsi_core::secrets::Secret;
 use bsi_core::tls::SslMode;
 use bsi_testkit::shared;
 
 fn migrate(server: &bsi_testkit::PgServer, db: &str, area: &str, schema: Option<&str>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations").join(area);
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../migrations")
+        .join(area);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     for f in files {
         let sql = std::fs::read_to_string(&f).unwrap();
@@ -37,13 +44,21 @@ fn profile(prefix: &str) -> Profile {
 async fn lists_plugin_databases_with_their_areas() {
     let s = shared();
     let prefix = format!("bsidisc{}_", std::process::id());
-    for (plugin, area) in [("catalog", "catalog"), ("scaffolder", "scaffolder"), ("auth", "auth"), ("search", "search")] {
+    for (plugin, area) in [
+        ("catalog", "catalog"),
+        ("scaffolder", "scaffolder"),
+        ("auth", "auth"),
+        ("search", "search"),
+    ] {
         let db = format!("{prefix}{plugin}");
         s.psql("postgres", &format!("CREATE DATABASE {db}"));
         migrate(s, &db, area, None);
     }
     s.psql("postgres", &format!("CREATE DATABASE {prefix}proxy"));
-    s.psql(&format!("{prefix}proxy"), "CREATE TABLE knex_migrations (id serial primary key, name text)");
+    s.psql(
+        &format!("{prefix}proxy"),
+        "CREATE TABLE knex_migrations (id serial primary key, name text)",
+    );
     s.psql("postgres", &format!("CREATE DATABASE not{prefix}catalog"));
 
     let conns = Connections::new(profile(&prefix), Some(Secret::new(s.password.clone())));
@@ -60,7 +75,12 @@ async fn lists_plugin_databases_with_their_areas() {
             format!("{prefix}search")
         ]
     );
-    let by = |plugin: &str| d.databases.iter().find(|d| d.plugin.as_deref() == Some(plugin)).unwrap();
+    let by = |plugin: &str| {
+        d.databases
+            .iter()
+            .find(|d| d.plugin.as_deref() == Some(plugin))
+            .unwrap()
+    };
     assert_eq!(by("catalog").areas, vec![Area::Catalog, Area::Scheduler]);
     assert!(by("scaffolder").areas.contains(&Area::Scaffolder));
     assert!(by("auth").areas.contains(&Area::Auth));
@@ -94,6 +114,9 @@ async fn schema_mode_lists_schemas() {
         .collect();
     assert_eq!(
         found,
-        vec![("catalog".to_string(), Some(Area::Catalog)), ("scaffolder".to_string(), Some(Area::Scaffolder))]
+        vec![
+            ("catalog".to_string(), Some(Area::Catalog)),
+            ("scaffolder".to_string(), Some(Area::Scaffolder))
+        ]
     );
 }

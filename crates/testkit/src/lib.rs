@@ -104,7 +104,9 @@ fn free_port() -> u16 {
 }
 
 fn run(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
     assert!(
         out.status.success(),
         "{what} failed: {}\n{}",
@@ -124,9 +126,14 @@ struct Certs {
 fn ca_params(cn: &str) -> CertificateParams {
     let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
     p.distinguished_name.push(DnType::CommonName, cn);
-    p.distinguished_name.push(DnType::OrganizationName, "Backstage Inspector tests");
+    p.distinguished_name
+        .push(DnType::OrganizationName, "Backstage Inspector tests");
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     p
 }
 
@@ -138,16 +145,22 @@ fn make_certs() -> Certs {
 
     let int_key = KeyPair::generate().expect("key");
     let int_params = ca_params("Backstage Inspector Test Intermediate CA");
-    let intermediate = int_params.signed_by(&int_key, &root_issuer).expect("intermediate");
+    let intermediate = int_params
+        .signed_by(&int_key, &root_issuer)
+        .expect("intermediate");
     let int_issuer = Issuer::new(int_params, int_key);
 
     let leaf_key = KeyPair::generate().expect("key");
     let mut leaf_params = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-    leaf_params.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
     let leaf = leaf_params.signed_by(&leaf_key, &int_issuer).expect("leaf");
 
     let other_key = KeyPair::generate().expect("key");
-    let other = ca_params("Unrelated Test CA").self_signed(&other_key).expect("other");
+    let other = ca_params("Unrelated Test CA")
+        .self_signed(&other_key)
+        .expect("other");
 
     Certs {
         root_pem: root.pem(),
@@ -169,7 +182,10 @@ impl PgServer {
             .expect("temp dir")
             .keep();
         let data = dir.join("data");
-        let password = format!("pw-{:x}", std::process::id() as u64 * 7919 + free_port() as u64);
+        let password = format!(
+            "pw-{:x}",
+            std::process::id() as u64 * 7919 + free_port() as u64
+        );
         std::fs::write(dir.join("pwfile"), format!("{password}\n")).expect("pwfile");
         let certs = make_certs();
         let root_ca = dir.join("root-ca.crt");
@@ -189,7 +205,12 @@ impl PgServer {
             }
         };
         if as_root {
-            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir), "chown");
+            run(
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(&dir),
+                "chown",
+            );
         }
         run(
             as_pg(&bin.join("initdb"))
@@ -230,7 +251,12 @@ impl PgServer {
         };
         std::fs::write(data.join("pg_hba.conf"), hba).expect("pg_hba");
         if as_root {
-            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir), "chown");
+            run(
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(&dir),
+                "chown",
+            );
         }
         let key = data.join("server.key");
         run(Command::new("chmod").arg("600").arg(&key), "chmod");
@@ -306,7 +332,18 @@ rm -rf "$3"
             .arg(&self.socket_dir)
             .arg("-p")
             .arg(self.port.to_string())
-            .args(["-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-X", "-q", "-A", "-t"])
+            .args([
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+            ])
             .arg("-c")
             .arg(sql)
             .output()
@@ -343,7 +380,10 @@ rm -rf "$3"
 
     /// `postgresql://` URL for `user`/`password` and `database`, with `params` appended.
     pub fn url(&self, user: &str, password: &str, database: &str, params: &str) -> String {
-        format!("postgresql://{user}:{password}@localhost:{}/{database}?{params}", self.port)
+        format!(
+            "postgresql://{user}:{password}@localhost:{}/{database}?{params}",
+            self.port
+        )
     }
 
     /// Stops the server now (it also stops when the test process ends).

@@ -4,7 +4,7 @@ use bsi_core::discovery::discover;
 use serde::Serialize;
 use tauri::State;
 
-use super::{to_ipc, CommandError};
+use super::{CommandError, to_ipc};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize)]

@@ -1,7 +1,7 @@
 //! `bsi databases`.
 
-use bsi_core::discovery::discover;
 use bsi_core::Result;
+use bsi_core::discovery::discover;
 
 use crate::cli::Global;
 use crate::context;
@@ -21,7 +21,11 @@ pub async fn run(global: &Global) -> Result<()> {
         d.server.version,
         d.server.tls.as_deref().unwrap_or("no TLS"),
         d.mode.as_str(),
-        if d.server.read_only { "read-only" } else { "WRITE MODE" }
+        if d.server.read_only {
+            "read-only"
+        } else {
+            "WRITE MODE"
+        }
     );
     if d.databases.is_empty() {
         println!("No Backstage databases found (check --prefix or --schema-mode).");
@@ -42,7 +46,11 @@ pub async fn run(global: &Global) -> Result<()> {
                 } else if db.areas.is_empty() {
                     "(backend service tables only)".to_string()
                 } else {
-                    db.areas.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+                    db.areas
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 },
                 db.tables.to_string(),
                 output::human_size(db.size_bytes),
@@ -50,6 +58,9 @@ pub async fn run(global: &Global) -> Result<()> {
             ]
         })
         .collect();
-    output::table(&["database", "plugin", "areas", "tables", "size", "knex"], rows);
+    output::table(
+        &["database", "plugin", "areas", "tables", "size", "knex"],
+        rows,
+    );
     Ok(())
 }

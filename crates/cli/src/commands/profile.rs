@@ -12,8 +12,12 @@ use crate::{context, output};
 
 pub async fn run(global: &Global, cmd: ProfileCommand) -> Result<()> {
     match cmd {
-        ProfileCommand::Add(args) => add(global, args).await,
-        ProfileCommand::Import { name, files, update } => import(global, &name, &files, update).await,
+        ProfileCommand::Add(args) => add(global, *args).await,
+        ProfileCommand::Import {
+            name,
+            files,
+            update,
+        } => import(global, &name, &files, update).await,
         ProfileCommand::List => list(global),
         ProfileCommand::Show { name } => show(global, &name).await,
         ProfileCommand::Test { name } => test(global, name.as_deref()).await,
@@ -93,7 +97,8 @@ async fn add(global: &Global, a: AddArgs) -> Result<()> {
     }
     if let Some(db) = &a.database {
         profile.database = Some(db.clone());
-        if profile.mode == DivisionMode::Database && db != bsi_core::profile::DEFAULT_MAINTENANCE_DB {
+        if profile.mode == DivisionMode::Database && db != bsi_core::profile::DEFAULT_MAINTENANCE_DB
+        {
             profile.mode = DivisionMode::Single;
         }
     }
@@ -151,14 +156,27 @@ async fn add(global: &Global, a: AddArgs) -> Result<()> {
         profile.server(),
         profile.mode.as_str(),
         profile.tls.effective_mode(),
-        if profile.write_mode { "WRITE MODE" } else { "read-only" },
+        if profile.write_mode {
+            "WRITE MODE"
+        } else {
+            "read-only"
+        },
         store.path().display(),
-        if stored { "; password stored in the OS keyring" } else { "" }
+        if stored {
+            "; password stored in the OS keyring"
+        } else {
+            ""
+        }
     );
     Ok(())
 }
 
-async fn import(global: &Global, name: &str, files: &[std::path::PathBuf], update: bool) -> Result<()> {
+async fn import(
+    global: &Global,
+    name: &str,
+    files: &[std::path::PathBuf],
+    update: bool,
+) -> Result<()> {
     bsi_core::profile::validate_name(name)?;
     let store = ProfileStore::open_default()?;
     if store.get(name).is_ok() && !update {
@@ -212,7 +230,11 @@ async fn import(global: &Global, name: &str, files: &[std::path::PathBuf], updat
         "Saved profile `{name}` ({}, {} mode){}",
         imported.profile.server(),
         imported.profile.mode.as_str(),
-        if stored { "; password stored in the OS keyring" } else { "" }
+        if stored {
+            "; password stored in the OS keyring"
+        } else {
+            ""
+        }
     );
     Ok(())
 }
@@ -227,7 +249,10 @@ struct ShowProfile<'a> {
 
 impl<'a> ShowProfile<'a> {
     fn new(profile: &'a Profile, password_stored: Option<bool>) -> Self {
-        Self { profile, password_stored }
+        Self {
+            profile,
+            password_stored,
+        }
     }
 }
 
@@ -238,7 +263,9 @@ fn list(global: &Global) -> Result<()> {
         return output::json(&profiles);
     }
     if profiles.is_empty() {
-        println!("No profiles yet. Add one with `bsi profile add NAME --from-url URL` or `bsi profile import NAME app-config.yaml`.");
+        println!(
+            "No profiles yet. Add one with `bsi profile add NAME --from-url URL` or `bsi profile import NAME app-config.yaml`."
+        );
         return Ok(());
     }
     output::table(
@@ -266,7 +293,10 @@ fn list(global: &Global) -> Result<()> {
 
 async fn show(global: &Global, name: &str) -> Result<()> {
     let profile = ProfileStore::open_default()?.get(name)?;
-    let stored = match Keyring::default().get_async(&profile.keyring_account()).await {
+    let stored = match Keyring::default()
+        .get_async(&profile.keyring_account())
+        .await
+    {
         Ok(p) => Some(p.is_some()),
         Err(_) => None,
     };
@@ -301,7 +331,11 @@ async fn test(global: &Global, name: Option<&str>) -> Result<()> {
         info.database,
         info.version,
         info.tls.as_deref().unwrap_or("no TLS"),
-        if info.read_only { "read-only session" } else { "WRITE MODE session" },
+        if info.read_only {
+            "read-only session"
+        } else {
+            "WRITE MODE session"
+        },
         info.connect_ms
     );
     Ok(())
@@ -313,7 +347,12 @@ async fn remove(global: &Global, name: &str) -> Result<()> {
     store.remove(name)?;
     let keyring = Keyring::default();
     let mut accounts = vec![profile.keyring_account()];
-    accounts.extend(profile.plugins.keys().map(|p| profile.plugin_keyring_account(p)));
+    accounts.extend(
+        profile
+            .plugins
+            .keys()
+            .map(|p| profile.plugin_keyring_account(p)),
+    );
     let mut deleted = 0;
     for account in accounts {
         match keyring.delete_async(&account).await {
@@ -323,9 +362,14 @@ async fn remove(global: &Global, name: &str) -> Result<()> {
         }
     }
     if global.json {
-        return output::json(&serde_json::json!({ "removed": name, "keyring_entries_deleted": deleted }));
+        return output::json(
+            &serde_json::json!({ "removed": name, "keyring_entries_deleted": deleted }),
+        );
     }
-    println!("Removed profile `{name}` and {deleted} keyring entr{}.", if deleted == 1 { "y" } else { "ies" });
+    println!(
+        "Removed profile `{name}` and {deleted} keyring entr{}.",
+        if deleted == 1 { "y" } else { "ies" }
+    );
     Ok(())
 }
 
@@ -337,7 +381,10 @@ pub async fn keyring_status(global: &Global) -> Result<()> {
         return output::json(&status);
     }
     if status.available {
-        println!("The OS keyring is usable (service `{}`).", Keyring::default().service());
+        println!(
+            "The OS keyring is usable (service `{}`).",
+            Keyring::default().service()
+        );
     } else {
         println!(
             "The OS keyring is NOT usable: {}\n{}",
