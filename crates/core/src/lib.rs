@@ -11,8 +11,10 @@ mod diagnose;
 pub mod discovery;
 pub mod error;
 pub mod logging;
+pub mod migrate;
 pub mod profile;
 pub mod secrets;
+mod sqlsplit;
 pub mod tls;
 
 pub use error::{CoreError, ErrorCode, ErrorPayload, Result};

@@ -1,0 +1,134 @@
+//! Splits SQL text into statements, respecting quotes, dollar quotes and comments, so that a
+//! failing migration can say which statement failed.
+
+/// One statement and the line of the file it starts on (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub line: usize,
+    pub sql: String,
+}
+
+/// Splits `sql` at top-level semicolons. Empty statements and comment-only pieces are dropped.
+pub fn split(sql: &str) -> Vec<Statement> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    let mut has_code = false;
+    let mut first_code: Option<usize> = None;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let mut depth = 0;
+                while i < b.len() {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            b'\'' | b'"' => {
+                first_code.get_or_insert(i);
+                has_code = true;
+                let q = c;
+                i += 1;
+                while i < b.len() {
+                    if b[i] == q {
+                        if b.get(i + 1) == Some(&q) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+                continue;
+            }
+            b'$' => {
+                // $tag$ ... $tag$
+                let mut j = i + 1;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                    j += 1;
+                }
+                if j < b.len() && b[j] == b'$' && !(j > i + 1 && b[i + 1].is_ascii_digit()) {
+                    first_code.get_or_insert(i);
+                    has_code = true;
+                    let tag = &sql[i..=j];
+                    match sql[j + 1..].find(tag) {
+                        Some(end) => i = j + 1 + end + tag.len(),
+                        None => i = b.len(),
+                    }
+                    continue;
+                }
+            }
+            b';' => {
+                if has_code {
+                    let from = first_code.unwrap_or(start);
+                    out.push(Statement {
+                        line: sql[..from].matches('\n').count() + 1,
+                        sql: sql[from..i].trim().to_string(),
+                    });
+                }
+                start = i + 1;
+                has_code = false;
+                first_code = None;
+                i += 1;
+                continue;
+            }
+            c if c.is_ascii_whitespace() => {}
+            _ => {
+                first_code.get_or_insert(i);
+                has_code = true;
+            }
+        }
+        i += 1;
+    }
+    if has_code {
+        let from = first_code.unwrap_or(start);
+        out.push(Statement {
+            line: sql[..from].matches('\n').count() + 1,
+            sql: sql[from..].trim().to_string(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_respecting_quotes_and_dollar_quotes() {
+        let sql = "-- header; with a semicolon\nCREATE TABLE a (x text DEFAULT ';');\n\n/* block; */\nCREATE FUNCTION f() RETURNS trigger AS $fn$\nBEGIN\n  RAISE 'a;b';\nEND;\n$fn$ LANGUAGE plpgsql;\nCOMMENT ON TABLE a IS 'it''s; fine';\nSELECT $1";
+        let s = split(sql);
+        assert_eq!(s.len(), 4, "{s:#?}");
+        assert_eq!(s[0].line, 2);
+        assert!(s[0].sql.starts_with("CREATE TABLE a"));
+        assert_eq!(s[1].line, 5);
+        assert!(s[1].sql.ends_with("LANGUAGE plpgsql"));
+        assert!(s[2].sql.contains("it''s; fine"));
+        assert_eq!(s[3].sql, "SELECT $1");
+    }
+
+    #[test]
+    fn comment_only_is_empty() {
+        assert!(split("-- nothing\n/* here */\n;;").is_empty());
+    }
+}
