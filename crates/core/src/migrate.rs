@@ -48,23 +48,28 @@ pub struct Migration {
     pub checksum: String,
 }
 
+impl Migration {
+    /// A migration from its file name (`NNNN_name.sql`) and SQL.
+    pub fn new(area: &'static str, file: &'static str, sql: &'static str) -> Self {
+        let stem = file.trim_end_matches(".sql");
+        let (v, name) = stem.split_once('_').unwrap_or((stem, stem));
+        Migration {
+            area,
+            version: v.parse().unwrap_or(0),
+            name: name.to_string(),
+            file,
+            sql,
+            checksum: hex(&Sha256::digest(sql.as_bytes())),
+        }
+    }
+}
+
 /// Every migration of `area`, in order.
 pub fn migrations(area: &str) -> Vec<Migration> {
     embedded::EMBEDDED
         .iter()
         .filter(|(a, _, _)| *a == area)
-        .map(|(a, file, sql)| {
-            let stem = file.trim_end_matches(".sql");
-            let (v, name) = stem.split_once('_').unwrap_or((stem, stem));
-            Migration {
-                area: a,
-                version: v.parse().unwrap_or(0),
-                name: name.to_string(),
-                file,
-                sql,
-                checksum: hex(&Sha256::digest(sql.as_bytes())),
-            }
-        })
+        .map(|(a, file, sql)| Migration::new(a, file, sql))
         .collect()
 }
 
@@ -168,13 +173,17 @@ fn endpoint(conns: &Connections, place: &Place) -> Endpoint {
 pub async fn status(conns: &Connections, places: &[Place]) -> Result<Vec<AreaStatus>> {
     let mut out = Vec::new();
     for place in places {
-        out.push(status_of(conns, place).await?);
+        out.push(status_with(conns, place, &migrations(&place.area)).await?);
     }
     Ok(out)
 }
 
-async fn status_of(conns: &Connections, place: &Place) -> Result<AreaStatus> {
-    let files = migrations(&place.area);
+/// The state of `place` with respect to the migrations `files`.
+pub async fn status_with(
+    conns: &Connections,
+    place: &Place,
+    files: &[Migration],
+) -> Result<AreaStatus> {
     let mut st = AreaStatus {
         place: place.clone(),
         database_exists: false,
@@ -310,7 +319,26 @@ pub async fn apply(
     }
     let mut done = Vec::new();
     for place in places {
-        let mut st = status_of(conns, place).await?;
+        done.extend(apply_with(conns, place, &migrations(&place.area), opts).await?);
+    }
+    Ok(done)
+}
+
+/// Applies the pending ones of `files` to `place`. Needs write mode.
+pub async fn apply_with(
+    conns: &Connections,
+    place: &Place,
+    files: &[Migration],
+    opts: &ApplyOptions,
+) -> Result<Vec<AppliedNow>> {
+    if !conns.write_mode() {
+        return Err(CoreError::ReadOnly {
+            message: "applying migrations writes to the database".to_string(),
+        });
+    }
+    let mut done = Vec::new();
+    {
+        let mut st = status_with(conns, place, files).await?;
         if !st.database_exists {
             if !opts.create_databases {
                 return Err(CoreError::NotFound {
@@ -323,7 +351,7 @@ pub async fn apply(
                 });
             }
             create_database(conns, &place.database).await?;
-            st = status_of(conns, place).await?;
+            st = status_with(conns, place, files).await?;
         }
         if st.knex_managed && !opts.force {
             return Err(CoreError::config(format!(
@@ -363,7 +391,6 @@ pub async fn apply(
         .await
         .map_err(|e| map_query_error(e, &ep))?;
 
-        let files = migrations(&place.area);
         for p in &st.pending {
             let Some(m) = files.iter().find(|m| m.version == p.version) else {
                 continue;
