@@ -57,6 +57,75 @@ pub enum Command {
     Databases,
     /// Show whether the OS keyring is usable.
     Keyring,
+    /// Our migrations: build a Backstage-shaped database for local work and demos.
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
+    /// The Knex migration state of real Backstage databases, and stuck locks.
+    #[command(subcommand)]
+    Knex(KnexCommand),
+    /// Start a local PostgreSQL with generated Backstage data and open the app on it.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AreaArgs {
+    /// Only these plugin areas (catalog, scaffolder, auth, search, notifications, events).
+    #[arg(long = "area", value_name = "AREA")]
+    pub areas: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Applied, pending and changed migrations of each area.
+    Status(AreaArgs),
+    /// The SQL that `apply` would run.
+    Plan(AreaArgs),
+    /// Apply the pending migrations (needs write mode), each in its own transaction.
+    Apply {
+        #[command(flatten)]
+        areas: AreaArgs,
+        /// Apply even to a database that real Backstage manages (it has knex_migrations).
+        #[arg(long)]
+        force: bool,
+        /// Create missing plugin databases (or schemas) when the role may.
+        #[arg(long)]
+        create_databases: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KnexCommand {
+    /// Every knex_migrations table: what ran, the newest migration, and the lock.
+    Status,
+    /// Release a held Knex migration lock (needs write mode).
+    Unlock {
+        /// The database holding the lock table.
+        database: String,
+        /// The lock table, as SCHEMA.TABLE or TABLE (schema public).
+        table: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The demo's data folder (default: in the OS data folder; BSI_DEMO_DIR overrides).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Number of entities to generate on first run.
+    #[arg(long, default_value_t = 300)]
+    pub size: usize,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Prepare everything but do not open the app.
+    #[arg(long)]
+    pub no_open: bool,
+    /// Stop the demo's PostgreSQL and exit.
+    #[arg(long)]
+    pub stop: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{Connection, Row};
 use tokio::sync::RwLock;
 
@@ -429,4 +429,21 @@ pub fn map_query_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
             message: other.to_string(),
         },
     }
+}
+
+pub use sqlx::postgres::PgPool;
+
+/// Counts the rows of `table` in the pool's current schema (identifier quoted, no values).
+pub async fn count_rows(pool: &PgPool, table: &str) -> Result<i64> {
+    let sql = format!(
+        "SELECT count(*) FROM {}",
+        crate::migrate::quote_ident(table)
+    );
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(pool)
+        .await
+        .map_err(|e| CoreError::Database {
+            code: None,
+            message: e.to_string(),
+        })
 }

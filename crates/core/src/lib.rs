@@ -7,9 +7,11 @@
 pub mod appconfig;
 pub mod connect;
 pub mod conninfo;
+pub mod demo;
 mod diagnose;
 pub mod discovery;
 pub mod error;
+pub mod knex;
 pub mod logging;
 pub mod migrate;
 pub mod profile;

@@ -1,0 +1,198 @@
+//! `bsi demo`: a local PostgreSQL with TLS and SCRAM, our migrations, generated Backstage data,
+//! a `demo` profile (password in the keyring), and the app opened on it. A second run reuses
+//! everything that is there.
+
+use std::collections::HashMap;
+
+use bsi_core::connect::Connections;
+use bsi_core::demo::cluster::{self, DEMO_USER};
+use bsi_core::demo::generate::{self, GenerateOptions, Targets};
+use bsi_core::migrate::{self, ApplyOptions};
+use bsi_core::profile::{Profile, ProfileStore};
+use bsi_core::secrets::{Keyring, Secret};
+use bsi_core::tls::SslMode;
+use bsi_core::{CoreError, Result};
+
+use crate::cli::{DemoArgs, Global};
+
+pub const DEMO_PROFILE: &str = "demo";
+
+fn say(msg: &str) {
+    eprintln!("==> {msg}");
+}
+
+pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => cluster::default_dir()?,
+    };
+    if args.stop {
+        let stopped = tokio::task::spawn_blocking(move || cluster::stop(&dir))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        println!(
+            "{}",
+            if stopped {
+                "The demo's PostgreSQL is stopped."
+            } else {
+                "The demo's PostgreSQL was not running."
+            }
+        );
+        return Ok(());
+    }
+    let dir2 = dir.clone();
+    let cl = tokio::task::spawn_blocking(move || cluster::ensure(&dir2, &|m| say(m)))
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))??;
+
+    let mut profile = Profile::new(DEMO_PROFILE, "localhost", DEMO_USER);
+    profile.port = cl.port;
+    profile.tls.sslmode = SslMode::VerifyFull;
+    profile.tls.root_cert = Some(cl.ca.clone());
+    profile.source = Some(format!("bsi demo ({})", dir.display()));
+
+    let keyring = Keyring::default();
+    let mut keyring_ok = true;
+    let password = match cl.new_password {
+        Some(pw) => {
+            if let Err(e) = keyring
+                .set_async(&profile.keyring_account(), pw.clone())
+                .await
+            {
+                eprintln!("warning: {e}");
+                keyring_ok = false;
+            }
+            pw
+        }
+        None => match keyring.get_async(&profile.keyring_account()).await {
+            Ok(Some(pw)) => pw,
+            other => {
+                if let Err(e) = &other {
+                    eprintln!("warning: {e}");
+                }
+                keyring_ok = false;
+                std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()).map(Secret::new).ok_or_else(|| {
+                    CoreError::config(format!(
+                        "the demo's password is not in the OS keyring; remove the demo folder {} to start afresh, \
+                         or give it with PGPASSWORD",
+                        dir.display()
+                    ))
+                })?
+            }
+        },
+    };
+    ProfileStore::open_default()?.save(&profile)?;
+
+    // Migrations and data, through a write-mode copy of the profile for this run only.
+    let mut writer = profile.clone();
+    writer.write_mode = true;
+    let conns = Connections::new(writer, Some(password.clone()));
+    let result = prepare(&conns, &args).await;
+    conns.close().await;
+    result?;
+
+    if global.json {
+        return crate::output::json(&serde_json::json!({
+            "profile": DEMO_PROFILE, "port": cl.port, "dir": dir, "ca": cl.ca,
+        }));
+    }
+    say(&format!(
+        "the demo is ready: profile `{DEMO_PROFILE}` (localhost:{}, verify-full, read-only); try `bsi --profile {DEMO_PROFILE} databases`",
+        cl.port
+    ));
+    if args.no_open {
+        return Ok(());
+    }
+    open_app(if keyring_ok { None } else { Some(&password) })
+}
+
+async fn prepare(conns: &Connections, args: &DemoArgs) -> Result<()> {
+    let places = migrate::places(conns, &migrate::default_areas())?;
+    let done = migrate::apply(
+        conns,
+        &places,
+        &ApplyOptions {
+            create_databases: true,
+            force: false,
+        },
+    )
+    .await?;
+    if !done.is_empty() {
+        say(&format!("applied {} migrations", done.len()));
+    }
+    let catalog = conns.pool(&conns.plugin_endpoint("catalog")).await?;
+    let existing: i64 = sqlx_count(&catalog).await?;
+    if existing > 0 {
+        say(&format!("reusing the demo data ({existing} entities)"));
+        return Ok(());
+    }
+    say(&format!(
+        "generating {} entities (seed {})",
+        args.size, args.seed
+    ));
+    let mut pools = HashMap::new();
+    for area in migrate::AREAS {
+        pools.insert(area, conns.pool(&conns.plugin_endpoint(area)).await?);
+    }
+    let take = |a: &str| pools.get(a).cloned();
+    let targets = Targets {
+        catalog: take("catalog").ok_or_else(|| CoreError::Internal("no catalog pool".into()))?,
+        scaffolder: take("scaffolder")
+            .ok_or_else(|| CoreError::Internal("no scaffolder pool".into()))?,
+        auth: take("auth").ok_or_else(|| CoreError::Internal("no auth pool".into()))?,
+        search: take("search").ok_or_else(|| CoreError::Internal("no search pool".into()))?,
+        notifications: take("notifications"),
+        events: take("events"),
+    };
+    let mut opts = GenerateOptions::size(args.size);
+    opts.seed = args.seed;
+    let report = generate::generate(&targets, &opts, &|phase, done, total| {
+        if done == total {
+            eprintln!("    {phase}: {total}");
+        }
+    })
+    .await?;
+    say(&format!(
+        "generated {} entities, {} relations, {} tasks, {} task events in {:.1} s",
+        report.entities,
+        report.relations,
+        report.tasks,
+        report.task_events,
+        report.elapsed_ms as f64 / 1000.0
+    ));
+    Ok(())
+}
+
+async fn sqlx_count(pool: &bsi_core::connect::PgPool) -> Result<i64> {
+    bsi_core::connect::count_rows(pool, "refresh_state").await
+}
+
+fn open_app(password: Option<&Secret>) -> Result<()> {
+    let exe = std::env::current_exe().map_err(|e| CoreError::Internal(e.to_string()))?;
+    let name = if cfg!(windows) {
+        "backstage-inspector.exe"
+    } else {
+        "backstage-inspector"
+    };
+    let app = exe.with_file_name(name);
+    if !app.is_file() {
+        return Err(CoreError::config(format!(
+            "the app is not built next to bsi ({}); build it with `cargo build` (scripts/run-demo does)",
+            app.display()
+        )));
+    }
+    say("opening the app");
+    let mut cmd = std::process::Command::new(&app);
+    cmd.args(["--profile", DEMO_PROFILE]);
+    if let Some(pw) = password {
+        // No keyring: the password reaches the app for this run only, never through a file.
+        cmd.env("PGPASSWORD", pw.expose());
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| CoreError::io("cannot start", app, e))?;
+    if !status.success() {
+        return Err(CoreError::Internal(format!("the app exited with {status}")));
+    }
+    Ok(())
+}

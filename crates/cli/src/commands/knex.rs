@@ -1,0 +1,79 @@
+//! `bsi knex status|unlock`.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use bsi_core::{CoreError, Result, knex};
+
+use crate::cli::{Global, KnexCommand};
+use crate::{context, output};
+
+pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
+    let conns = context::resolve(global, None).await?.connections();
+    let result = async {
+        match cmd {
+            KnexCommand::Status => {
+                let tables = knex::status(&conns).await?;
+                if global.json {
+                    return output::json(&tables);
+                }
+                if tables.is_empty() {
+                    println!("No knex_migrations tables: no database here is managed by Backstage.");
+                    return Ok(());
+                }
+                output::table(
+                    &["database", "table", "applied", "newest", "lock"],
+                    tables
+                        .iter()
+                        .map(|t| {
+                            vec![
+                                t.database.clone(),
+                                if t.schema == "public" { t.table.clone() } else { format!("{}.{}", t.schema, t.table) },
+                                t.applied.to_string(),
+                                t.newest.clone().unwrap_or_else(|| "-".into()),
+                                if t.locked { "HELD".into() } else if t.lock_table.is_some() { "free".into() } else { "no lock table".into() },
+                            ]
+                        })
+                        .collect(),
+                );
+                for t in tables.iter().filter(|t| t.locked) {
+                    println!("\n{}.{}: {}", t.database, t.table, t.hint.as_deref().unwrap_or_default());
+                }
+                Ok(())
+            }
+            KnexCommand::Unlock { database, table, yes } => {
+                let (schema, table) = table.split_once('.').map(|(s, t)| (s.to_string(), t.to_string())).unwrap_or(("public".into(), table));
+                if !conns.write_mode() {
+                    return Err(CoreError::ReadOnly {
+                        message: format!("releasing the Knex lock {schema}.{table} in {database} writes to the database"),
+                    });
+                }
+                if !yes {
+                    if !std::io::stdin().is_terminal() {
+                        return Err(CoreError::config("unlocking needs a confirmation: run it on a terminal or pass --yes"));
+                    }
+                    print!("Release the Knex lock {schema}.{table} in database {database} on {}? Type the database name to confirm: ", conns.profile().server());
+                    std::io::stdout().flush().ok();
+                    let mut answer = String::new();
+                    std::io::stdin().lock().read_line(&mut answer).ok();
+                    if answer.trim() != database {
+                        return Err(CoreError::Cancelled);
+                    }
+                }
+                let ep = conns.endpoint(&database);
+                let n = knex::unlock(&conns, &ep, &schema, &table).await?;
+                if global.json {
+                    return output::json(&serde_json::json!({ "database": database, "table": format!("{schema}.{table}"), "released": n }));
+                }
+                if n == 0 {
+                    println!("{schema}.{table} in {database} was not locked; nothing changed.");
+                } else {
+                    println!("Released the lock {schema}.{table} in {database}. Restart Backstage to let it finish its migrations.");
+                }
+                Ok(())
+            }
+        }
+    }
+    .await;
+    conns.close().await;
+    result
+}

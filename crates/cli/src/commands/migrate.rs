@@ -1,0 +1,135 @@
+//! `bsi migrate status|plan|apply`.
+
+use bsi_core::Result;
+use bsi_core::migrate::{self, ApplyOptions};
+
+use crate::cli::{AreaArgs, Global, MigrateCommand};
+use crate::{context, output};
+
+fn areas(a: &AreaArgs) -> Vec<String> {
+    if a.areas.is_empty() {
+        migrate::default_areas()
+    } else {
+        a.areas.clone()
+    }
+}
+
+pub async fn run(global: &Global, cmd: MigrateCommand) -> Result<()> {
+    let conns = context::resolve(global, None).await?.connections();
+    let result = async {
+        match cmd {
+            MigrateCommand::Status(a) => {
+                let places = migrate::places(&conns, &areas(&a))?;
+                let st = migrate::status(&conns, &places).await?;
+                if global.json {
+                    return output::json(&st);
+                }
+                let rows = st
+                    .iter()
+                    .map(|s| {
+                        let changed: Vec<String> = s
+                            .mismatched()
+                            .map(|m| format!("{:04}_{}", m.version, m.name))
+                            .collect();
+                        vec![
+                            s.place.area.clone(),
+                            if s.place.schema == "public" {
+                                s.place.database.clone()
+                            } else {
+                                format!("{}.{}", s.place.database, s.place.schema)
+                            },
+                            if s.database_exists {
+                                s.applied.len().to_string()
+                            } else {
+                                "no database".into()
+                            },
+                            s.pending.len().to_string(),
+                            if changed.is_empty() {
+                                "-".into()
+                            } else {
+                                changed.join(", ")
+                            },
+                            if s.knex_managed {
+                                "yes (managed by Backstage)"
+                            } else {
+                                "no"
+                            }
+                            .to_string(),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &[
+                        "area",
+                        "database",
+                        "applied",
+                        "pending",
+                        "changed since applied",
+                        "knex",
+                    ],
+                    rows,
+                );
+                Ok(())
+            }
+            MigrateCommand::Plan(a) => {
+                let places = migrate::places(&conns, &areas(&a))?;
+                let plan = migrate::plan(&migrate::status(&conns, &places).await?);
+                if global.json {
+                    return output::json(&plan);
+                }
+                if plan.is_empty() {
+                    println!("-- Nothing to apply.");
+                }
+                for m in plan {
+                    println!(
+                        "-- {}/{:04}_{}.sql -> {} (schema {})\n{}\n",
+                        m.place.area,
+                        m.version,
+                        m.name,
+                        m.place.database,
+                        m.place.schema,
+                        m.sql.trim_end()
+                    );
+                }
+                Ok(())
+            }
+            MigrateCommand::Apply {
+                areas: a,
+                force,
+                create_databases,
+            } => {
+                let places = migrate::places(&conns, &areas(&a))?;
+                let done = migrate::apply(
+                    &conns,
+                    &places,
+                    &ApplyOptions {
+                        force,
+                        create_databases,
+                    },
+                )
+                .await?;
+                if global.json {
+                    return output::json(&done);
+                }
+                if done.is_empty() {
+                    println!("Nothing to apply: every migration is applied.");
+                }
+                for m in done {
+                    println!(
+                        "applied {}/{:04}_{} to {} ({} statements, {} ms)",
+                        m.place.area,
+                        m.version,
+                        m.name,
+                        m.place.database,
+                        m.statements,
+                        m.elapsed_ms
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+    .await;
+    conns.close().await;
+    result
+}

@@ -1,0 +1,170 @@
+//! The Knex migration state of real Backstage databases: every `knex_migrations` table (the
+//! plugin's own and the backend services' prefixed ones such as
+//! `backstage_backend_tasks__knex_migrations`), what ran, the newest migration, and the lock.
+//! A lock left at `is_locked = 1` is the classic "Migration table is already locked" outage
+//! after a crash during start-up; it is reported with what to check first, and released only
+//! in write mode.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::connect::{Connections, Endpoint, map_query_error};
+use crate::error::{CoreError, Result};
+use crate::migrate::quote_ident;
+
+/// One Knex migrations table and its lock.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KnexTable {
+    pub database: String,
+    pub schema: String,
+    pub table: String,
+    pub lock_table: Option<String>,
+    pub applied: i64,
+    pub newest: Option<String>,
+    pub newest_at: Option<String>,
+    /// `is_locked = 1` in the lock table.
+    pub locked: bool,
+    /// Other sessions connected to this database right now (a running Backstage shows here).
+    pub other_sessions: i64,
+    /// What to check first when the lock is held.
+    pub hint: Option<String>,
+}
+
+/// Reads every Knex migrations table of one database.
+pub async fn tables_in(conns: &Connections, ep: &Endpoint) -> Result<Vec<KnexTable>> {
+    let pool = conns.pool(ep).await?;
+    let found = sqlx::query(
+        "SELECT n.nspname::text AS schema, c.relname::text AS tbl, \
+                to_regclass(format('%I.%I', n.nspname, c.relname || '_lock'))::text IS NOT NULL AS has_lock \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r','p') AND (c.relname = 'knex_migrations' OR c.relname LIKE '%knex\\_migrations') \
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+         ORDER BY 1, 2",
+    )
+    .fetch_all(&pool)
+    .await
+    .map_err(|e| map_query_error(e, ep))?;
+    let other_sessions: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
+           AND coalesce(application_name, '') <> $1",
+    )
+    .bind(crate::PRODUCT_NAME)
+    .fetch_one(&pool)
+    .await
+    .map_err(|e| map_query_error(e, ep))?;
+    let mut out = Vec::new();
+    for row in found {
+        let schema: String = row.get("schema");
+        let table: String = row.get("tbl");
+        let has_lock: bool = row.get("has_lock");
+        let q = format!(
+            "SELECT count(*) AS n, \
+                    (SELECT name FROM {s}.{t} ORDER BY id DESC LIMIT 1) AS newest, \
+                    (SELECT to_char(migration_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM {s}.{t} ORDER BY id DESC LIMIT 1) AS newest_at \
+             FROM {s}.{t}",
+            s = quote_ident(&schema),
+            t = quote_ident(&table)
+        );
+        let stats = sqlx::query(sqlx::AssertSqlSafe(q))
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| map_query_error(e, ep))?;
+        let lock_table = has_lock.then(|| format!("{table}_lock"));
+        let locked = match &lock_table {
+            Some(lt) => {
+                let q = format!(
+                    "SELECT coalesce(bool_or(is_locked = 1), false) FROM {}.{}",
+                    quote_ident(&schema),
+                    quote_ident(lt)
+                );
+                sqlx::query_scalar::<_, bool>(sqlx::AssertSqlSafe(q))
+                    .fetch_one(&pool)
+                    .await
+                    .map_err(|e| map_query_error(e, ep))?
+            }
+            None => false,
+        };
+        let hint = locked.then(|| {
+            format!(
+                "the lock is held: a Backstage backend was most likely stopped during its start-up \
+                 migrations and now fails with \"Migration table is already locked\". First check that \
+                 no Backstage instance is migrating right now ({other_sessions} other session(s) are \
+                 connected to {db}; see pg_stat_activity), then release it with \
+                 `bsi knex unlock --write {db} {schema}.{lt}` and restart Backstage",
+                db = ep.database,
+                lt = lock_table.as_deref().unwrap_or_default()
+            )
+        });
+        out.push(KnexTable {
+            database: ep.database.clone(),
+            schema,
+            table,
+            lock_table,
+            applied: stats.get("n"),
+            newest: stats.get("newest"),
+            newest_at: stats.get("newest_at"),
+            locked,
+            other_sessions,
+            hint,
+        });
+    }
+    Ok(out)
+}
+
+/// Releases a held Knex lock. Needs write mode. Returns how many lock rows changed.
+pub async fn unlock(
+    conns: &Connections,
+    ep: &Endpoint,
+    schema: &str,
+    lock_table: &str,
+) -> Result<u64> {
+    if !conns.write_mode() {
+        return Err(CoreError::ReadOnly {
+            message: format!(
+                "releasing the Knex lock {schema}.{lock_table} in {} writes to the database",
+                ep.database
+            ),
+        });
+    }
+    if !lock_table.ends_with("knex_migrations_lock") {
+        return Err(CoreError::config(format!(
+            "`{lock_table}` is not a Knex lock table (its name ends in knex_migrations_lock)"
+        )));
+    }
+    let pool = conns.pool(ep).await?;
+    let q = format!(
+        "UPDATE {}.{} SET is_locked = 0 WHERE is_locked = 1",
+        quote_ident(schema),
+        quote_ident(lock_table)
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(q))
+        .execute(&pool)
+        .await
+        .map_err(|e| map_query_error(e, ep))?;
+    tracing::info!(database = %ep.database, schema, lock_table, rows = done.rows_affected(), "knex lock released");
+    Ok(done.rows_affected())
+}
+
+/// The Knex tables of every database of the profile (as discovery finds them). A database
+/// that cannot be read is skipped with a warning in the log, not fatal.
+pub async fn status(conns: &std::sync::Arc<Connections>) -> Result<Vec<KnexTable>> {
+    let d = crate::discovery::discover(conns).await?;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for db in d.databases.iter().filter(|db| db.error.is_none()) {
+        if !seen.insert(db.database.clone()) {
+            continue;
+        }
+        let ep = match &db.plugin {
+            Some(p) if conns.profile().plugins.contains_key(p) => conns.plugin_endpoint(p),
+            _ => conns.endpoint(&db.database),
+        };
+        match tables_in(conns, &ep).await {
+            Ok(t) => out.extend(t),
+            Err(e) => {
+                tracing::warn!(database = %db.database, error = %e, "cannot read the Knex tables")
+            }
+        }
+    }
+    Ok(out)
+}
