@@ -2,7 +2,9 @@
 // a `demo` profile, starts Xvfb and tauri-driver, and runs these tests.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Builder, By, until } from 'selenium-webdriver';
 
 const application = process.env.BSI_APP;
@@ -16,10 +18,12 @@ async function open(args) {
     .build();
 }
 
+// The X screen, not WebDriver's screenshot: that one can lag behind the page on a busy machine.
 async function shot(name) {
   if (!shots) return;
   mkdirSync(shots, { recursive: true });
-  writeFileSync(`${shots}/${name}.png`, await driver.takeScreenshot(), 'base64');
+  await sleep(500);
+  execFileSync('import', ['-window', 'root', `${shots}/${name}.png`]);
 }
 
 before(async () => {
