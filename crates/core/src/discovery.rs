@@ -115,7 +115,7 @@ pub struct Discovery {
 }
 
 /// Lists the profile's Backstage databases with their areas.
-#[tracing::instrument(level = "debug", skip(conns), fields(profile = %conns.profile().name), err(Debug))]
+#[tracing::instrument(level = "debug", skip(conns), fields(profile = %conns.profile().name), err(level = "debug"))]
 pub async fn discover(conns: &Arc<Connections>) -> Result<Discovery> {
     let server = conns.test().await?;
     let profile = conns.profile().clone();

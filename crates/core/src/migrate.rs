@@ -306,7 +306,7 @@ pub struct AppliedNow {
 }
 
 /// Applies every pending migration of `places`. Needs write mode.
-#[tracing::instrument(level = "debug", skip_all, err(Debug))]
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn apply(
     conns: &Connections,
     places: &[Place],
