@@ -128,11 +128,7 @@ pub fn redact_json(v: &mut Value) {
             }
         }
         Value::Array(a) => a.iter_mut().for_each(redact_json),
-        Value::String(s) => {
-            if s.contains("eyJ") {
-                *s = redact_text(s);
-            }
-        }
+        Value::String(s) if s.contains("eyJ") => *s = redact_text(s),
         _ => {}
     }
 }
