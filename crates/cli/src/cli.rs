@@ -65,6 +65,16 @@ pub enum Command {
     Knex(KnexCommand),
     /// Start a local PostgreSQL with generated Backstage data and open the app on it.
     Demo(DemoArgs),
+    #[command(flatten)]
+    Catalog(crate::commands::catalog::CatalogCommand),
+    #[command(flatten)]
+    Graph(crate::commands::graph::GraphCommand),
+    #[command(flatten)]
+    Scaffolder(crate::commands::scaffolder::ScaffolderCommand),
+    #[command(flatten)]
+    Auth(crate::commands::auth::AuthCommand),
+    #[command(flatten)]
+    Browse(crate::commands::browse::BrowseCommand),
 }
 
 #[derive(Debug, Args, Clone)]

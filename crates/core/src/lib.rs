@@ -4,22 +4,31 @@
 //! Data flows one way: a [`profile::Profile`] (with its password from [`secrets`]) becomes
 //! pools in [`connect`]; [`discovery`] reads what each database holds.
 
+pub mod ansi;
 pub mod appconfig;
+pub mod auth;
+pub mod catalog;
 pub mod connect;
 pub mod conninfo;
 pub mod demo;
 mod diagnose;
 pub mod discovery;
 pub mod error;
+pub mod export;
+pub mod graph;
 pub mod knex;
 pub mod logging;
 pub mod migrate;
 pub mod page;
 pub mod profile;
 pub mod redact;
+pub mod scaffolder;
 pub mod schema;
+pub mod search;
 pub mod secrets;
 mod sqlsplit;
+pub mod tables;
+pub mod techdocs;
 pub mod tls;
 
 pub use error::{CoreError, ErrorCode, ErrorPayload, Result};

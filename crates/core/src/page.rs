@@ -47,10 +47,18 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let key = vec![serde_json::json!("component:default/a"), serde_json::json!(42)];
+        let key = vec![
+            serde_json::json!("component:default/a"),
+            serde_json::json!(42),
+        ];
         let c = encode_cursor(&key);
         assert_eq!(decode_cursor(&c, 2).unwrap(), key);
         assert!(decode_cursor(&c, 3).is_err());
-        assert!(decode_cursor("!!!", 2).unwrap_err().to_string().contains("next_cursor"));
+        assert!(
+            decode_cursor("!!!", 2)
+                .unwrap_err()
+                .to_string()
+                .contains("next_cursor")
+        );
     }
 }

@@ -38,7 +38,10 @@ const SECRET_KEYS: &[&str] = &[
 
 fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    SECRET_KEYS.contains(&k.as_str()) || k.ends_with("password") || k.ends_with("secret") || k.ends_with("_token")
+    SECRET_KEYS.contains(&k.as_str())
+        || k.ends_with("password")
+        || k.ends_with("secret")
+        || k.ends_with("_token")
 }
 
 fn b64_json(part: &str) -> Option<Value> {
@@ -67,10 +70,20 @@ pub struct DecodedJwt {
 
 /// Decodes a JWT's header and claims (no verification: this is for reading).
 pub fn decode_jwt(token: &str) -> Result<DecodedJwt> {
-    let bad = |what: &str| CoreError::config(format!("not a JWT: {what}; a JWT has three base64url parts separated by dots"));
+    let bad = |what: &str| {
+        CoreError::config(format!(
+            "not a JWT: {what}; a JWT has three base64url parts separated by dots"
+        ))
+    };
     let mut parts = token.trim().split('.');
-    let header = parts.next().and_then(b64_json).ok_or_else(|| bad("the header is not base64url JSON"))?;
-    let claims = parts.next().and_then(b64_json).ok_or_else(|| bad("the claims are not base64url JSON"))?;
+    let header = parts
+        .next()
+        .and_then(b64_json)
+        .ok_or_else(|| bad("the header is not base64url JSON"))?;
+    let claims = parts
+        .next()
+        .and_then(b64_json)
+        .ok_or_else(|| bad("the claims are not base64url JSON"))?;
     if parts.next().is_none() || parts.next().is_some() {
         return Err(bad("wrong number of parts"));
     }
@@ -100,7 +113,9 @@ pub fn redact_text(s: &str) -> String {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
         let end = tail
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' || c == '='))
+            .find(|c: char| {
+                !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' || c == '=')
+            })
             .unwrap_or(tail.len());
         let candidate = &tail[..end];
         if is_jwt(candidate) {
@@ -146,7 +161,8 @@ mod tests {
 
     fn jwt() -> String {
         let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","kid":"k1"}"#);
-        let p = URL_SAFE_NO_PAD.encode(r#"{"sub":"user:default/ada","ent":["group:default/team-a"]}"#);
+        let p =
+            URL_SAFE_NO_PAD.encode(r#"{"sub":"user:default/ada","ent":["group:default/team-a"]}"#);
         format!("{h}.{p}.SIGNATURE-bytes_here")
     }
 
@@ -163,7 +179,10 @@ mod tests {
     fn text_and_json_lose_tokens() {
         let t = jwt();
         let text = redact_text(&format!("Authorization: Bearer {t} done"));
-        assert!(!text.contains("SIGNATURE") && !text.contains(t.split('.').nth(1).unwrap()), "{text}");
+        assert!(
+            !text.contains("SIGNATURE") && !text.contains(t.split('.').nth(1).unwrap()),
+            "{text}"
+        );
         assert!(text.ends_with(" done"));
         let mut v = serde_json::json!({"backstageToken": t, "nested": {"password": "x", "note": format!("t={t}")}, "name": "ok"});
         redact_json(&mut v);
@@ -171,6 +190,9 @@ mod tests {
         assert_eq!(v["nested"]["password"], REDACTED);
         assert!(!v.to_string().contains("SIGNATURE"));
         assert_eq!(v["name"], "ok");
-        assert_eq!(secret_keys(Some(r#"{"a":1,"backstageToken":"x"}"#)), vec!["a", "backstageToken"]);
+        assert_eq!(
+            secret_keys(Some(r#"{"a":1,"backstageToken":"x"}"#)),
+            vec!["a", "backstageToken"]
+        );
     }
 }

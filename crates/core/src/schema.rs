@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::connect::{map_query_error, Endpoint, PgPool};
+use crate::connect::{Endpoint, PgPool, map_query_error};
 use crate::error::Result;
 
 /// One column.
@@ -130,12 +130,18 @@ impl DbSchema {
             match self.tables.get(need.table) {
                 None => {
                     missing.push(need.table.to_string());
-                    why.push(format!("table `{}` does not exist ({})", need.table, need.since));
+                    why.push(format!(
+                        "table `{}` does not exist ({})",
+                        need.table, need.since
+                    ));
                 }
                 Some(t) => {
                     for c in need.columns.iter().filter(|c| !t.has_column(c)) {
                         missing.push(format!("{}.{c}", need.table));
-                        why.push(format!("column `{}.{c}` does not exist ({})", need.table, need.since));
+                        why.push(format!(
+                            "column `{}.{c}` does not exist ({})",
+                            need.table, need.since
+                        ));
                     }
                 }
             }
@@ -145,12 +151,7 @@ impl DbSchema {
         } else {
             Err(Unavailable {
                 view: view.to_string(),
-                reason: format!(
-                    "{} in {}.{}",
-                    why.join("; "),
-                    self.database,
-                    self.schema
-                ),
+                reason: format!("{} in {}.{}", why.join("; "), self.database, self.schema),
                 missing,
             })
         }

@@ -1,0 +1,513 @@
+//! The inspector's hot operations timed on a large demo catalog, each through the core API and
+//! as the same SQL run directly with sqlx on the same pool, against the performance targets.
+//!
+//! Run with `cargo bench -p bsi-core --bench inspect`. Environment:
+//! - `BSI_BENCH_URL`: a libpq URI of a server whose `<prefix>catalog`, `<prefix>scaffolder`, ...
+//!   databases already hold generated data (nothing is generated then); without it a private
+//!   PostgreSQL with TLS is started, our migrations are applied to fresh databases and the demo
+//!   generator fills them;
+//! - `BSI_BENCH_PREFIX`: the database prefix with `BSI_BENCH_URL` (default `bsibench_`);
+//! - `BSI_BENCH_ENTITIES`: the demo size to generate (default 100000; 2000 for a smoke run);
+//! - `BSI_BENCH_RUNS`: timed runs per operation (default 25, after 3 warm-up runs);
+//! - `BSI_BENCH_TEXT`: the free-text word (default `billing`, a word of many names).
+//!
+//! Every timed operation runs on a READ-ONLY connection set; only the set-up (migrations,
+//! generation, `ANALYZE`) uses a write-mode one.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeSet, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bsi_core::catalog::{Catalog, EntityFilter, EntityQuery, EntityRef, EntitySort, FacetField};
+use bsi_core::connect::{Connections, PgPool};
+use bsi_core::conninfo::ConnInfo;
+use bsi_core::demo::generate::{GenerateOptions, Targets, generate};
+use bsi_core::graph::{Direction, GraphOptions, RelationGraph};
+use bsi_core::migrate::{self, AREAS, ApplyOptions};
+use bsi_core::profile::{DivisionMode, Profile};
+use bsi_core::scaffolder::{Scaffolder, TaskFilter};
+use bsi_core::secrets::Secret;
+use bsi_core::tls::SslMode;
+use bsi_testkit::{PgServer, TlsSetup};
+
+const WARMUP: usize = 3;
+/// The node cap of [`GraphOptions::default`], mirrored by the direct BFS.
+const MAX_NODES: usize = 500;
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn env_num(name: &str, default: usize) -> usize {
+    match env(name) {
+        None => default,
+        Some(v) => v.trim().parse().unwrap_or_else(|_| {
+            eprintln!("{name}={v} is not a whole number; using {default}");
+            default
+        }),
+    }
+}
+
+/// Where the data is: a connection set per mode, and the private server kept alive.
+struct Setup {
+    write: Arc<Connections>,
+    read: Arc<Connections>,
+    _server: Option<PgServer>,
+}
+
+fn connections(base: &Profile, password: Option<Secret>, write: bool) -> Arc<Connections> {
+    let mut p = base.clone();
+    p.write_mode = write;
+    Connections::new(p, password)
+}
+
+async fn setup() -> Setup {
+    if let Some(url) = env("BSI_BENCH_URL") {
+        let ci = ConnInfo::parse(&url).expect("BSI_BENCH_URL is not a libpq URI");
+        let (mut p, password) = Profile::from_conninfo("bench", ci).expect("BSI_BENCH_URL");
+        p.mode = DivisionMode::Database;
+        p.database = None;
+        p.prefix = env("BSI_BENCH_PREFIX").unwrap_or_else(|| "bsibench_".into());
+        println!(
+            "server: {} (BSI_BENCH_URL), databases {}*, data as found",
+            p.server(),
+            p.prefix
+        );
+        return Setup {
+            write: connections(&p, password.clone(), true),
+            read: connections(&p, password, false),
+            _server: None,
+        };
+    }
+
+    let n = env_num("BSI_BENCH_ENTITIES", 100_000);
+    let started = Instant::now();
+    let server = PgServer::start(TlsSetup::FullChain);
+    println!(
+        "server: private PostgreSQL on port {} with TLS (started in {:.1} s)",
+        server.port,
+        started.elapsed().as_secs_f64()
+    );
+    let mut p = Profile::new("bench", "localhost", server.superuser.clone());
+    p.port = server.port;
+    p.prefix = format!("bsibench{}_", std::process::id());
+    p.mode = DivisionMode::Database;
+    p.tls.sslmode = SslMode::Require;
+    // Generation and ANALYZE of a large catalog outlast the default statement timeout.
+    p.pool.statement_timeout_secs = 3600;
+    let password = Some(Secret::new(server.password.clone()));
+    let write = connections(&p, password.clone(), true);
+
+    let areas: Vec<String> = AREAS.iter().map(|a| a.to_string()).collect();
+    let places = migrate::places(&write, &areas).unwrap();
+    let opts = ApplyOptions {
+        create_databases: true,
+        ..Default::default()
+    };
+    migrate::apply(&write, &places, &opts).await.unwrap();
+    let pool = |a: &'static str| {
+        let conns = write.clone();
+        async move { conns.pool(&conns.plugin_endpoint(a)).await.unwrap() }
+    };
+    let targets = Targets {
+        catalog: pool("catalog").await,
+        scaffolder: pool("scaffolder").await,
+        auth: pool("auth").await,
+        search: pool("search").await,
+        notifications: Some(pool("notifications").await),
+        events: Some(pool("events").await),
+    };
+    println!("generating {n} entities ...");
+    let started = Instant::now();
+    let report = generate(&targets, &GenerateOptions::size(n), &|_, _, _| {})
+        .await
+        .unwrap();
+    println!(
+        "generated in {:.1} s: {} entities ({} final), {} relation rows, {} search rows, {} tasks, \
+         {} task events",
+        started.elapsed().as_secs_f64(),
+        report.entities,
+        report.final_entities,
+        report.relations,
+        report.search_rows,
+        report.tasks,
+        report.task_events
+    );
+    Setup {
+        read: connections(&p, password, false),
+        write,
+        _server: Some(server),
+    }
+}
+
+/// `ANALYZE` on every plugin database, as Backstage's autovacuum would have done.
+async fn analyze(write: &Connections) {
+    let started = Instant::now();
+    for area in AREAS {
+        let ep = write.plugin_endpoint(area);
+        match write.pool(&ep).await {
+            Ok(pool) => {
+                if let Err(e) = sqlx::query("ANALYZE").execute(&pool).await {
+                    eprintln!("ANALYZE in {}: {e}", ep.database);
+                }
+            }
+            Err(e) => eprintln!("no {area} database to analyze: {e}"),
+        }
+    }
+    println!("ANALYZE done in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// Median and 90th percentile of one side, in milliseconds, and the rows of its last run.
+struct Stats {
+    median: f64,
+    p90: f64,
+    rows: usize,
+}
+
+fn stats(mut ms: Vec<f64>, rows: usize) -> Stats {
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
+    Stats {
+        median: at(0.5),
+        p90: at(0.9),
+        rows,
+    }
+}
+
+/// Runs both sides `WARMUP` times, then `runs` times each, alternating which goes first so
+/// that neither profits from the other's caching more than it pays for it.
+async fn measure<C, CF, D, DF>(runs: usize, mut core: C, mut direct: D) -> (Stats, Stats)
+where
+    C: FnMut() -> CF,
+    CF: Future<Output = usize>,
+    D: FnMut() -> DF,
+    DF: Future<Output = usize>,
+{
+    for _ in 0..WARMUP {
+        core().await;
+        direct().await;
+    }
+    let (mut c_ms, mut d_ms) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    let (mut c_rows, mut d_rows) = (0, 0);
+    for i in 0..runs {
+        for side in [i % 2, 1 - i % 2] {
+            let t = Instant::now();
+            if side == 0 {
+                c_rows = core().await;
+                c_ms.push(t.elapsed().as_secs_f64() * 1e3);
+            } else {
+                d_rows = direct().await;
+                d_ms.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+    (stats(c_ms, c_rows), stats(d_ms, d_rows))
+}
+
+struct Line {
+    op: &'static str,
+    core: Stats,
+    direct: Stats,
+    target: f64,
+}
+
+async fn direct_rows(
+    pool: &PgPool,
+    q: sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> usize {
+    q.fetch_all(pool).await.expect("direct query").len()
+}
+
+/// The depth-2 BFS as the core runs it: one transaction without parallel workers, one level
+/// query per level over the frontier, the far ends capped at [`MAX_NODES`], then the node
+/// info query over every node.
+async fn direct_graph(pool: &PgPool, level_sql: &str, info_sql: &str, root: &str) -> usize {
+    let mut tx = pool.begin().await.expect("begin");
+    if std::env::var_os("BSI_GRAPH_PARALLEL").is_none() {
+        sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
+            .execute(&mut *tx)
+            .await
+            .expect("set");
+    }
+    let mut seen: HashSet<String> = HashSet::from([root.to_string()]);
+    let mut order = vec![root.to_string()];
+    let mut frontier = vec![root.to_string()];
+    for _ in 0..2 {
+        if frontier.is_empty() {
+            break;
+        }
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(level_sql.to_string()))
+                .bind(&frontier)
+                .fetch_all(&mut *tx)
+                .await
+                .expect("level query");
+        let near: HashSet<&str> = frontier.iter().map(String::as_str).collect();
+        let mut far: BTreeSet<String> = BTreeSet::new();
+        for (s, _, t) in rows {
+            if near.contains(s.as_str()) {
+                far.insert(t.clone());
+            }
+            if near.contains(t.as_str()) {
+                far.insert(s);
+            }
+        }
+        let mut next = Vec::new();
+        for f in far {
+            if order.len() >= MAX_NODES {
+                break;
+            }
+            if seen.insert(f.clone()) {
+                order.push(f.clone());
+                next.push(f);
+            }
+        }
+        frontier = next;
+    }
+    let info = sqlx::query(sqlx::AssertSqlSafe(info_sql.to_string()))
+        .bind(&order)
+        .fetch_all(&mut *tx)
+        .await
+        .expect("node info query");
+    tx.commit().await.expect("commit");
+    info.len()
+}
+
+#[tokio::main]
+async fn main() {
+    let s = setup().await;
+    analyze(&s.write).await;
+    let runs = env_num("BSI_BENCH_RUNS", 25).max(1);
+    let text = env("BSI_BENCH_TEXT").unwrap_or_else(|| "billing".into());
+
+    // Everything timed goes through read-only sessions.
+    let conns = &s.read;
+    let catalog = Catalog::open(conns).await.expect("open the catalog");
+    let graph = RelationGraph::open(conns)
+        .await
+        .expect("open the relation graph");
+    let scaffolder = Scaffolder::open(conns).await.expect("open the scaffolder");
+    let cat_pool = catalog.pool().clone();
+    let sc_pool = conns
+        .pool(&conns.plugin_endpoint("scaffolder"))
+        .await
+        .expect("scaffolder pool");
+    let rel_count: i64 = sqlx::query_scalar("SELECT count(*) FROM relations")
+        .fetch_one(&cat_pool)
+        .await
+        .expect("count relations");
+    let ent_count: i64 = sqlx::query_scalar("SELECT count(*) FROM final_entities")
+        .fetch_one(&cat_pool)
+        .await
+        .expect("count entities");
+    println!(
+        "data: {ent_count} final entities, {rel_count} relation rows; {runs} runs per side after {WARMUP} warm-ups\n"
+    );
+
+    let mut lines = Vec::new();
+
+    // 1. An entity page: the first 100, by ref.
+    let page_q = EntityQuery {
+        sort: EntitySort::Ref,
+        limit: Some(100),
+        ..Default::default()
+    };
+    let page_sql = catalog.entities_sql(&page_q).unwrap();
+    let (core, direct) = measure(
+        runs,
+        || async {
+            catalog
+                .entities(&page_q)
+                .await
+                .expect("entity page")
+                .items
+                .len()
+        },
+        || direct_rows(&cat_pool, page_sql.query()),
+    )
+    .await;
+    lines.push(Line {
+        op: "entity page (100, by ref)",
+        core,
+        direct,
+        target: 10.0,
+    });
+
+    // 2. An entity by ref: one from the middle of the first page.
+    let first = catalog.entities(&page_q).await.unwrap();
+    let one = first.items[first.items.len() / 2].entity_ref.clone();
+    let one_sql = catalog
+        .entity_sql(&EntityRef::parse(&one).unwrap())
+        .unwrap();
+    let (core, direct) = measure(
+        runs,
+        || async { usize::from(catalog.entity(&one).await.expect("entity by ref").in_final) },
+        || direct_rows(&cat_pool, one_sql.query()),
+    )
+    .await;
+    lines.push(Line {
+        op: "entity by ref",
+        core,
+        direct,
+        target: 2.0,
+    });
+
+    // 3. Kind facets over the whole catalog.
+    let none = EntityFilter::default();
+    let kinds = [FacetField::Kind];
+    let facets_sql = catalog.facets_sql(&none, &kinds).unwrap();
+    let (core, direct) = measure(
+        runs,
+        || async {
+            let f = catalog.facets(&none, &kinds).await.expect("facets");
+            f.facets.iter().map(|x| x.values.len()).sum()
+        },
+        || direct_rows(&cat_pool, facets_sql.query()),
+    )
+    .await;
+    lines.push(Line {
+        op: "kind facets",
+        core,
+        direct,
+        target: 20.0,
+    });
+
+    // 4. A free-text filter, first page.
+    let text_q = EntityQuery {
+        filter: EntityFilter {
+            text: Some(text.clone()),
+            ..Default::default()
+        },
+        limit: Some(100),
+        ..Default::default()
+    };
+    let text_sql = catalog.entities_sql(&text_q).unwrap();
+    let (core, direct) = measure(
+        runs,
+        || async {
+            catalog
+                .entities(&text_q)
+                .await
+                .expect("free text")
+                .items
+                .len()
+        },
+        || direct_rows(&cat_pool, text_sql.query()),
+    )
+    .await;
+    lines.push(Line {
+        op: "free text (first page)",
+        core,
+        direct,
+        target: 50.0,
+    });
+
+    // 5. A depth-2 graph around the most connected group (found once, not timed).
+    let t = Instant::now();
+    let root = graph
+        .most_connected(Some("group"))
+        .await
+        .expect("most connected")
+        .expect("a group with relations");
+    println!(
+        "most connected group: {} ({} relation rows; found in {:.0} ms, not timed below)",
+        root.entity_ref,
+        root.relations,
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let g_opts = GraphOptions {
+        roots: vec![root.entity_ref.clone()],
+        depth: 2,
+        direction: Direction::Both,
+        max_nodes: MAX_NODES,
+        ..Default::default()
+    };
+    let level_sql = graph.level_sql(Direction::Both, false, false);
+    let info_sql = graph.node_info_sql();
+    let (core, direct) = measure(
+        runs,
+        || async {
+            graph
+                .neighbourhood(&g_opts)
+                .await
+                .expect("graph")
+                .nodes
+                .len()
+        },
+        || direct_graph(&cat_pool, &level_sql, &info_sql, &root.entity_ref),
+    )
+    .await;
+    lines.push(Line {
+        op: "depth-2 graph (most connected group)",
+        core,
+        direct,
+        target: 50.0,
+    });
+
+    // 6. A task page: the newest 100.
+    let task_f = TaskFilter {
+        limit: Some(100),
+        ..Default::default()
+    };
+    let task_sql = scaffolder.task_page_sql(&task_f).unwrap();
+    let (core, direct) = measure(
+        runs,
+        || async {
+            scaffolder
+                .tasks(&task_f)
+                .await
+                .expect("task page")
+                .items
+                .len()
+        },
+        || direct_rows(&sc_pool, task_sql.query()),
+    )
+    .await;
+    lines.push(Line {
+        op: "task page (newest first)",
+        core,
+        direct,
+        target: 50.0,
+    });
+
+    print_table(&lines);
+}
+
+fn print_table(lines: &[Line]) {
+    println!(
+        "| operation | core median ms | core p90 ms | direct median ms | direct p90 ms | ratio core/direct | target ms | meets target | ratio <= 2 | rows core/direct |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---|---|---|");
+    let mut all = true;
+    for l in lines {
+        let ratio = l.core.median / l.direct.median;
+        let meets = l.core.median < l.target;
+        let ratio_ok = ratio <= 2.0;
+        all &= meets && ratio_ok;
+        println!(
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | < {} | {} | {} | {}/{} |",
+            l.op,
+            l.core.median,
+            l.core.p90,
+            l.direct.median,
+            l.direct.p90,
+            ratio,
+            l.target,
+            if meets { "yes" } else { "NO" },
+            if ratio_ok { "yes" } else { "NO" },
+            l.core.rows,
+            l.direct.rows
+        );
+    }
+    println!(
+        "\n{}",
+        if all {
+            "every target met"
+        } else {
+            "some targets NOT met (see above)"
+        }
+    );
+}

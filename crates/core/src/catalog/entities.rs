@@ -1,0 +1,422 @@
+//! The entity list (filters, sorts, keyset pages of summaries) and facets.
+//!
+//! Filters are semi-joins on the catalog's `search` table, the way Backstage filters:
+//! `f.entity_id IN (SELECT entity_id FROM search WHERE key = 'kind' AND value = ANY($n))`,
+//! served by `search_key_value_entity_idx (key, value, entity_id)`. Values are lower-cased like
+//! the index. Sorting by ref walks `final_entities_entity_ref_uniq`; sorting by last update has
+//! no index in Backstage's schema (a top-N sort), and pages start strictly after the cursor key
+//! `(last_updated_at, entity_ref)`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{
+    Catalog, EntityRef, NEED_FINAL, NEED_SEARCH, NEED_UPDATED, Sql, SqlParam, cursor_str, finish,
+    make_cursor, read_cursor, ts, views,
+};
+use crate::error::Result;
+use crate::page::{Page, limit};
+use crate::redact::redact_text;
+
+/// Filters of the entity list and facets. Values of one field are alternatives (OR); fields
+/// combine with AND. Matching is case-insensitive and exact, except `text`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EntityFilter {
+    pub kind: Vec<String>,
+    pub namespace: Vec<String>,
+    /// `spec.owner` as written in the entity (usually `team-a` or `group:default/team-a`).
+    pub owner: Vec<String>,
+    pub lifecycle: Vec<String>,
+    /// `spec.type`.
+    #[serde(rename = "type")]
+    pub entity_type: Vec<String>,
+    pub tag: Vec<String>,
+    /// Words that must each appear in the name, title or description (substring match).
+    pub text: Option<String>,
+}
+
+impl EntityFilter {
+    pub fn is_empty(&self) -> bool {
+        FacetField::ALL.iter().all(|f| self.values(*f).is_empty())
+            && self.text.as_deref().is_none_or(|t| t.trim().is_empty())
+    }
+
+    fn values(&self, field: FacetField) -> &[String] {
+        match field {
+            FacetField::Kind => &self.kind,
+            FacetField::Namespace => &self.namespace,
+            FacetField::Owner => &self.owner,
+            FacetField::Lifecycle => &self.lifecycle,
+            FacetField::Type => &self.entity_type,
+            FacetField::Tag => &self.tag,
+        }
+    }
+}
+
+/// The fields of filters and facets, and their `search` keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FacetField {
+    Kind,
+    Namespace,
+    Owner,
+    Lifecycle,
+    Type,
+    Tag,
+}
+
+impl FacetField {
+    pub const ALL: [FacetField; 6] = [
+        FacetField::Kind,
+        FacetField::Namespace,
+        FacetField::Owner,
+        FacetField::Lifecycle,
+        FacetField::Type,
+        FacetField::Tag,
+    ];
+
+    /// The key of this field in the `search` table.
+    pub fn search_key(self) -> &'static str {
+        match self {
+            FacetField::Kind => "kind",
+            FacetField::Namespace => "metadata.namespace",
+            FacetField::Owner => "spec.owner",
+            FacetField::Lifecycle => "spec.lifecycle",
+            FacetField::Type => "spec.type",
+            FacetField::Tag => "metadata.tags",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FacetField::Kind => "kind",
+            FacetField::Namespace => "namespace",
+            FacetField::Owner => "owner",
+            FacetField::Lifecycle => "lifecycle",
+            FacetField::Type => "type",
+            FacetField::Tag => "tag",
+        }
+    }
+}
+
+/// The search keys the free-text filter looks in.
+const TEXT_KEYS: &str = "'metadata.name', 'metadata.title', 'metadata.description'";
+
+/// How the entity list is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntitySort {
+    /// By `entity_ref` (kind, namespace, name).
+    #[default]
+    Ref,
+    /// By `final_entities.last_updated_at`, then ref; entities without a time come first.
+    Updated,
+}
+
+/// One request for a page of entities.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EntityQuery {
+    pub filter: EntityFilter,
+    pub sort: EntitySort,
+    pub descending: bool,
+    /// Page size, 1..=1000 (default 100).
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// An entity as a list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EntitySummary {
+    pub entity_ref: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub title: Option<String>,
+    #[serde(rename = "type")]
+    pub entity_type: Option<String>,
+    pub lifecycle: Option<String>,
+    pub owner: Option<String>,
+    pub tags: Vec<String>,
+    /// Absent when this catalog has no `final_entities.last_updated_at`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated_at: Option<String>,
+}
+
+impl EntitySummary {
+    fn from_row(entity_ref: String, raw: Option<&str>, updated: Option<String>) -> Self {
+        let v: Value = raw
+            .and_then(|r| serde_json::from_str(r).ok())
+            .unwrap_or(Value::Null);
+        let s = |p: &str| v.pointer(p).and_then(Value::as_str).map(redact_text);
+        let parts = EntityRef::split(&entity_ref);
+        EntitySummary {
+            kind: s("/kind").unwrap_or(parts.kind),
+            namespace: s("/metadata/namespace").unwrap_or(parts.namespace),
+            name: s("/metadata/name").unwrap_or(parts.name),
+            title: s("/metadata/title"),
+            entity_type: s("/spec/type"),
+            lifecycle: s("/spec/lifecycle"),
+            owner: s("/spec/owner"),
+            tags: v
+                .pointer("/metadata/tags")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(redact_text)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            last_updated_at: updated,
+            entity_ref,
+        }
+    }
+}
+
+/// The count of one value of a facet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FacetCount {
+    /// The value as written in the entities (`search.original_value`).
+    pub value: String,
+    pub count: i64,
+}
+
+/// The values of one field and how many entities have each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Facet {
+    pub field: FacetField,
+    pub values: Vec<FacetCount>,
+}
+
+/// Facets under the current filters, one per requested field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Facets {
+    pub facets: Vec<Facet>,
+}
+
+impl Facets {
+    pub fn get(&self, field: FacetField) -> Option<&Facet> {
+        self.facets.iter().find(|f| f.field == field)
+    }
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+impl Catalog {
+    /// The filter conditions on an entity-id expression (`id`), appended to `conds`.
+    fn filter_conditions(
+        &self,
+        f: &EntityFilter,
+        id: &str,
+        sql: &mut Sql,
+        conds: &mut Vec<String>,
+    ) -> Result<()> {
+        if f.is_empty() {
+            return Ok(());
+        }
+        self.check(views::ENTITY_FILTERS, &[NEED_SEARCH])?;
+        let search = self.t("search");
+        for field in FacetField::ALL {
+            let values: Vec<String> = f
+                .values(field)
+                .iter()
+                .map(|v| v.trim().to_lowercase())
+                .filter(|v| !v.is_empty())
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            let p = sql.bind(SqlParam::TextArray(values));
+            conds.push(format!(
+                "{id} IN (SELECT s.entity_id FROM {search} s WHERE s.key = '{}' AND s.value = ANY({p}))",
+                field.search_key()
+            ));
+        }
+        for word in f.text.as_deref().unwrap_or_default().split_whitespace() {
+            let p = sql.text(format!("%{}%", escape_like(&word.to_lowercase())));
+            conds.push(format!(
+                "{id} IN (SELECT s.entity_id FROM {search} s WHERE s.key IN ({TEXT_KEYS}) AND s.value LIKE {p})"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The statement [`Catalog::entities`] runs for `q` (it fetches one row more than the page
+    /// size to know whether a next page exists).
+    pub fn entities_sql(&self, q: &EntityQuery) -> Result<Sql> {
+        self.check(views::ENTITIES, &[NEED_FINAL])?;
+        if q.sort == EntitySort::Updated {
+            self.check(views::SORT_BY_UPDATE, &[NEED_UPDATED])?;
+        }
+        let has_updated = self.has(&NEED_UPDATED);
+        let mut sql = Sql::default();
+        let mut conds = vec!["f.final_entity IS NOT NULL".to_string()];
+        self.filter_conditions(&q.filter, "f.entity_id", &mut sql, &mut conds)?;
+        // Refs start with their kind: one kind also bounds the walk of the ref index, so a
+        // page of a kind late in the alphabet does not scan every earlier kind first.
+        let kinds: Vec<String> = q
+            .filter
+            .kind
+            .iter()
+            .map(|k| k.trim().to_lowercase())
+            .filter(|k| !k.is_empty())
+            .collect();
+        if self.kind_ranges && kinds.len() == 1 && !kinds[0].contains([':', ';', '/']) {
+            let lo = sql.text(format!("{}:", kinds[0]));
+            let hi = sql.text(format!("{};", kinds[0]));
+            conds.push(format!("f.entity_ref >= {lo} AND f.entity_ref < {hi}"));
+        }
+        let (cmp, dir) = if q.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        let order = match q.sort {
+            EntitySort::Ref => {
+                if let Some(key) = read_cursor(q.cursor.as_deref(), "ref", 1)? {
+                    let c = q.cursor.as_deref().unwrap_or_default();
+                    let p = sql.text(cursor_str(&key[0], c)?);
+                    conds.push(format!("f.entity_ref {cmp} {p}"));
+                }
+                format!("f.entity_ref {dir}")
+            }
+            EntitySort::Updated => {
+                if let Some(key) = read_cursor(q.cursor.as_deref(), "updated", 2)? {
+                    let c = q.cursor.as_deref().unwrap_or_default();
+                    let r = sql.text(cursor_str(&key[1], c)?);
+                    // Ascending puts entities without a time first, descending last.
+                    conds.push(match (key[0].is_null(), q.descending) {
+                        (true, false) => format!(
+                            "((f.last_updated_at IS NULL AND f.entity_ref > {r}) OR f.last_updated_at IS NOT NULL)"
+                        ),
+                        (true, true) => {
+                            format!("(f.last_updated_at IS NULL AND f.entity_ref < {r})")
+                        }
+                        (false, desc) => {
+                            let t = sql.text(cursor_str(&key[0], c)?);
+                            let nulls = if desc { " OR f.last_updated_at IS NULL" } else { "" };
+                            format!(
+                                "(f.last_updated_at {cmp} {t}::timestamptz \
+                                 OR (f.last_updated_at = {t}::timestamptz AND f.entity_ref {cmp} {r}){nulls})"
+                            )
+                        }
+                    });
+                }
+                let nulls = if q.descending { "LAST" } else { "FIRST" };
+                format!("f.last_updated_at {dir} NULLS {nulls}, f.entity_ref {dir}")
+            }
+        };
+        let lim = sql.bind(SqlParam::Int(limit(q.limit) as i64 + 1));
+        let updated = if has_updated {
+            ts("f.last_updated_at")
+        } else {
+            "NULL::text".to_string()
+        };
+        sql.text = format!(
+            "SELECT f.entity_ref::text AS entity_ref, f.final_entity, {updated} AS updated \
+             FROM {} f WHERE {} ORDER BY {order} LIMIT {lim}",
+            self.t("final_entities"),
+            conds.join(" AND ")
+        );
+        Ok(sql)
+    }
+
+    /// A page of entity summaries.
+    pub async fn entities(&self, q: &EntityQuery) -> Result<Page<EntitySummary>> {
+        let sql = self.entities_sql(q)?;
+        let rows = self.fetch(&sql).await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                EntitySummary::from_row(
+                    r.get("entity_ref"),
+                    r.get::<Option<&str>, _>("final_entity"),
+                    r.get("updated"),
+                )
+            })
+            .collect();
+        let sort = q.sort;
+        Ok(finish(
+            items,
+            limit(q.limit),
+            |e: &EntitySummary| match sort {
+                EntitySort::Ref => make_cursor("ref", vec![Value::String(e.entity_ref.clone())]),
+                EntitySort::Updated => make_cursor(
+                    "updated",
+                    vec![
+                        e.last_updated_at.clone().map_or(Value::Null, Value::String),
+                        Value::String(e.entity_ref.clone()),
+                    ],
+                ),
+            },
+        ))
+    }
+
+    /// The statement [`Catalog::facets`] runs.
+    pub fn facets_sql(&self, filter: &EntityFilter, fields: &[FacetField]) -> Result<Sql> {
+        self.check(views::FACETS, &[NEED_SEARCH])?;
+        let fields: Vec<FacetField> = if fields.is_empty() {
+            FacetField::ALL.to_vec()
+        } else {
+            fields.to_vec()
+        };
+        let mut sql = Sql::default();
+        let value = if self.has_col("search", "original_value") {
+            "s.original_value"
+        } else {
+            "s.value"
+        };
+        let keys: Vec<String> = fields
+            .iter()
+            .map(|f| format!("'{}'", f.search_key()))
+            .collect();
+        let mut conds = vec![
+            format!("s.key IN ({})", keys.join(", ")),
+            format!("{value} IS NOT NULL"),
+        ];
+        self.filter_conditions(filter, "s.entity_id", &mut sql, &mut conds)?;
+        sql.text = format!(
+            "SELECT s.key::text AS key, {value}::text AS value, count(*) AS n FROM {} s \
+             WHERE {} GROUP BY s.key, {value} ORDER BY s.key, n DESC, {value}",
+            self.t("search"),
+            conds.join(" AND ")
+        );
+        Ok(sql)
+    }
+
+    /// Counts per value of each field (all fields when `fields` is empty) under `filter`.
+    pub async fn facets(&self, filter: &EntityFilter, fields: &[FacetField]) -> Result<Facets> {
+        let sql = self.facets_sql(filter, fields)?;
+        let rows = self.fetch(&sql).await?;
+        let wanted: Vec<FacetField> = if fields.is_empty() {
+            FacetField::ALL.to_vec()
+        } else {
+            fields.to_vec()
+        };
+        let mut facets: Vec<Facet> = wanted
+            .iter()
+            .map(|f| Facet {
+                field: *f,
+                values: Vec::new(),
+            })
+            .collect();
+        for r in rows {
+            let key: String = r.get("key");
+            if let Some(facet) = facets.iter_mut().find(|f| f.field.search_key() == key) {
+                facet.values.push(FacetCount {
+                    value: redact_text(&r.get::<String, _>("value")),
+                    count: r.get("n"),
+                });
+            }
+        }
+        Ok(Facets { facets })
+    }
+}

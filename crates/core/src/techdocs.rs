@@ -1,0 +1,347 @@
+//! TechDocs as the databases know it, and where its data really lives.
+//!
+//! This module owns: the list of catalog entities with a `backstage.io/techdocs-ref`
+//! annotation (read from the catalog's own `search` key/value table, falling back to the
+//! `final_entities` JSON on installs without it), whether the search index (`documents` of
+//! search-backend-module-pg) holds `techdocs` pages for each of them, and the explanations for
+//! table names people look for that do not exist ([`explain_missing_table`]).
+//!
+//! TechDocs has **no tables of its own**: the metadata of a built site is a file,
+//! `techdocs_metadata.json`, beside the site in the publisher's storage ([`METADATA_EXPLANATION`]).
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::connect::{Connections, map_query_error};
+use crate::error::{CoreError, Result};
+use crate::migrate::quote_ident;
+use crate::page::{Page, decode_cursor, encode_cursor, limit};
+use crate::schema::{DbSchema, Need};
+use crate::tables::{Scope, area_scope};
+
+/// The annotation that marks an entity as having TechDocs.
+pub const TECHDOCS_REF_ANNOTATION: &str = "backstage.io/techdocs-ref";
+/// The key of that annotation in the catalog's `search` table (keys are lower-cased there).
+pub const TECHDOCS_REF_SEARCH_KEY: &str = "metadata.annotations.backstage.io/techdocs-ref";
+/// The file that holds a site's metadata in the publisher's storage.
+pub const METADATA_FILE: &str = "techdocs_metadata.json";
+/// The search document type of TechDocs pages.
+pub const SEARCH_TYPE: &str = "techdocs";
+
+/// Where TechDocs metadata really lives.
+pub const METADATA_EXPLANATION: &str = "TechDocs keeps no tables in any database. The metadata of each built \
+site is a file, `techdocs_metadata.json`, stored beside the site in the TechDocs publisher's storage, at \
+`<namespace>/<kind>/<name>/techdocs_metadata.json`: with `techdocs.publisher.type: local` under \
+`techdocs.publisher.local.publishDirectory` (by default the techdocs-backend package's `static/docs` folder), \
+with googleGcs, awsS3, azureBlobStorage or openStackSwift in that bucket or container. What the databases \
+know about TechDocs is the `backstage.io/techdocs-ref` annotation of catalog entities (`bsi techdocs`) and the \
+`techdocs` documents of the search index (`bsi search QUERY --type techdocs`).";
+
+const DOCUMENTS_SEARCH_EXPLANATION: &str = "There is no `documents_search` table in Backstage. The full-text \
+search index of search-backend-module-pg is the table `documents` in the search plugin's database \
+(`backstage_plugin_search` by default): `type`, `document` (jsonb), `body` (a tsvector generated from the \
+document) and `hash`. `bsi search QUERY` searches it and `bsi table documents --area search` browses it. \
+(The catalog's own `search` table, in the catalog database, is a key/value filter index, not full-text search.)";
+
+const REFRESH_TOKENS_EXPLANATION: &str = "There is no `refresh_tokens` table in Backstage. Refresh tokens \
+(OIDC offline access of the auth backend) are the rows of `offline_sessions` in the auth plugin's database \
+(`backstage_plugin_auth` by default): one row per user and OIDC client, holding only a scrypt hash of the \
+token (`token_hash`), never the token itself. `bsi table offline_sessions --area auth` browses it, with \
+`token_hash` masked.";
+
+/// A clear message for table names that people look for but that do not exist in Backstage
+/// (`techdocs_metadata`, `documents_search`, `refresh_tokens`, and close variants, with or
+/// without a schema or quotes); `None` for any other name.
+pub fn explain_missing_table(name: &str) -> Option<&'static str> {
+    let mut n = name
+        .trim()
+        .trim_matches('"')
+        .replace('"', "")
+        .to_ascii_lowercase();
+    if let Some(stem) = n.strip_suffix(".json") {
+        n = stem.to_string();
+    }
+    let n = n.rsplit('.').next().unwrap_or_default().replace('-', "_");
+    match n.as_str() {
+        "techdocs_metadata" | "techdoc_metadata" | "techdocs_metadatas" | "techdocs_meta"
+        | "techdocs" => Some(METADATA_EXPLANATION),
+        "documents_search" | "document_search" | "search_documents" | "search_document" => {
+            Some(DOCUMENTS_SEARCH_EXPLANATION)
+        }
+        "refresh_tokens" | "refresh_token" | "refreshtokens" => Some(REFRESH_TOKENS_EXPLANATION),
+        _ => None,
+    }
+}
+
+/// One entity with TechDocs.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TechDocsEntity {
+    pub entity_ref: String,
+    /// The annotation's value, e.g. `dir:.` or `url:https://github.com/org/repo`.
+    pub techdocs_ref: String,
+    pub title: Option<String>,
+    /// How many `techdocs` documents the search index holds for this entity; `None` when the
+    /// search index could not be read (see [`TechDocsList::search`]).
+    pub search_documents: Option<i64>,
+}
+
+/// Whether the search index could be consulted.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SearchIndexStatus {
+    pub available: bool,
+    /// Why not, when not.
+    pub reason: Option<String>,
+}
+
+/// A page of entities with TechDocs.
+#[derive(Debug, Clone, Serialize)]
+pub struct TechDocsList {
+    #[serde(flatten)]
+    pub page: Page<TechDocsEntity>,
+    /// All entities with the annotation.
+    pub total: i64,
+    pub search: SearchIndexStatus,
+    /// Where the annotation was read: `search_table` (the catalog's key/value index) or
+    /// `final_entities` (the entities' JSON, on installs without a usable `search` table).
+    pub source: &'static str,
+    /// Where TechDocs metadata really lives ([`METADATA_EXPLANATION`]).
+    pub metadata: &'static str,
+}
+
+/// Paging through [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct TechDocsQuery {
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+const NEED_FINAL: Need = Need {
+    table: "final_entities",
+    columns: &["entity_id", "entity_ref", "final_entity"],
+    since: "the catalog's stitched entities, present in every catalog-backend",
+};
+const NEED_SEARCH: Need = Need {
+    table: "search",
+    columns: &["entity_id", "key", "value", "original_value"],
+    since: "search.original_value was added in catalog-backend 0.x (2021)",
+};
+const NEED_DOCUMENTS: Need = Need {
+    table: "documents",
+    columns: &["type", "document"],
+    since: "created by search-backend-module-pg; without it the search index is not PostgreSQL",
+};
+
+/// The SQL of one page of [`list`]: `$1` the search key (or the annotation for the fallback),
+/// then `$2` the last entity_ref of the previous page when `after` is set, then the limit.
+/// `from_search_table` reads the catalog's `search` table (index `search_key_value_entity_idx`);
+/// otherwise the entities' JSON is scanned.
+pub fn list_sql(schema: &str, from_search_table: bool, after: bool) -> String {
+    let s = quote_ident(schema);
+    let (cursor, lim) = if after {
+        ("AND f.entity_ref > $2 ", "$3")
+    } else {
+        ("", "$2")
+    };
+    if from_search_table {
+        format!(
+            "SELECT p.entity_ref, \
+                    coalesce(p.original_value, f.final_entity::json->'metadata'->'annotations'->>'{TECHDOCS_REF_ANNOTATION}') AS techdocs_ref, \
+                    f.final_entity::json->'metadata'->>'title' AS title \
+             FROM (SELECT f.entity_id, f.entity_ref, s.original_value \
+                   FROM {s}.search s JOIN {s}.final_entities f ON f.entity_id = s.entity_id \
+                   WHERE s.key = $1 {cursor}ORDER BY f.entity_ref LIMIT {lim}) p \
+             JOIN {s}.final_entities f ON f.entity_id = p.entity_id \
+             ORDER BY p.entity_ref"
+        )
+    } else {
+        format!(
+            "SELECT p.entity_ref, p.techdocs_ref, f.final_entity::json->'metadata'->>'title' AS title \
+             FROM (SELECT f.entity_id, f.entity_ref, f.final_entity::json->'metadata'->'annotations'->>$1 AS techdocs_ref \
+                   FROM {s}.final_entities f \
+                   WHERE f.final_entity LIKE '%' || $1 || '%' \
+                     AND f.final_entity::json->'metadata'->'annotations'->>$1 IS NOT NULL {cursor}\
+                   ORDER BY f.entity_ref LIMIT {lim}) p \
+             JOIN {s}.final_entities f ON f.entity_id = p.entity_id \
+             ORDER BY p.entity_ref"
+        )
+    }
+}
+
+/// The SQL that counts the entities with the annotation (same `$1` as [`list_sql`]).
+pub fn count_sql(schema: &str, from_search_table: bool) -> String {
+    let s = quote_ident(schema);
+    if from_search_table {
+        format!(
+            "SELECT count(*) FROM {s}.search s JOIN {s}.final_entities f ON f.entity_id = s.entity_id WHERE s.key = $1"
+        )
+    } else {
+        format!(
+            "SELECT count(*) FROM {s}.final_entities f WHERE f.final_entity LIKE '%' || $1 || '%' \
+             AND f.final_entity::json->'metadata'->'annotations'->>$1 IS NOT NULL"
+        )
+    }
+}
+
+/// The SQL that counts the `techdocs` search documents of the entity refs in `$2` (`$1` is the
+/// document type). A TechDocs document names its entity with `kind`, `namespace` and `name`
+/// (older collators only with `location`, `/docs/<namespace>/<kind>/<name>/...`).
+pub fn search_documents_sql(schema: &str) -> String {
+    let s = quote_ident(schema);
+    format!(
+        "SELECT ref, count(*) AS n FROM ( \
+           SELECT lower(coalesce(d.document->>'kind', split_part(d.document->>'location', '/', 4))) || ':' || \
+                  lower(coalesce(d.document->>'namespace', nullif(split_part(d.document->>'location', '/', 3), ''), 'default')) || '/' || \
+                  lower(coalesce(d.document->>'name', split_part(d.document->>'location', '/', 5))) AS ref \
+           FROM {s}.documents d WHERE d.type = $1) x \
+         WHERE ref = ANY($2) GROUP BY ref"
+    )
+}
+
+/// Entities with TechDocs, a page at a time, ordered by entity ref, each with the number of
+/// its pages in the search index.
+pub async fn list(conns: &Connections, q: &TechDocsQuery) -> Result<TechDocsList> {
+    let scope = area_scope(conns, "catalog")?;
+    let pool = conns.pool(&scope.endpoint).await?;
+    let ep = &scope.endpoint;
+    let schema = DbSchema::read(&pool, ep, &scope.schema).await?;
+    schema.check("TechDocs", &[NEED_FINAL])?;
+    let from_search = schema.check("TechDocs", &[NEED_SEARCH]).is_ok();
+    let key = if from_search {
+        TECHDOCS_REF_SEARCH_KEY
+    } else {
+        TECHDOCS_REF_ANNOTATION
+    };
+    let n = limit(q.limit);
+    let after = match q.cursor.as_deref() {
+        Some(c) => Some(
+            decode_cursor(c, 1)?
+                .remove(0)
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| CoreError::config("invalid page cursor: use the next_cursor value of the previous page unchanged"))?,
+        ),
+        None => None,
+    };
+    let sql = list_sql(&scope.schema, from_search, after.is_some());
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key);
+    if let Some(a) = &after {
+        query = query.bind(a);
+    }
+    let rows = query
+        .bind((n + 1) as i64)
+        .fetch_all(&pool)
+        .await
+        .map_err(|e| map_query_error(e, ep))?;
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql(&scope.schema, from_search)))
+        .bind(key)
+        .fetch_one(&pool)
+        .await
+        .map_err(|e| map_query_error(e, ep))?;
+    let mut items: Vec<TechDocsEntity> = rows
+        .iter()
+        .map(|r| TechDocsEntity {
+            entity_ref: r.get("entity_ref"),
+            techdocs_ref: r
+                .get::<Option<String>, _>("techdocs_ref")
+                .unwrap_or_default(),
+            title: r.get("title"),
+            search_documents: None,
+        })
+        .collect();
+    let next_cursor = if items.len() > n {
+        items.truncate(n);
+        items
+            .last()
+            .map(|e| encode_cursor(&[serde_json::Value::String(e.entity_ref.clone())]))
+    } else {
+        None
+    };
+    let search = match search_counts(conns, &items).await {
+        Ok(counts) => {
+            for e in &mut items {
+                e.search_documents = Some(counts.get(&e.entity_ref).copied().unwrap_or(0));
+            }
+            SearchIndexStatus {
+                available: true,
+                reason: None,
+            }
+        }
+        Err(e) => SearchIndexStatus {
+            available: false,
+            reason: Some(e.to_string()),
+        },
+    };
+    Ok(TechDocsList {
+        page: Page { items, next_cursor },
+        total,
+        search,
+        source: if from_search {
+            "search_table"
+        } else {
+            "final_entities"
+        },
+        metadata: METADATA_EXPLANATION,
+    })
+}
+
+async fn search_counts(
+    conns: &Connections,
+    items: &[TechDocsEntity],
+) -> Result<HashMap<String, i64>> {
+    let scope: Scope = area_scope(conns, "search")?;
+    let pool = conns.pool(&scope.endpoint).await?;
+    let schema = DbSchema::read(&pool, &scope.endpoint, &scope.schema).await?;
+    schema.check("TechDocs search documents", &[NEED_DOCUMENTS])?;
+    if items.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let refs: Vec<String> = items.iter().map(|e| e.entity_ref.to_lowercase()).collect();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(search_documents_sql(&scope.schema)))
+        .bind(SEARCH_TYPE)
+        .bind(&refs)
+        .fetch_all(&pool)
+        .await
+        .map_err(|e| map_query_error(e, &scope.endpoint))?;
+    let counts: HashMap<String, i64> = rows
+        .iter()
+        .map(|r| (r.get::<String, _>("ref"), r.get::<i64, _>("n")))
+        .collect();
+    Ok(items
+        .iter()
+        .filter_map(|e| {
+            counts
+                .get(&e.entity_ref.to_lowercase())
+                .map(|n| (e.entity_ref.clone(), *n))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn famous_wrong_names_are_explained() {
+        assert!(
+            explain_missing_table("techdocs_metadata")
+                .unwrap()
+                .contains("techdocs_metadata.json")
+        );
+        assert!(explain_missing_table("public.\"techdocs_metadata\"").is_some());
+        assert!(explain_missing_table("techdocs_metadata.json").is_some());
+        assert!(
+            explain_missing_table("DOCUMENTS_SEARCH")
+                .unwrap()
+                .contains("`documents`")
+        );
+        assert!(
+            explain_missing_table("refresh_tokens")
+                .unwrap()
+                .contains("offline_sessions")
+        );
+        assert!(explain_missing_table("refresh_state").is_none());
+        assert!(explain_missing_table("").is_none());
+    }
+}
