@@ -17,6 +17,13 @@
 //! per-task event aggregate (through `task_events_task_id_idx`) are read for the page's rows
 //! only. The template filter must read `spec`; it first tests the raw text with `strpos` and
 //! parses JSON only for candidate rows.
+//!
+//! Measured on 100,200 tasks / 1,025,380 events (PostgreSQL 15, `tasks` heap 157 MB because
+//! `spec` stays inline compressed; a 2-core machine at load average ~8): the inner top-N scan
+//! is ~190-250 ms and the whole page ~20 ms more, while `count(*)` of the same table is
+//! ~35-55 ms; the difference is deforming every row past `spec` to reach `created_at`, which
+//! no query can avoid without an index. The template filter decompresses every `spec`
+//! (~1.5 s there). A detail (one task, its events through the index) is ~8 ms.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -1219,7 +1226,9 @@ mod tests {
     #[test]
     fn times() {
         assert_eq!(iso_from_unix(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso_from_unix(1_796_000_000), "2026-11-29T03:33:20Z");
+        assert_eq!(iso_from_unix(1_796_000_000), "2026-11-30T00:53:20Z");
+        assert_eq!(iso_from_unix(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(iso_from_unix(-86_400), "1969-12-31T00:00:00Z");
         assert_eq!(parse_time("2026-01-31", "--since").unwrap(), "2026-01-31");
         assert_eq!(
             parse_time(" 2026-01-31T12:00:00+02:00 ", "x").unwrap(),

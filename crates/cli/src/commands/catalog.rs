@@ -55,16 +55,19 @@ pub struct EntitiesArgs {
     /// Only this kind (repeat or separate with commas for several).
     #[arg(long, value_delimiter = ',')]
     pub kind: Vec<String>,
+    /// Only this namespace (metadata.namespace).
     #[arg(long, value_delimiter = ',')]
     pub namespace: Vec<String>,
     /// spec.owner as written in the entities (team-a, group:default/team-a).
     #[arg(long, value_delimiter = ',')]
     pub owner: Vec<String>,
+    /// spec.lifecycle (production, experimental, deprecated...).
     #[arg(long, value_delimiter = ',')]
     pub lifecycle: Vec<String>,
     /// spec.type (service, website, openapi...).
     #[arg(long = "type", value_name = "TYPE", value_delimiter = ',')]
     pub entity_type: Vec<String>,
+    /// Entities carrying this tag (metadata.tags).
     #[arg(long, value_delimiter = ',')]
     pub tag: Vec<String>,
     /// Words that must each appear in the name, title or description.

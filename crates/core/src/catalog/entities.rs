@@ -374,21 +374,41 @@ impl Catalog {
         } else {
             "s.value"
         };
-        let keys: Vec<String> = fields
-            .iter()
-            .map(|f| format!("'{}'", f.search_key()))
-            .collect();
-        let mut conds = vec![
-            format!("s.key IN ({})", keys.join(", ")),
-            format!("{value} IS NOT NULL"),
-        ];
+        let mut conds = vec![format!("{value} IS NOT NULL")];
         self.filter_conditions(filter, "s.entity_id", &mut sql, &mut conds)?;
-        sql.text = format!(
-            "SELECT s.key::text AS key, {value}::text AS value, count(*) AS n FROM {} s \
-             WHERE {} GROUP BY s.key, {value} ORDER BY s.key, n DESC, {value}",
-            self.t("search"),
-            conds.join(" AND ")
-        );
+        let mut keys: Vec<&str> = Vec::new();
+        for f in &fields {
+            if !keys.contains(&f.search_key()) {
+                keys.push(f.search_key());
+            }
+        }
+        let search = self.t("search");
+        sql.text = if conds.len() == 1 {
+            // Unfiltered: one aggregate per key, each an index-only walk of
+            // `search_facets_covering_idx` grouped on one column.
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|key| {
+                    format!(
+                        "(SELECT '{key}'::text AS key, {value}::text AS value, count(*) AS n \
+                         FROM {search} s WHERE s.key = '{key}' AND {value} IS NOT NULL GROUP BY {value})"
+                    )
+                })
+                .collect();
+            format!(
+                "SELECT key, value, n FROM ({}) x ORDER BY key, n DESC, value",
+                parts.join(" UNION ALL ")
+            )
+        } else {
+            // Filtered: the filter's semi-joins once, for all keys together.
+            let keys: Vec<String> = keys.iter().map(|k| format!("'{k}'")).collect();
+            format!(
+                "SELECT s.key::text AS key, {value}::text AS value, count(*) AS n FROM {search} s \
+                 WHERE s.key IN ({}) AND {} GROUP BY s.key, {value} ORDER BY 1, n DESC, 2",
+                keys.join(", "),
+                conds.join(" AND ")
+            )
+        };
         Ok(sql)
     }
 
@@ -396,11 +416,16 @@ impl Catalog {
     pub async fn facets(&self, filter: &EntityFilter, fields: &[FacetField]) -> Result<Facets> {
         let sql = self.facets_sql(filter, fields)?;
         let rows = self.fetch(&sql).await?;
-        let wanted: Vec<FacetField> = if fields.is_empty() {
-            FacetField::ALL.to_vec()
+        let mut wanted: Vec<FacetField> = Vec::new();
+        for f in if fields.is_empty() {
+            &FacetField::ALL[..]
         } else {
-            fields.to_vec()
-        };
+            fields
+        } {
+            if !wanted.contains(f) {
+                wanted.push(*f);
+            }
+        }
         let mut facets: Vec<Facet> = wanted
             .iter()
             .map(|f| Facet {
