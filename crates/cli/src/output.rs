@@ -31,10 +31,16 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) {
 }
 
 pub fn json<T: Serialize>(value: &T) -> Result<(), CoreError> {
+    use std::io::Write;
     let text =
         serde_json::to_string_pretty(value).map_err(|e| CoreError::Internal(e.to_string()))?;
-    println!("{text}");
-    Ok(())
+    // A closed pipe (`bsi ... --json | head`) ends the output quietly instead of panicking.
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CoreError::io("cannot write", "stdout", e))
+        }
+        _ => Ok(()),
+    }
 }
 
 pub fn print_error(err: &CoreError, json: bool) {
