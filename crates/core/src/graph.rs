@@ -904,14 +904,19 @@ impl RelationGraph {
                 .map(|i| i.1)
                 .collect();
             if order.len() + fresh.len() > cap {
-                // Not all fit: take them in a stable order (by near ref, then far ref).
-                items.sort_by(|a, b| {
-                    (names.get(a.0), names.get(a.1), a.2).cmp(&(
-                        names.get(b.0),
-                        names.get(b.1),
-                        b.2,
-                    ))
-                });
+                // Not all fit: take them in a stable order (by near ref, then far ref), ranking
+                // each distinct ref once rather than comparing strings in the sort.
+                let mut ids: Vec<u32> = items.iter().flat_map(|i| [i.0, i.1]).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids.sort_by(|a, b| names.get(*a).cmp(names.get(*b)));
+                let rank: HashMap<u32, u32> = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(r, &id)| (id, r as u32))
+                    .collect();
+                let rank_of = |id: u32| rank.get(&id).copied().unwrap_or(u32::MAX);
+                items.sort_by_cached_key(|i| (rank_of(i.0), rank_of(i.1), i.2));
             }
             let mut next = Vec::new();
             for (near, far, edge) in items {

@@ -391,45 +391,6 @@ fn not_found_table(wanted: &str, found: &[(Scope, DbSchema)]) -> CoreError {
     }
 }
 
-/// Finds `table` in the target: its scope, pool and live schema. A table that does not exist
-/// is a `NotFound` naming the closest existing tables (and what the famous wrong names really
-/// are); with [`Target::Anywhere`] a table found in several databases asks to choose.
-pub async fn locate(
-    conns: &Connections,
-    target: &Target,
-    table: &str,
-) -> Result<(Scope, PgPool, DbSchema)> {
-    let many = matches!(target, Target::Anywhere);
-    let mut found: Vec<(Scope, DbSchema)> = Vec::new();
-    let mut hits: Vec<(Scope, PgPool, DbSchema)> = Vec::new();
-    for scope in scopes(conns, target)? {
-        match read_scope(conns, &scope).await {
-            Ok((pool, schema)) => {
-                if schema.has_table(table) {
-                    hits.push((scope.clone(), pool, schema.clone()));
-                }
-                found.push((scope, schema));
-            }
-            Err(e) if many && e.code() == ErrorCode::NotFound => {}
-            Err(e) => return Err(e),
-        }
-    }
-    match hits.len() {
-        0 => Err(not_found_table(table, &found)),
-        1 => Ok(hits.remove(0)),
-        _ => Err(CoreError::config(format!(
-            "table `{table}` exists in several databases: {}; choose one with --area or --database",
-            hits.iter()
-                .map(|(s, _, _)| match &s.area {
-                    Some(a) => format!("{} (area {a})", s.label()),
-                    None => s.label(),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Masking.
 
@@ -538,9 +499,14 @@ impl TableMeta {
     }
 }
 
-/// The SQL that reads the columns (with their types' schema and name) and primary-key
-/// positions of table `$2` in schema `$1`.
-pub const TABLE_META_SQL: &str = "SELECT a.attname::text AS col, tn.nspname::text AS tschema, t.typname::text AS tname, \
+/// The SQL that reads one table (or view) of schema `$1` named `$2`: its kind, row estimate
+/// and size, and its columns with their types' schema and name, nullability and primary-key
+/// position. One round trip; no row when the table does not exist.
+pub const TABLE_META_SQL: &str = "SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view' \
+                   WHEN 'm' THEN 'materialized view' ELSE 'other' END AS kind, \
+            c.reltuples::bigint AS est, \
+            CASE WHEN c.relkind IN ('r','p','m') THEN pg_total_relation_size(c.oid) ELSE 0 END AS size, \
+            a.attname::text AS col, tn.nspname::text AS tschema, t.typname::text AS tname, \
             format_type(a.atttypid, a.atttypmod) AS typ, NOT a.attnotnull AS nullable, \
             (SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_index i \
               WHERE i.indrelid = c.oid AND i.indisprimary) AS pk_pos \
@@ -549,26 +515,27 @@ pub const TABLE_META_SQL: &str = "SELECT a.attname::text AS col, tn.nspname::tex
      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
      JOIN pg_type t ON t.oid = a.atttypid \
      JOIN pg_namespace tn ON tn.oid = t.typnamespace \
-     WHERE n.nspname = $1 AND c.relname = $2 \
+     WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r','p','v','m') \
      ORDER BY a.attnum";
 
-/// Finds a table ([`locate`]) and reads its columns' types and primary key.
-pub async fn table_meta(
-    conns: &Connections,
-    target: &Target,
-    table: &str,
-) -> Result<(PgPool, TableMeta)> {
-    let (scope, pool, schema) = locate(conns, target, table).await?;
-    let info = schema
-        .table(table)
-        .cloned()
-        .ok_or_else(|| CoreError::not_found("table", table))?;
+/// Reads one table of a scope from the live catalog; `None` when it does not exist there.
+pub async fn read_table(pool: &PgPool, scope: &Scope, table: &str) -> Result<Option<TableMeta>> {
     let rows = sqlx::query(TABLE_META_SQL)
         .bind(&scope.schema)
         .bind(table)
-        .fetch_all(&pool)
+        .fetch_all(pool)
         .await
         .map_err(|e| map_query_error(e, &scope.endpoint))?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut info = TableInfo {
+        name: table.to_string(),
+        kind: first.get("kind"),
+        columns: Vec::new(),
+        estimated_rows: first.get("est"),
+        size_bytes: first.get("size"),
+    };
     let mut pk: Vec<(i32, String)> = Vec::new();
     let mut columns = Vec::new();
     for r in &rows {
@@ -576,6 +543,11 @@ pub async fn table_meta(
         if let Some(pos) = r.get::<Option<i32>, _>("pk_pos") {
             pk.push((pos, name.clone()));
         }
+        info.columns.push(crate::schema::ColumnInfo {
+            name: name.clone(),
+            data_type: r.get("typ"),
+            nullable: r.get("nullable"),
+        });
         let masked = is_masked_column(table, &name);
         let mut c = ColumnMeta {
             name,
@@ -600,19 +572,63 @@ pub async fn table_meta(
         columns.push(c);
     }
     pk.sort();
-    Ok((
-        pool,
-        TableMeta {
-            name: info.name.clone(),
-            kind: info.kind.clone(),
-            estimated_rows: info.estimated_rows,
-            size_bytes: info.size_bytes,
-            primary_key: pk.into_iter().map(|(_, n)| n).collect(),
-            columns,
-            scope,
-            info,
-        },
-    ))
+    Ok(Some(TableMeta {
+        scope: scope.clone(),
+        name: info.name.clone(),
+        kind: info.kind.clone(),
+        estimated_rows: info.estimated_rows,
+        size_bytes: info.size_bytes,
+        primary_key: pk.into_iter().map(|(_, n)| n).collect(),
+        columns,
+        info,
+    }))
+}
+
+/// Finds `table` in the target and reads its columns' types and primary key (one catalog
+/// query per scope). A table that does not exist is a `NotFound` naming the closest existing
+/// tables (and what the famous wrong names really are); with [`Target::Anywhere`] a table
+/// found in several databases asks to choose.
+pub async fn table_meta(
+    conns: &Connections,
+    target: &Target,
+    table: &str,
+) -> Result<(PgPool, TableMeta)> {
+    let many = matches!(target, Target::Anywhere);
+    let mut reachable: Vec<(Scope, PgPool)> = Vec::new();
+    let mut hits: Vec<(PgPool, TableMeta)> = Vec::new();
+    for scope in scopes(conns, target)? {
+        let pool = match conns.pool(&scope.endpoint).await {
+            Ok(p) => p,
+            Err(e) if many && e.code() == ErrorCode::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        if let Some(meta) = read_table(&pool, &scope, table).await? {
+            hits.push((pool.clone(), meta));
+        }
+        reachable.push((scope, pool));
+    }
+    match hits.len() {
+        0 => {
+            // Only now read the whole schemas, to suggest the closest names.
+            let mut found = Vec::new();
+            for (scope, pool) in reachable {
+                let schema = DbSchema::read(&pool, &scope.endpoint, &scope.schema).await?;
+                found.push((scope, schema));
+            }
+            Err(not_found_table(table, &found))
+        }
+        1 => Ok(hits.remove(0)),
+        _ => Err(CoreError::config(format!(
+            "table `{table}` exists in several databases: {}; choose one with --area or --database",
+            hits.iter()
+                .map(|(_, m)| match &m.scope.area {
+                    Some(a) => format!("{} (area {a})", m.scope.label()),
+                    None => m.scope.label(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -716,8 +732,10 @@ enum Out {
     Bytea { capped: bool },
     /// One text column holding JSON.
     Json,
-    /// One jsonb column (`to_jsonb(col)`); strings of textual columns that hold JSON are parsed.
-    Plain { textual: bool },
+    /// One text column of a textual type; text that holds a JSON object or array is parsed.
+    Text,
+    /// One jsonb column (`to_jsonb(col)`): numbers, booleans, timestamps, arrays...
+    Plain,
 }
 
 /// The SQL of a table page or export, with its binds (all text, cast in the SQL) and what is
@@ -1016,42 +1034,70 @@ pub fn plan(meta: &TableMeta, q: &TableQuery, purpose: PlanFor) -> Result<Plan> 
         } else if c.is_json() {
             select.push(format!("{r}::text"));
             Out::Json
+        } else if c.is_textual() {
+            select.push(format!("{r}::text"));
+            Out::Text
         } else {
             select.push(format!("to_jsonb({r})"));
-            Out::Plain {
-                textual: c.is_textual(),
-            }
+            Out::Plain
         };
         outs.push((c.name.clone(), out));
     }
-    for k in &keys {
-        select.push(format!("({})::text", k.expr));
-    }
-    let select: Vec<String> = select
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| format!("{s} AS c{i}"))
-        .collect();
 
     let limit_n = match purpose {
         PlanFor::Page => Some(limit(q.limit)),
         PlanFor::Export => None,
     };
-    let mut sql = format!(
-        "SELECT {} FROM {}.{} AS t",
-        select.join(", "),
+    let from = format!(
+        "{}.{} AS t",
         quote_ident(&meta.scope.schema),
         quote_ident(&meta.name)
     );
-    if !conds.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conds.join(" AND "));
-    }
-    sql.push_str(" ORDER BY ");
-    sql.push_str(&order_sql);
-    if let Some(n) = limit_n {
-        sql.push_str(&format!(" LIMIT {}", n + 1));
-    }
+    let where_sql = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    };
+    let sql = match limit_n {
+        // Every row is shown: one level.
+        None => {
+            for k in &keys {
+                select.push(format!("({})::text", k.expr));
+            }
+            format!(
+                "SELECT {} FROM {from}{where_sql} ORDER BY {order_sql}",
+                aliased(select)
+            )
+        }
+        // A page: sort and limit the raw rows first, then render only the page's rows (the
+        // planner would otherwise render every row before a top-N sort).
+        Some(n) => {
+            let mut prefix = "bsi_k".to_string();
+            while meta.columns.iter().any(|c| c.name.starts_with(&prefix)) {
+                prefix.push('_');
+            }
+            let alias = |i: usize| quote_ident(&format!("{prefix}{i}"));
+            let inner_keys = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| format!("{} AS {}", k.expr, alias(i)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            for i in 0..keys.len() {
+                select.push(format!("t.{}::text", alias(i)));
+            }
+            let outer_order = (0..keys.len())
+                .map(|i| format!("t.{} {dir}", alias(i)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "SELECT {} FROM (SELECT t.*, {inner_keys} FROM {from}{where_sql} ORDER BY {order_sql} LIMIT {}) AS t \
+                 ORDER BY {outer_order}",
+                aliased(select),
+                n + 1
+            )
+        }
+    };
     Ok(Plan {
         sql,
         binds,
@@ -1061,6 +1107,15 @@ pub fn plan(meta: &TableMeta, q: &TableQuery, purpose: PlanFor) -> Result<Plan> 
         keys: keys.len(),
         outs,
     })
+}
+
+fn aliased(select: Vec<String>) -> String {
+    select
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| format!("{s} AS c{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn sort_tag(q: &TableQuery) -> String {
@@ -1124,16 +1179,21 @@ impl Plan {
                     raw.map(|s| serde_json::from_str(&s).unwrap_or(Value::String(s)))
                         .unwrap_or(Value::Null)
                 }
-                Out::Plain { textual } => {
-                    let v: Option<Value> = row.try_get(i).map_err(dec)?;
+                Out::Text => {
+                    let v: Option<String> = row.try_get(i).map_err(dec)?;
                     i += 1;
                     match v {
-                        Some(Value::String(s)) if *textual && looks_like_json(&s) => {
+                        Some(s) if looks_like_json(&s) => {
                             serde_json::from_str(&s).unwrap_or(Value::String(s))
                         }
-                        Some(v) => v,
+                        Some(s) => Value::String(s),
                         None => Value::Null,
                     }
+                }
+                Out::Plain => {
+                    let v: Option<Value> = row.try_get(i).map_err(dec)?;
+                    i += 1;
+                    v.unwrap_or(Value::Null)
                 }
             };
             redact_json(&mut v);

@@ -18,6 +18,7 @@ use crate::connect::{Connections, map_query_error};
 use crate::error::{CoreError, Result};
 use crate::migrate::quote_ident;
 use crate::page::{Page, decode_cursor, encode_cursor, limit};
+use crate::redact::redact_text;
 use crate::schema::{DbSchema, Need};
 use crate::tables::{Scope, area_scope};
 
@@ -133,55 +134,55 @@ const NEED_DOCUMENTS: Need = Need {
     since: "created by search-backend-module-pg; without it the search index is not PostgreSQL",
 };
 
-/// The SQL of one page of [`list`]: `$1` the search key (or the annotation for the fallback),
-/// then `$2` the last entity_ref of the previous page when `after` is set, then the limit.
-/// `from_search_table` reads the catalog's `search` table (index `search_key_value_entity_idx`);
-/// otherwise the entities' JSON is scanned.
+/// The SQL of one page of [`list`], with the total: `$1` the search key (or, for the
+/// fallback, the annotation), then `$2` the last entity_ref of the previous page when `after`
+/// is set, then the limit. Always returns one row at least (the total; the entity columns are
+/// NULL when the page is empty).
+///
+/// `from_search_table` reads the annotation's rows from the catalog's `search` table (the
+/// covering index `search_facets_covering_idx`, and `search_key_value_entity_idx` for values
+/// over 200 characters), resolves their refs through `final_entities`' primary key, and sorts
+/// them: its cost follows the number of entities with TechDocs, not the catalog's size.
+/// Otherwise every entity's JSON is read.
 pub fn list_sql(schema: &str, from_search_table: bool, after: bool) -> String {
     let s = quote_ident(schema);
     let (cursor, lim) = if after {
-        ("AND f.entity_ref > $2 ", "$3")
+        ("WHERE j.entity_ref > $2 ", "$3")
     } else {
         ("", "$2")
     };
-    if from_search_table {
+    let matched = if from_search_table {
         format!(
-            "SELECT p.entity_ref, \
-                    coalesce(p.original_value, f.final_entity::json->'metadata'->'annotations'->>'{TECHDOCS_REF_ANNOTATION}') AS techdocs_ref, \
-                    f.final_entity::json->'metadata'->>'title' AS title \
-             FROM (SELECT f.entity_id, f.entity_ref, s.original_value \
-                   FROM {s}.search s JOIN {s}.final_entities f ON f.entity_id = s.entity_id \
-                   WHERE s.key = $1 {cursor}ORDER BY f.entity_ref LIMIT {lim}) p \
-             JOIN {s}.final_entities f ON f.entity_id = p.entity_id \
-             ORDER BY p.entity_ref"
+            "td AS MATERIALIZED ( \
+               SELECT s.entity_id, s.original_value FROM {s}.search s WHERE s.key = $1 AND s.original_value IS NOT NULL \
+               UNION ALL \
+               SELECT s.entity_id, NULL FROM {s}.search s WHERE s.key = $1 AND s.value IS NULL AND s.original_value IS NULL), \
+             j AS MATERIALIZED ( \
+               SELECT x.entity_id, x.entity_ref, x.original_value FROM ( \
+                 SELECT td.entity_id, td.original_value, \
+                        (SELECT f.entity_ref FROM {s}.final_entities f WHERE f.entity_id = td.entity_id) AS entity_ref \
+                 FROM td) x \
+               WHERE x.entity_ref IS NOT NULL)"
         )
     } else {
         format!(
-            "SELECT p.entity_ref, p.techdocs_ref, f.final_entity::json->'metadata'->>'title' AS title \
-             FROM (SELECT f.entity_id, f.entity_ref, f.final_entity::json->'metadata'->'annotations'->>$1 AS techdocs_ref \
-                   FROM {s}.final_entities f \
-                   WHERE f.final_entity LIKE '%' || $1 || '%' \
-                     AND f.final_entity::json->'metadata'->'annotations'->>$1 IS NOT NULL {cursor}\
-                   ORDER BY f.entity_ref LIMIT {lim}) p \
-             JOIN {s}.final_entities f ON f.entity_id = p.entity_id \
-             ORDER BY p.entity_ref"
+            "j AS MATERIALIZED ( \
+               SELECT f.entity_id, f.entity_ref, f.final_entity::json->'metadata'->'annotations'->>$1 AS original_value \
+               FROM {s}.final_entities f \
+               WHERE f.final_entity LIKE '%' || $1 || '%' \
+                 AND f.final_entity::json->'metadata'->'annotations'->>$1 IS NOT NULL)"
         )
-    }
-}
-
-/// The SQL that counts the entities with the annotation (same `$1` as [`list_sql`]).
-pub fn count_sql(schema: &str, from_search_table: bool) -> String {
-    let s = quote_ident(schema);
-    if from_search_table {
-        format!(
-            "SELECT count(*) FROM {s}.search s JOIN {s}.final_entities f ON f.entity_id = s.entity_id WHERE s.key = $1"
-        )
-    } else {
-        format!(
-            "SELECT count(*) FROM {s}.final_entities f WHERE f.final_entity LIKE '%' || $1 || '%' \
-             AND f.final_entity::json->'metadata'->'annotations'->>$1 IS NOT NULL"
-        )
-    }
+    };
+    format!(
+        "WITH {matched}, \
+         page AS (SELECT j.* FROM j {cursor}ORDER BY j.entity_ref LIMIT {lim}) \
+         SELECT t.total, p.entity_ref, \
+                coalesce(p.original_value, f.final_entity::json->'metadata'->'annotations'->>'{TECHDOCS_REF_ANNOTATION}') AS techdocs_ref, \
+                f.final_entity::json->'metadata'->>'title' AS title \
+         FROM (SELECT count(*) AS total FROM j) t \
+         LEFT JOIN (page p JOIN {s}.final_entities f ON f.entity_id = p.entity_id) ON true \
+         ORDER BY p.entity_ref"
+    )
 }
 
 /// The SQL that counts the `techdocs` search documents of the entity refs in `$2` (`$1` is the
@@ -234,20 +235,19 @@ pub async fn list(conns: &Connections, q: &TechDocsQuery) -> Result<TechDocsList
         .fetch_all(&pool)
         .await
         .map_err(|e| map_query_error(e, ep))?;
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql(&scope.schema, from_search)))
-        .bind(key)
-        .fetch_one(&pool)
-        .await
-        .map_err(|e| map_query_error(e, ep))?;
+    let total: i64 = rows.first().map_or(0, |r| r.get("total"));
     let mut items: Vec<TechDocsEntity> = rows
         .iter()
-        .map(|r| TechDocsEntity {
-            entity_ref: r.get("entity_ref"),
-            techdocs_ref: r
-                .get::<Option<String>, _>("techdocs_ref")
-                .unwrap_or_default(),
-            title: r.get("title"),
-            search_documents: None,
+        .filter_map(|r| {
+            Some(TechDocsEntity {
+                entity_ref: r.get::<Option<String>, _>("entity_ref")?,
+                techdocs_ref: redact_text(
+                    &r.get::<Option<String>, _>("techdocs_ref")
+                        .unwrap_or_default(),
+                ),
+                title: r.get("title"),
+                search_documents: None,
+            })
         })
         .collect();
     let next_cursor = if items.len() > n {

@@ -1097,3 +1097,88 @@ async fn exports_hold_no_secrets_and_counts_match() {
     );
     c.close().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Schema mode.
+
+#[tokio::test]
+async fn schema_mode_is_followed() {
+    let s = shared();
+    let make = |write: bool| {
+        let mut p = Profile::new("schemas", "localhost", "postgres");
+        p.port = s.port;
+        p.mode = DivisionMode::Schema;
+        p.database = Some(format!("bsibrowse_schemas_{}", std::process::id()));
+        p.tls.sslmode = SslMode::Require;
+        p.write_mode = write;
+        Connections::new(p, Some(Secret::new(s.password.clone())))
+    };
+    // The one database, created through the server's maintenance database.
+    let admin = conns("bsibrowse_admin_", true);
+    let db = format!("bsibrowse_schemas_{}", std::process::id());
+    let maint = admin.database("postgres").await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
+        .execute(&maint)
+        .await
+        .unwrap();
+    admin.close().await;
+    let w = make(true);
+    let areas: Vec<String> = AREAS.iter().map(|a| a.to_string()).collect();
+    let places = migrate::places(&w, &areas).unwrap();
+    let opts = ApplyOptions {
+        create_databases: true,
+        ..Default::default()
+    };
+    migrate::apply(&w, &places, &opts).await.unwrap();
+    w.close().await;
+
+    let c = make(false);
+    let list = tables::list_tables(&c, &area("catalog")).await.unwrap();
+    assert_eq!(list[0].scope.schema, "catalog");
+    assert!(list[0].tables.iter().any(|t| t.name == "refresh_state"));
+    assert!(!list[0].tables.iter().any(|t| t.name == "tasks"));
+    let all = tables::list_tables(&c, &Target::Anywhere).await.unwrap();
+    let schemas: BTreeSet<&str> = all.iter().map(|s| s.scope.schema.as_str()).collect();
+    assert!(
+        schemas.contains("scaffolder") && schemas.contains("search"),
+        "{schemas:?}"
+    );
+    let p = tables::browse(&c, &Target::Anywhere, "tasks", &TableQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.scope.schema.as_str(), p.page.items.len()),
+        ("scaffolder", 0)
+    );
+    assert!(p.sql.contains("\"scaffolder\".\"tasks\""), "{}", p.sql);
+    let r = search::search(
+        &c,
+        &SearchQuery {
+            query: "team".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.total, 0);
+    assert!(search::document_types(&c).await.unwrap().is_empty());
+    let l = techdocs::list(&c, &TechDocsQuery::default()).await.unwrap();
+    assert_eq!((l.total, l.page.items.len()), (0, 0));
+    let mut out = Vec::new();
+    let s = export::export_table(
+        &c,
+        &area("auth"),
+        "offline_sessions",
+        &TableQuery::default(),
+        ExportFormat::Csv,
+        &mut out,
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.rows, 0);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "id,user_entity_ref,oidc_client_id,token_hash,created_at,last_used_at\r\n"
+    );
+    c.close().await;
+}
