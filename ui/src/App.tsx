@@ -1,177 +1,31 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { appStatus } from './api';
-import type { ApiError, AppStatus, DatabaseSummary, ProfileSummary } from './api';
-
-type LoadState =
-  | { kind: 'loading' }
-  | { kind: 'failed'; error: ApiError }
-  | { kind: 'ready'; status: AppStatus };
-
-/** Turns whatever a rejected `invoke` produced into an ApiError. */
-function toApiError(err: unknown): ApiError {
-  if (typeof err === 'object' && err !== null) {
-    const rec = err as Record<string, unknown>;
-    if (typeof rec.code === 'string' && typeof rec.message === 'string') {
-      return { code: rec.code, message: rec.message };
-    }
-    if (err instanceof Error) {
-      return { code: 'ui_error', message: err.message };
-    }
-  }
-  if (typeof err === 'string') {
-    return { code: 'backend_error', message: err };
-  }
-  return { code: 'unknown', message: String(err) };
-}
-
-const SIZE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
-
-/** Human-readable size in binary units, e.g. 1536 -> "1.5 KiB". */
-function formatBytes(bytes: number | null): string {
-  if (bytes === null || !Number.isFinite(bytes) || bytes < 0) {
-    return '—';
-  }
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < SIZE_UNITS.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${value.toFixed(digits)} ${SIZE_UNITS[unit]}`;
-}
-
-function ErrorBox({ error }: { error: ApiError }) {
-  return (
-    <div className="error-box" role="alert" data-testid="error">
-      <div className="error-title">
-        Error <code className="error-code">{error.code}</code>
-      </div>
-      <p className="error-message">{error.message}</p>
-    </div>
-  );
-}
-
-function EmptyState() {
-  return (
-    <section className="card empty" data-testid="empty">
-      <h2>No profile selected</h2>
-      <p>
-        Start with <code>bsi profile add</code> or <code>bsi demo</code>, then{' '}
-        <code>backstage-inspector --profile NAME</code>
-      </p>
-    </section>
-  );
-}
-
-function ModeBadge({ writeMode }: { writeMode: boolean }) {
-  return writeMode ? (
-    <span className="badge badge-write" data-testid="mode-badge" title="Changes can be written to the server">
-      WRITE MODE
-    </span>
-  ) : (
-    <span className="badge badge-readonly" data-testid="mode-badge" title="Nothing will be written to the server">
-      READ-ONLY
-    </span>
-  );
-}
-
-function StatusCard({ profile, status }: { profile: ProfileSummary; status: AppStatus }) {
-  return (
-    <section className="card status-card" aria-label="Connection">
-      <div className="status-head">
-        <div>
-          <div className="label">Profile</div>
-          <div className="profile-name" data-testid="profile-name">
-            {profile.name}
-          </div>
-        </div>
-        <ModeBadge writeMode={profile.write_mode} />
-      </div>
-      <dl className="facts">
-        <div>
-          <dt>Server</dt>
-          <dd className="mono">{profile.server}</dd>
-        </div>
-        <div>
-          <dt>Connection</dt>
-          <dd>
-            <span className={status.connected ? 'dot dot-ok' : 'dot dot-off'} aria-hidden="true" />
-            {status.connected ? 'Connected' : 'Not connected'}
-          </dd>
-        </div>
-        <div>
-          <dt>Server version</dt>
-          <dd className="mono" data-testid="server-version">
-            {status.server_version ?? '—'}
-          </dd>
-        </div>
-      </dl>
-    </section>
-  );
-}
-
-function DatabaseTable({ databases }: { databases: DatabaseSummary[] }) {
-  return (
-    <section className="card" aria-label="Plugin databases">
-      <h2>
-        Plugin databases <span className="count">{databases.length}</span>
-      </h2>
-      {databases.length === 0 ? (
-        <p className="muted">No plugin databases found on this server.</p>
-      ) : (
-        <table className="db-table">
-          <thead>
-            <tr>
-              <th scope="col">Database</th>
-              <th scope="col">Areas</th>
-              <th scope="col" className="num">
-                Size
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {databases.map((db) => (
-              <tr key={db.name} data-testid="database-row">
-                <td className="mono">{db.name}</td>
-                <td>
-                  {db.areas.length === 0 ? (
-                    <span className="muted">—</span>
-                  ) : (
-                    <ul className="areas">
-                      {db.areas.map((area) => (
-                        <li key={area} className="chip">
-                          {area}
-                        </li>
-                      ))}
-                    </ul>
-                  )}
-                </td>
-                <td className="num" title={db.size_bytes === null ? 'unknown' : `${db.size_bytes} bytes`}>
-                  {formatBytes(db.size_bytes)}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </section>
-  );
-}
+import type { AppStatus } from './api';
+import { HelpOverlay } from './components/HelpOverlay';
+import { Logo, ModeBadge } from './components/Shell';
+import { toUiError, type UiError } from './lib/errors';
+import { useShortcuts } from './lib/keys';
+import { NavContext, VIEWS, type Nav, type Route } from './lib/nav';
+import { SessionContext, type Session } from './lib/session';
+import { ViewFor, closePane } from './views';
 
 export default function App() {
-  const [state, setState] = useState<LoadState>({ kind: 'loading' });
-  // Kept across refreshes so the header does not flicker while reloading.
-  const [version, setVersion] = useState<string | null>(null);
+  const [status, setStatus] = useState<AppStatus | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [stack, setStack] = useState<Route[]>([{ view: 'overview' }]);
+  const [help, setHelp] = useState(false);
 
   const load = useCallback(async () => {
-    setState({ kind: 'loading' });
+    setLoading(true);
     try {
-      const status = await appStatus();
-      setVersion(status.version);
-      setState({ kind: 'ready', status });
+      const s = await appStatus();
+      setStatus(s);
+      setError(null);
     } catch (err) {
-      setState({ kind: 'failed', error: toApiError(err) });
+      setError(toUiError(err));
+    } finally {
+      setLoading(false);
     }
   }, []);
 
@@ -179,43 +33,133 @@ export default function App() {
     void load();
   }, [load]);
 
+  const route = stack[stack.length - 1] ?? { view: 'overview' };
+  const nav: Nav = useMemo(
+    () => ({
+      route,
+      navigate: (r) => setStack((s) => (JSON.stringify(s[s.length - 1]) === JSON.stringify(r) ? s : [...s, r].slice(-100))),
+      replace: (r) => setStack((s) => [...s.slice(0, -1), r]),
+      back: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
+      canGoBack: stack.length > 1,
+    }),
+    [route, stack.length],
+  );
+
+  useShortcuts({
+    back: nav.back,
+    view: (i) => {
+      const v = VIEWS[i];
+      if (v) nav.navigate({ view: v.id } as Route);
+    },
+    viewByKey: (k) => {
+      const v = VIEWS.find((x) => x.key === k);
+      if (!v) return false;
+      nav.navigate({ view: v.id } as Route);
+      return true;
+    },
+    escape: () => {
+      if (help) {
+        setHelp(false);
+        return true;
+      }
+      const closed = closePane(route);
+      if (closed) {
+        nav.replace(closed);
+        return true;
+      }
+      return false;
+    },
+    help: () => setHelp((h) => !h),
+  });
+
+  const session: Session = { status, error, loading, reload: () => void load() };
+  const profile = status?.profile ?? null;
+
   return (
-    <div className="app" data-testid="app">
-      <header className="app-header">
-        <div className="brand">
-          <span className="logo" aria-hidden="true" />
-          <h1>Backstage Inspector</h1>
-          {version !== null && <span className="version">v{version}</span>}
+    <SessionContext.Provider value={session}>
+      <NavContext.Provider value={nav}>
+        <div className="app" data-testid="app">
+          <header className="app-header">
+            <div className="brand">
+              <Logo />
+              <span className="brand-name">Backstage Inspector</span>
+              {status && <span className="version">v{status.version}</span>}
+            </div>
+            <button
+              type="button"
+              className="icon-button"
+              title="Back (Alt+←)"
+              aria-label="Back"
+              disabled={!nav.canGoBack}
+              onClick={nav.back}
+              data-testid="back"
+            >
+              ←
+            </button>
+            <div className="header-profile">
+              {profile ? (
+                <>
+                  <span className="label">Profile</span>
+                  <button
+                    type="button"
+                    className="profile-name"
+                    data-testid="profile-name"
+                    title="Connections"
+                    onClick={() => nav.navigate({ view: 'connections' })}
+                  >
+                    {profile.name}
+                  </button>
+                  <span className="mono muted server" title="Server">
+                    {profile.server}
+                  </span>
+                  <span
+                    className={status?.connected ? 'dot dot-ok' : 'dot dot-off'}
+                    title={status?.connected ? 'Connected' : 'Not connected'}
+                    data-testid="connection-dot"
+                  />
+                  <ModeBadge writeMode={profile.write_mode} />
+                </>
+              ) : (
+                <span className="muted">{loading ? 'Connecting…' : 'No profile'}</span>
+              )}
+            </div>
+            <div className="header-actions">
+              <button type="button" className="button" onClick={() => void load()} disabled={loading}>
+                Refresh
+              </button>
+              <button
+                type="button"
+                className="icon-button"
+                title="Keyboard shortcuts (?)"
+                aria-label="Keyboard shortcuts"
+                onClick={() => setHelp(true)}
+              >
+                ?
+              </button>
+            </div>
+          </header>
+          <nav className="sidebar" aria-label="Views" data-testid="sidebar">
+            {VIEWS.map((v, i) => (
+              <button
+                key={v.id}
+                type="button"
+                className={route.view === v.id ? 'nav-item active' : 'nav-item'}
+                aria-current={route.view === v.id ? 'page' : undefined}
+                data-testid={`nav-${v.id}`}
+                title={`${v.label} (${i < 9 ? `Ctrl+${i + 1}, ` : ''}g ${v.key})`}
+                onClick={() => nav.navigate({ view: v.id } as Route)}
+              >
+                <span className="nav-label">{v.label}</span>
+                <kbd className="nav-key">{v.key}</kbd>
+              </button>
+            ))}
+          </nav>
+          <main className="main" data-testid={`view-${route.view}`} aria-busy={loading}>
+            <ViewFor route={route} />
+          </main>
+          {help && <HelpOverlay onClose={() => setHelp(false)} />}
         </div>
-        <button type="button" className="button" onClick={() => void load()} disabled={state.kind === 'loading'}>
-          Refresh
-        </button>
-      </header>
-
-      <main className="content" aria-busy={state.kind === 'loading'}>
-        {state.kind === 'loading' && (
-          <div className="card loading" data-testid="loading" role="status">
-            <span className="spinner" aria-hidden="true" />
-            Loading status…
-          </div>
-        )}
-
-        {state.kind === 'failed' && <ErrorBox error={state.error} />}
-
-        {state.kind === 'ready' && (
-          <>
-            {state.status.error !== null && <ErrorBox error={state.status.error} />}
-            {state.status.profile === null ? (
-              <EmptyState />
-            ) : (
-              <>
-                <StatusCard profile={state.status.profile} status={state.status} />
-                <DatabaseTable databases={state.status.databases} />
-              </>
-            )}
-          </>
-        )}
-      </main>
-    </div>
+      </NavContext.Provider>
+    </SessionContext.Provider>
   );
 }

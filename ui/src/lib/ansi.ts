@@ -1,0 +1,56 @@
+// Colours of the core's styled log spans as CSS.
+
+/** xterm's 16 base colours (the same table the core uses). */
+const BASE16: ReadonlyArray<readonly [number, number, number]> = [
+  [0, 0, 0],
+  [205, 0, 0],
+  [0, 205, 0],
+  [205, 205, 0],
+  [0, 0, 238],
+  [205, 0, 205],
+  [0, 205, 205],
+  [229, 229, 229],
+  [127, 127, 127],
+  [255, 0, 0],
+  [0, 255, 0],
+  [255, 255, 0],
+  [92, 92, 255],
+  [255, 0, 255],
+  [0, 255, 255],
+  [255, 255, 255],
+];
+
+export type SpanColor =
+  | { type: 'named'; index: number; name?: string }
+  | { type: 'indexed'; index: number }
+  | { type: 'rgb'; r: number; g: number; b: number };
+
+function rgbOf(c: SpanColor): readonly [number, number, number] {
+  switch (c.type) {
+    case 'named':
+      return BASE16[c.index & 15] ?? [0, 0, 0];
+    case 'indexed': {
+      const i = c.index;
+      if (i < 16) return BASE16[i] ?? [0, 0, 0];
+      if (i >= 232) {
+        const v = 8 + (i - 232) * 10;
+        return [v, v, v];
+      }
+      const j = i - 16;
+      const level = (x: number) => (x === 0 ? 0 : 55 + x * 40);
+      return [level(Math.floor(j / 36)), level(Math.floor(j / 6) % 6), level(j % 6)];
+    }
+    case 'rgb':
+      return [c.r, c.g, c.b];
+  }
+}
+
+/**
+ * Named colours map to theme variables (readable on light and dark backgrounds); indexed and
+ * RGB colours are used as they are.
+ */
+export function spanColor(c: SpanColor): string {
+  if (c.type === 'named') return `var(--ansi-${c.index & 15})`;
+  const [r, g, b] = rgbOf(c);
+  return `rgb(${r}, ${g}, ${b})`;
+}

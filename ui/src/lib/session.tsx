@@ -1,0 +1,21 @@
+// What the whole window knows about its connection: the profile, its mode, the server.
+import { createContext, useContext } from 'react';
+import type { AppStatus } from '../api';
+import type { UiError } from './errors';
+
+export interface Session {
+  status: AppStatus | null;
+  error: UiError | null;
+  loading: boolean;
+  reload: () => void;
+}
+
+export const SessionContext = createContext<Session>({ status: null, error: null, loading: true, reload: () => {} });
+
+export function useSession(): Session {
+  return useContext(SessionContext);
+}
+
+export function useWriteMode(): boolean {
+  return useSession().status?.profile?.write_mode ?? false;
+}

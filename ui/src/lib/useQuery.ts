@@ -1,0 +1,47 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { toUiError, type UiError } from './errors';
+
+export type QueryState<T> =
+  | { status: 'loading'; data: T | null; error: null }
+  | { status: 'ready'; data: T; error: null }
+  | { status: 'failed'; data: T | null; error: UiError };
+
+/**
+ * Runs `load` when `deps` change and keeps only the answer of the latest call (an older,
+ * slower answer never overwrites a newer one). The previous data stays visible while
+ * reloading, so lists do not flicker.
+ */
+export function useQuery<T>(load: () => Promise<T>, deps: ReadonlyArray<unknown>) {
+  const [state, setState] = useState<QueryState<T>>({ status: 'loading', data: null, error: null });
+  const generation = useRef(0);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+
+  const run = useCallback(async () => {
+    const mine = ++generation.current;
+    setState((s) => ({ status: 'loading', data: s.data, error: null }));
+    try {
+      const data = await loadRef.current();
+      if (mine === generation.current) setState({ status: 'ready', data, error: null });
+    } catch (err) {
+      if (mine === generation.current) setState((s) => ({ status: 'failed', data: s.data, error: toUiError(err) }));
+    }
+  }, []);
+
+  useEffect(() => {
+    void run();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, deps);
+
+  return { ...state, reload: run };
+}
+
+/** A value that follows `value` after `ms` without changes (for free-text search). */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
