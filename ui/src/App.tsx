@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { appStatus } from './api';
-import type { AppStatus } from './api';
+import { appStatus } from './commands';
+import type { AppStatus } from './bindings/AppStatus';
 import { HelpOverlay } from './components/HelpOverlay';
 import { Logo, ModeBadge } from './components/Shell';
 import { toUiError, type UiError } from './lib/errors';

@@ -1,4 +1,5 @@
 // Colours of the core's styled log spans as CSS.
+import type { Color } from '../bindings/Color';
 
 /** xterm's 16 base colours (the same table the core uses). */
 const BASE16: ReadonlyArray<readonly [number, number, number]> = [
@@ -20,12 +21,7 @@ const BASE16: ReadonlyArray<readonly [number, number, number]> = [
   [255, 255, 255],
 ];
 
-export type SpanColor =
-  | { type: 'named'; index: number; name?: string }
-  | { type: 'indexed'; index: number }
-  | { type: 'rgb'; r: number; g: number; b: number };
-
-function rgbOf(c: SpanColor): readonly [number, number, number] {
+function rgbOf(c: Color): readonly [number, number, number] {
   switch (c.type) {
     case 'named':
       return BASE16[c.index & 15] ?? [0, 0, 0];
@@ -49,7 +45,7 @@ function rgbOf(c: SpanColor): readonly [number, number, number] {
  * Named colours map to theme variables (readable on light and dark backgrounds); indexed and
  * RGB colours are used as they are.
  */
-export function spanColor(c: SpanColor): string {
+export function spanColor(c: Color): string {
   if (c.type === 'named') return `var(--ansi-${c.index & 15})`;
   const [r, g, b] = rgbOf(c);
   return `rgb(${r}, ${g}, ${b})`;

@@ -1,6 +1,6 @@
 // What the whole window knows about its connection: the profile, its mode, the server.
 import { createContext, useContext } from 'react';
-import type { AppStatus } from '../api';
+import type { AppStatus } from '../bindings/AppStatus';
 import type { UiError } from './errors';
 
 export interface Session {

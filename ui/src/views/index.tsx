@@ -1,7 +1,21 @@
 // One component per view; the route decides which.
+import { lazy, Suspense } from 'react';
+import { Loading } from '../components/states';
 import type { Route } from '../lib/nav';
+import { ErrorsView, OrphansView } from './catalog/ErrorsView';
+import { ConnectionsView } from './connections/ConnectionsView';
+import { EntitiesView } from './entities/EntitiesView';
+import { KnexView } from './knex/KnexView';
+import { MigrationsView } from './migrations/MigrationsView';
 import { OverviewView } from './overview/OverviewView';
-import { Empty } from '../components/states';
+import { ScaffolderView } from './scaffolder/ScaffolderView';
+import { SearchView } from './search/SearchView';
+import { SessionsView } from './sessions/SessionsView';
+import { TablesView } from './tables/TablesView';
+import { TechDocsView } from './techdocs/TechDocsView';
+
+// cytoscape is the largest dependency: load it with the graph view only.
+const GraphView = lazy(() => import('./graph/GraphView').then((m) => ({ default: m.GraphView })));
 
 /** The route after Esc closes the open pane of a view, or null when nothing is open. */
 export function closePane(route: Route): Route | null {
@@ -12,9 +26,7 @@ export function closePane(route: Route): Route | null {
     case 'scaffolder':
       return route.task ? { view: 'scaffolder' } : null;
     case 'tables':
-      return route.table ? (route.area ? { view: 'tables', area: route.area } : { view: 'tables' }) : null;
-    case 'sessions':
-      return route.subject ? { view: 'sessions' } : null;
+      return route.table ? { view: 'tables' } : null;
     default:
       return null;
   }
@@ -24,7 +36,33 @@ export function ViewFor({ route }: { route: Route }) {
   switch (route.view) {
     case 'overview':
       return <OverviewView />;
-    default:
-      return <Empty title="Not available yet">This view needs a newer backend.</Empty>;
+    case 'entities':
+      return <EntitiesView entity={route.entity} kind={route.kind} />;
+    case 'errors':
+      return <ErrorsView />;
+    case 'orphans':
+      return <OrphansView />;
+    case 'graph':
+      return (
+        <Suspense fallback={<Loading what="graph" />}>
+          <GraphView root={route.root} />
+        </Suspense>
+      );
+    case 'scaffolder':
+      return <ScaffolderView task={route.task} />;
+    case 'sessions':
+      return <SessionsView />;
+    case 'search':
+      return <SearchView />;
+    case 'techdocs':
+      return <TechDocsView />;
+    case 'tables':
+      return <TablesView table={route.table} />;
+    case 'migrations':
+      return <MigrationsView />;
+    case 'knex':
+      return <KnexView />;
+    case 'connections':
+      return <ConnectionsView />;
   }
 }

@@ -1,50 +1,185 @@
-import { Empty, ErrorBox, Loading } from '../../components/states';
-import { formatBytes } from '../../lib/format';
+// The overview: each plugin database with its areas, size and Knex state (a held lock stands
+// out), and the health counts of the catalog, scaffolder and auth.
+import * as cmd from '../../commands';
+import type { Count } from '../../bindings/Count';
+import type { DatabaseInfo } from '../../bindings/DatabaseInfo';
+import type { KnexTable } from '../../bindings/KnexTable';
+import type { Overview } from '../../bindings/Overview';
+import { Progress } from '../../components/Progress';
+import { Empty, ErrorBox } from '../../components/states';
+import { formatBytes, formatCount } from '../../lib/format';
+import { useNav, type Route } from '../../lib/nav';
+import { cancelOp, newOpId } from '../../lib/ops';
 import { useSession } from '../../lib/session';
+import { useQuery } from '../../lib/useQuery';
+import { useRef } from 'react';
 
-export function OverviewView() {
-  const { status, error, loading, reload } = useSession();
-  if (error) return <ErrorBox error={error} onRetry={reload} />;
-  if (!status) return loading ? <Loading what="status" /> : null;
+function Stat({ label, count, bad, to, testid }: { label: string; count: Count; bad?: boolean; to?: Route; testid: string }) {
+  const nav = useNav();
+  const n = count.value === null ? null : Number(count.value);
+  const cls = `stat${bad && n ? ' bad' : ''}`;
+  const body = (
+    <>
+      <div className="v" data-testid={testid}>
+        {n === null ? '—' : formatCount(n)}
+      </div>
+      <div className="k">{label}</div>
+    </>
+  );
+  if (count.unavailable) {
+    return (
+      <div className={cls} title={`${count.unavailable.code}: ${count.unavailable.message}`}>
+        {body}
+      </div>
+    );
+  }
+  return to ? (
+    <button type="button" className={cls} onClick={() => nav.navigate(to)}>
+      {body}
+    </button>
+  ) : (
+    <div className={cls}>{body}</div>
+  );
+}
+
+function KnexRows({ rows }: { rows: KnexTable[] }) {
+  if (rows.length === 0) return null;
   return (
-    <div className="view">
-      <div className="view-head">
-        <h1>Overview</h1>
-        <span className="muted">
-          server <span className="mono" data-testid="server-version">{status.server_version ?? '—'}</span>
+    <table className="kv-table small">
+      <tbody>
+        {rows.map((k) => (
+          <tr key={k.schema + k.table} data-testid="knex-row">
+            <th className="mono">{k.table}</th>
+            <td>
+              {String(k.applied)} migrations{k.newest ? `, newest ${k.newest}` : ''}{' '}
+              {k.locked ? (
+                <span className="chip chip-bad" data-testid="knex-locked">
+                  LOCK HELD
+                </span>
+              ) : (
+                <span className="muted">unlocked</span>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function DatabaseCard({ db, knex, o }: { db: DatabaseInfo; knex: KnexTable[]; o: Overview }) {
+  const nav = useNav();
+  const locked = knex.some((k) => k.locked);
+  const c = o.counts;
+  const name = db.schema ? `${db.database}.${db.schema}` : db.database;
+  return (
+    <section className={locked ? 'card alert' : 'card'} data-testid="database-row">
+      <div className="card-head">
+        <h2>{name}</h2>
+        <span className="muted small nowrap">{formatBytes(db.size_bytes)}</span>
+      </div>
+      <div>
+        {db.areas.length === 0 ? (
+          <span className="muted small">no known Backstage tables</span>
+        ) : (
+          db.areas.map((a) => (
+            <span key={a} className="chip">
+              {a}
+            </span>
+          ))
+        )}
+        <span className="muted small">
+          {' '}
+          · {db.tables} tables{db.knex_managed ? ' · managed by Backstage (Knex)' : ''}
         </span>
       </div>
-      {status.error && <ErrorBox error={status.error} onRetry={reload} />}
-      {status.profile === null ? (
-        <Empty title="No profile selected">
-          Add one in Connections, or start with <code>bsi demo</code>.
-        </Empty>
-      ) : (
-        <table className="grid-table">
-          <thead>
-            <tr>
-              <th>Database</th>
-              <th>Areas</th>
-              <th className="num">Size</th>
-            </tr>
-          </thead>
-          <tbody>
-            {status.databases.map((db) => (
-              <tr key={db.name} data-testid="database-row">
-                <td className="mono">{db.name}</td>
-                <td>
-                  {db.areas.map((a) => (
-                    <span key={a} className="chip">
-                      {a}
-                    </span>
-                  ))}
-                </td>
-                <td className="num">{formatBytes(db.size_bytes)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+      {db.error && <ErrorBox error={db.error} />}
+      {db.areas.includes('catalog') && (
+        <div className="stats">
+          <Stat label="entities" count={c.entities} to={{ view: 'entities' }} testid="count-entities" />
+          <Stat label="processing errors" count={c.processing_errors} bad to={{ view: 'errors' }} testid="count-errors" />
+          <Stat label="orphans" count={c.orphans} to={{ view: 'orphans' }} testid="count-orphans" />
+        </div>
       )}
+      {db.areas.includes('scaffolder') && (
+        <div className="stats">
+          <Stat label="failed tasks 24 h" count={c.failed_tasks_24h} bad to={{ view: 'scaffolder' }} testid="count-failed-tasks" />
+        </div>
+      )}
+      {db.areas.includes('auth') && (
+        <div className="stats">
+          <Stat label="active sessions" count={c.active_sessions} to={{ view: 'sessions' }} testid="count-sessions" />
+        </div>
+      )}
+      <KnexRows rows={knex} />
+      {locked && (
+        <div className="callout callout-bad small">
+          A Knex migration lock is held: Backstage will not start ("Migration table is already locked").{' '}
+          <button type="button" className="button-link" onClick={() => nav.navigate({ view: 'knex' })}>
+            See Knex
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function OverviewView() {
+  const session = useSession();
+  const op = useRef<string | null>(null);
+  const q = useQuery(() => {
+    op.current = newOpId();
+    return cmd.overview(op.current);
+  }, [session.status?.profile?.name, session.status?.profile?.write_mode]);
+
+  if (!session.loading && session.status && session.status.profile === null) {
+    return (
+      <div className="view">
+        <Empty title="No profile is open">
+          Open or add one in Connections, or start with <code>bsi demo</code>.
+        </Empty>
+      </div>
+    );
+  }
+  const o = q.data;
+  return (
+    <div className="view" data-testid="overview">
+      <div className="view-head">
+        <h1>Overview</h1>
+        {o && (
+          <span className="muted">
+            PostgreSQL <span className="mono" data-testid="server-version">{o.discovery.server.version}</span> ·{' '}
+            {o.discovery.mode} layout · {o.discovery.databases.length} databases
+            {o.discovery.server.tls ? ` · ${o.discovery.server.tls}` : ' · not encrypted'}
+          </span>
+        )}
+        <span className="spacer" />
+        <button type="button" className="button" onClick={q.reload} disabled={q.status === 'loading'}>
+          Refresh
+        </button>
+      </div>
+      {q.status === 'loading' && (
+        <Progress label="Reading the databases" onCancel={() => op.current && void cancelOp(op.current)} />
+      )}
+      {q.error && <ErrorBox error={q.error} onRetry={q.reload} />}
+      {o && o.knex_error && <ErrorBox error={o.knex_error} />}
+      {o &&
+        (o.discovery.databases.length === 0 ? (
+          <Empty title="No plugin databases on this server">
+            Check the database prefix and layout of the profile in Connections.
+          </Empty>
+        ) : (
+          <div className="cards">
+            {o.discovery.databases.map((db) => (
+              <DatabaseCard
+                key={db.database + (db.schema ?? '')}
+                db={db}
+                o={o}
+                knex={o.knex.filter((k) => k.database === db.database && (!db.schema || k.schema === db.schema))}
+              />
+            ))}
+          </div>
+        ))}
     </div>
   );
 }
