@@ -1,10 +1,17 @@
-//! The app's state: which profile this window opened and its connections.
+//! The app's state: which profile this window has open, its password for this run, and its
+//! connections.
+//!
+//! A window starts with the launch profile (`--profile NAME` or `BSI_PROFILE`), if any, and can
+//! open another at runtime ([`AppState::open`]). The password comes from the caller (kept in
+//! memory for this run only, for machines without a usable keyring) or else from the OS keyring.
+//! Connections are created lazily and replaced whenever the profile or its write mode changes;
+//! the old pools are closed. The `RwLock` guards are never held across a database await.
 
 use std::sync::Arc;
 
 use bsi_core::connect::Connections;
 use bsi_core::profile::{Profile, ProfileStore};
-use bsi_core::secrets::Keyring;
+use bsi_core::secrets::{Keyring, Secret};
 use bsi_core::{CoreError, Result};
 use tokio::sync::RwLock;
 
@@ -29,47 +36,150 @@ impl Launch {
     }
 }
 
+/// The profile chosen for this window and the password given for this run, if any.
+#[derive(Debug, Clone)]
+struct Selection {
+    name: String,
+    password: Option<Secret>,
+}
+
 pub struct AppState {
     pub launch: Launch,
+    selection: RwLock<Option<Selection>>,
     conns: RwLock<Option<Arc<Connections>>>,
 }
 
 impl AppState {
     pub fn new(launch: Launch) -> Self {
+        let selection = launch.profile.clone().map(|name| Selection {
+            name,
+            password: None,
+        });
         Self {
             launch,
+            selection: RwLock::new(selection),
             conns: RwLock::new(None),
         }
     }
 
-    /// The launch profile, if any.
-    pub fn profile(&self) -> Result<Option<Profile>> {
-        match &self.launch.profile {
+    /// The name of the profile this window has open, if any.
+    pub async fn profile_name(&self) -> Option<String> {
+        self.selection.read().await.as_ref().map(|s| s.name.clone())
+    }
+
+    /// The profile this window has open, read afresh from the profile file.
+    pub async fn profile(&self) -> Result<Option<Profile>> {
+        match self.profile_name().await {
             None => Ok(None),
-            Some(name) => ProfileStore::open_default()?.get(name).map(Some),
+            Some(name) => ProfileStore::open_default()?.get(&name).map(Some),
         }
     }
 
-    /// The connections of the launch profile, opened on first use with the password from the
-    /// keyring.
+    /// Opens `name` for this window. `password` is kept in memory for this run only; without
+    /// it the OS keyring is asked when the first connection is made. The previous connections
+    /// are closed.
+    pub async fn open(&self, name: &str, password: Option<Secret>) -> Result<Profile> {
+        let profile = ProfileStore::open_default()?.get(name)?;
+        *self.selection.write().await = Some(Selection {
+            name: profile.name.clone(),
+            password,
+        });
+        self.reset().await;
+        Ok(profile)
+    }
+
+    /// Forgets the open profile and closes its connections.
+    pub async fn close_profile(&self) {
+        *self.selection.write().await = None;
+        self.reset().await;
+    }
+
+    /// Closes the connections; the next command opens new ones (after a profile change).
+    pub async fn reset(&self) {
+        let old = self.conns.write().await.take();
+        if let Some(c) = old {
+            c.close().await;
+        }
+    }
+
+    /// The connections of the open profile, created on first use.
     pub async fn connections(&self) -> Result<Arc<Connections>> {
         if let Some(c) = self.conns.read().await.as_ref() {
             return Ok(c.clone());
         }
-        let profile = self.profile()?.ok_or_else(|| {
-            CoreError::config("no profile selected: start the app with --profile NAME")
+        let selection = self.selection.read().await.clone().ok_or_else(|| {
+            CoreError::config(
+                "no profile is open: choose one (open_profile), or start the app with --profile NAME",
+            )
         })?;
-        let password = Keyring::default()
-            .get_async(&profile.keyring_account())
-            .await?;
-        let conns = Connections::new(profile, password);
+        let profile = ProfileStore::open_default()?.get(&selection.name)?;
+        let password = self.password_for(&profile, selection.password).await?;
+        let plugin_passwords = self.plugin_passwords(&profile).await;
+        let conns = Connections::with_plugin_passwords(profile, password, plugin_passwords);
         let mut guard = self.conns.write().await;
         Ok(guard.get_or_insert(conns).clone())
     }
 
-    pub async fn close(&self) {
-        if let Some(c) = self.conns.write().await.take() {
-            c.close().await;
+    /// The password of this run, else the keyring's. A keyring that cannot be used is not an
+    /// error when a password was given.
+    async fn password_for(
+        &self,
+        profile: &Profile,
+        given: Option<Secret>,
+    ) -> Result<Option<Secret>> {
+        if given.is_some() {
+            return Ok(given);
         }
+        Keyring::default()
+            .get_async(&profile.keyring_account())
+            .await
+    }
+
+    async fn plugin_passwords(
+        &self,
+        profile: &Profile,
+    ) -> std::collections::HashMap<String, Secret> {
+        let mut out = std::collections::HashMap::new();
+        let keyring = Keyring::default();
+        for (plugin, o) in &profile.plugins {
+            if o.own_password
+                && let Ok(Some(p)) = keyring
+                    .get_async(&profile.plugin_keyring_account(plugin))
+                    .await
+            {
+                out.insert(plugin.clone(), p);
+            }
+        }
+        out
+    }
+
+    /// Runs `fut` with the open profile's connections, as the cancellable operation `op` when
+    /// an id is given.
+    pub async fn run<T, F, Fut>(&self, op: Option<String>, f: F) -> Result<T>
+    where
+        F: FnOnce(Arc<Connections>) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let conns = self.connections().await?;
+        match op {
+            Some(op) => {
+                let c = conns.clone();
+                conns.run_op(&op, f(c)).await
+            }
+            None => f(conns).await,
+        }
+    }
+
+    /// Cancels the operation `op` of the open profile; 0 when nothing is connected.
+    pub async fn cancel(&self, op: &str) -> Result<usize> {
+        let conns = self.conns.read().await.clone();
+        match conns {
+            Some(c) => c.cancel(op).await,
+            None => Ok(0),
+        }
+    }
+
+    pub async fn close(&self) {
+        self.reset().await;
     }
 }

@@ -120,6 +120,7 @@ const CONNINFO_URI_KEYS: [&str; 18] = [
 
 /// One value that was read, for showing the user what was used and from where.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReadValue {
     /// The config key, e.g. `backend.database.connection.host`.
     pub key: String,

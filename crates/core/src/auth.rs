@@ -73,6 +73,7 @@ pub fn locate_table(name: &str) -> Result<&'static str> {
 
 /// Which list `bsi sessions` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionKind {
     /// `offline_sessions` (refresh tokens).
@@ -113,6 +114,7 @@ pub type InCatalog = Option<bool>;
 
 /// A refresh-token session.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OfflineSession {
     /// Masked.
     pub id: String,
@@ -127,6 +129,7 @@ pub struct OfflineSession {
 
 /// A browser session of connect-session-knex.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BrowserSession {
     /// Masked.
     pub sid: String,
@@ -136,6 +139,7 @@ pub struct BrowserSession {
     /// `sess.cookie.expires`.
     pub cookie_expires: Option<String>,
     /// `sess.passport.user`, redacted.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub passport_user: Option<Value>,
     /// A user ref when the passport user names one, else the user name it carries.
     pub user: Option<String>,
@@ -148,6 +152,7 @@ pub struct BrowserSession {
 
 /// An OAuth (OIDC) authorization session.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OAuthSession {
     /// Masked.
     pub id: String,
@@ -161,14 +166,17 @@ pub struct OAuthSession {
     pub expired: bool,
     /// Authorization codes issued for it and how many were used; absent without the table.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub codes: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub codes_used: Option<i64>,
     pub in_catalog: InCatalog,
 }
 
 /// The OAuth sessions of one status.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OAuthStatusGroup {
     /// pending, approved, rejected, expired (or `null`).
     pub status: Option<String>,
@@ -179,6 +187,7 @@ pub struct OAuthStatusGroup {
 
 /// A signing key: public parts only.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SigningKey {
     pub kid: String,
     pub alg: Option<String>,
@@ -187,6 +196,7 @@ pub struct SigningKey {
     pub created_at: String,
     pub age_seconds: i64,
     /// The JWK's public members.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub public_jwk: Value,
     /// The stored key had private members (`d`, `p`, `q`...), which are not shown; Backstage
     /// stores public keys only, so this deserves a look.
@@ -195,19 +205,23 @@ pub struct SigningKey {
 
 /// The claims Backstage cached for a user at sign-in.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UserInfo {
     pub user_entity_ref: String,
     /// `user_info`, redacted.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub claims: Value,
     pub updated_at: String,
     /// Absent before auth-backend 20250707164600_user_created_at.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub created_at: Option<String>,
     pub in_catalog: InCatalog,
 }
 
 /// A user and whether the catalog has it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UserLink {
     pub entity_ref: String,
     pub in_catalog: InCatalog,
@@ -215,6 +229,7 @@ pub struct UserLink {
 
 /// Everything about the sessions of a user or of a group's members.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UserSessions {
     pub subject: String,
     /// `user` or `group`.
@@ -230,6 +245,7 @@ pub struct UserSessions {
 
 /// A decoded JWT: header and claims (redacted), never the signature.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TokenView {
     #[serde(flatten)]
     pub decoded: DecodedJwt,

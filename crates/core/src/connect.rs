@@ -6,15 +6,22 @@
 //! (no extra round trip) unless write mode is on, plus `statement_timeout` and
 //! `application_name`. Pools live in a map behind an `RwLock`: a pool is cloned out and the
 //! guard dropped before any await on the database.
+//!
+//! Operations ([`Connections::run_op`]) can be cancelled on the server: while an operation runs,
+//! every connection it takes from a pool records its backend pid under the operation's id (a
+//! task-local scope seen by the pool's `after_connect` and `before_acquire` hooks), and
+//! [`Connections::cancel`] sends `pg_cancel_backend` for those pids over a separate connection.
+//! That writes nothing, so it works in read-only mode too. The cancelled query fails with
+//! SQLSTATE 57014 and the operation with [`CoreError::Cancelled`].
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{Connection, Row};
-use tokio::sync::RwLock;
+use tokio::sync::{Notify, RwLock};
 
 use crate::diagnose;
 use crate::error::{CoreError, Result};
@@ -43,6 +50,7 @@ impl Endpoint {
 
 /// What a successful connection test learned.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ServerInfo {
     pub server: String,
     pub database: String,
@@ -64,6 +72,7 @@ pub struct Connections {
     password: Option<Secret>,
     plugin_passwords: HashMap<String, Secret>,
     pools: RwLock<HashMap<Endpoint, PgPool>>,
+    ops: Arc<Ops>,
 }
 
 impl std::fmt::Debug for Connections {
@@ -85,6 +94,7 @@ impl Connections {
             password,
             plugin_passwords: HashMap::new(),
             pools: RwLock::new(HashMap::new()),
+            ops: Arc::new(Ops::default()),
         })
     }
 
@@ -100,6 +110,7 @@ impl Connections {
             password,
             plugin_passwords,
             pools: RwLock::new(HashMap::new()),
+            ops: Arc::new(Ops::default()),
         })
     }
 
@@ -238,7 +249,17 @@ impl Connections {
         if let Some(pool) = pools.get(ep) {
             return Ok(pool.clone());
         }
+        let (ops_connect, ep_connect) = (self.ops.clone(), ep.clone());
+        let (ops_acquire, ep_acquire) = (self.ops.clone(), ep.clone());
         let pool = PgPoolOptions::new()
+            .after_connect(move |conn, _meta| {
+                let (ops, ep) = (ops_connect.clone(), ep_connect.clone());
+                Box::pin(async move { ops.track(conn, &ep).await })
+            })
+            .before_acquire(move |conn, _meta| {
+                let (ops, ep) = (ops_acquire.clone(), ep_acquire.clone());
+                Box::pin(async move { ops.track(conn, &ep).await.map(|()| true) })
+            })
             .max_connections(self.profile.pool.max_connections)
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(
@@ -286,6 +307,68 @@ impl Connections {
         })
     }
 
+    /// Runs `fut` as the operation `op`: [`Connections::cancel`] with the same id cancels its
+    /// running query on the server. Ids are chosen by the caller and must be unique among the
+    /// operations running at the same time.
+    pub async fn run_op<T>(
+        &self,
+        op: &str,
+        fut: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let notify = self.ops.start(op)?;
+        let scope = OpScope { id: op.to_string() };
+        let fut = CURRENT_OP.scope(scope, fut);
+        tokio::pin!(fut);
+        let res = tokio::select! {
+            r = &mut fut => r,
+            () = notify.notified() => {
+                // The server was asked to cancel: let the query end with its error, briefly.
+                let _ = tokio::time::timeout(Duration::from_secs(3), &mut fut).await;
+                Err(CoreError::Cancelled)
+            }
+        };
+        let cancelled = self.ops.finish(op);
+        match res {
+            Err(_) if cancelled => Err(CoreError::Cancelled),
+            other => other,
+        }
+    }
+
+    /// Cancels the operation `op`: its running queries are cancelled on the server
+    /// (`pg_cancel_backend`, from a separate connection) and [`Connections::run_op`] returns
+    /// [`CoreError::Cancelled`]. An operation that has not started yet is cancelled when it
+    /// starts. Returns how many server sessions were signalled.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn cancel(&self, op: &str) -> Result<usize> {
+        let targets = self.ops.cancel(op);
+        let mut by_ep: HashMap<Endpoint, Vec<i32>> = HashMap::new();
+        for (ep, pid) in targets {
+            by_ep.entry(ep).or_default().push(pid);
+        }
+        let mut signalled = 0;
+        for (ep, pids) in by_ep {
+            let mut conn = self.connect_once(&ep).await?;
+            for pid in pids {
+                let ok: Option<bool> = sqlx::query_scalar("SELECT pg_cancel_backend($1)")
+                    .bind(pid)
+                    .fetch_one(&mut conn)
+                    .await
+                    .map_err(|e| map_query_error(e, &ep))?;
+                if ok == Some(true) {
+                    signalled += 1;
+                }
+                tracing::debug!(pid, database = %ep.database, ok, "pg_cancel_backend");
+            }
+            let _ = conn.close().await;
+        }
+        Ok(signalled)
+    }
+
+    /// The ids of the operations running now.
+    pub fn running_ops(&self) -> Vec<String> {
+        self.ops.running()
+    }
+
     /// Closes every pool (on exit).
     pub async fn close(&self) {
         let pools: Vec<PgPool> = self.pools.write().await.drain().map(|(_, p)| p).collect();
@@ -323,6 +406,128 @@ impl Connections {
             }
             other => map_query_error(other, ep),
         }
+    }
+}
+
+tokio::task_local! {
+    static CURRENT_OP: OpScope;
+}
+
+#[derive(Debug, Clone)]
+struct OpScope {
+    id: String,
+}
+
+#[derive(Debug)]
+struct OpState {
+    /// The server sessions this operation took from a pool.
+    pids: HashSet<(Endpoint, i32)>,
+    cancelled: bool,
+    running: bool,
+    notify: Arc<Notify>,
+    since: Instant,
+}
+
+impl OpState {
+    fn new() -> Self {
+        Self {
+            pids: HashSet::new(),
+            cancelled: false,
+            running: false,
+            notify: Arc::new(Notify::new()),
+            since: Instant::now(),
+        }
+    }
+}
+
+/// The operations of one [`Connections`] and the backend pids each holds.
+#[derive(Debug, Default)]
+struct Ops {
+    inner: Mutex<HashMap<String, OpState>>,
+}
+
+/// A cancellation of an operation that never started is forgotten after this long.
+const PENDING_CANCEL_TTL: Duration = Duration::from_secs(60);
+
+impl Ops {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, OpState>> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn start(&self, op: &str) -> Result<Arc<Notify>> {
+        if op.is_empty() || op.len() > 200 {
+            return Err(CoreError::config(
+                "an operation id must be 1 to 200 characters",
+            ));
+        }
+        let mut ops = self.lock();
+        let state = ops.entry(op.to_string()).or_insert_with(OpState::new);
+        if state.cancelled {
+            ops.remove(op);
+            return Err(CoreError::Cancelled);
+        }
+        if state.running {
+            return Err(CoreError::config(format!(
+                "the operation id `{op}` is already in use by a running operation"
+            )));
+        }
+        state.running = true;
+        state.since = Instant::now();
+        Ok(state.notify.clone())
+    }
+
+    /// Ends an operation; tells whether it was cancelled.
+    fn finish(&self, op: &str) -> bool {
+        self.lock().remove(op).is_some_and(|s| s.cancelled)
+    }
+
+    fn cancel(&self, op: &str) -> Vec<(Endpoint, i32)> {
+        let mut ops = self.lock();
+        ops.retain(|_, s| s.running || s.since.elapsed() < PENDING_CANCEL_TTL);
+        let state = ops.entry(op.to_string()).or_insert_with(OpState::new);
+        state.cancelled = true;
+        state.notify.notify_one();
+        state.pids.iter().cloned().collect()
+    }
+
+    fn running(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .lock()
+            .iter()
+            .filter(|(_, s)| s.running)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn any_running(&self) -> bool {
+        self.lock().values().any(|s| s.running)
+    }
+
+    /// Called by the pool when a connection is handed out or opened: records its backend pid
+    /// under the current operation, and takes it away from any other operation.
+    async fn track(&self, conn: &mut PgConnection, ep: &Endpoint) -> Result<(), sqlx::Error> {
+        let op = CURRENT_OP.try_with(|s| s.id.clone()).ok();
+        if op.is_none() && !self.any_running() {
+            return Ok(());
+        }
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *conn)
+            .await?;
+        let key = (ep.clone(), pid);
+        let mut ops = self.lock();
+        for state in ops.values_mut() {
+            state.pids.remove(&key);
+        }
+        if let Some(op) = op
+            && let Some(state) = ops.get_mut(&op)
+        {
+            state.pids.insert(key);
+        }
+        Ok(())
     }
 }
 
@@ -397,6 +602,7 @@ pub fn map_query_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
                     hint: Some(format!("it does not exist on {}; `bsi databases` lists the Backstage databases there", ep.server())),
                 },
                 Some("25006") => CoreError::ReadOnly { message },
+                Some("57014") if message.contains("user request") => CoreError::Cancelled,
                 Some("57014") => CoreError::Timeout {
                     what: "the query".to_string(),
                     after: Duration::ZERO,

@@ -18,6 +18,7 @@ use crate::profile::DivisionMode;
 
 /// A Backstage area, recognised by its tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Area {
     Catalog,
@@ -89,6 +90,7 @@ pub fn areas_of<'a>(tables: impl IntoIterator<Item = &'a str>) -> Vec<Area> {
 
 /// One plugin database (or schema, in schema mode).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DatabaseInfo {
     /// The database name.
     pub database: String,
@@ -108,6 +110,7 @@ pub struct DatabaseInfo {
 
 /// What a server holds for a profile.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Discovery {
     pub server: ServerInfo,
     pub mode: DivisionMode,

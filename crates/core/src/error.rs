@@ -11,6 +11,7 @@ pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 /// Stable, machine-readable error codes. Never renumber or rename: scripts and the UI rely on
 /// them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// A profile, a config file or an argument is wrong.
@@ -248,6 +249,7 @@ impl CoreError {
 
 /// The serialisable form of an error.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorPayload {
     pub code: ErrorCode,
     pub message: String,

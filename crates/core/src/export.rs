@@ -35,6 +35,7 @@ pub const BATCH_ROWS: usize = 500;
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     /// RFC 4180: a header line, fields quoted when needed, CRLF line ends.
@@ -67,6 +68,7 @@ impl fmt::Display for ExportFormat {
 
 /// What an export wrote.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExportSummary {
     pub format: ExportFormat,
     pub rows: u64,
@@ -412,6 +414,7 @@ pub async fn export_table<W: Write + Send>(
 
 /// Which entities to export.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct EntityExport {
     /// Only these kinds (case-insensitive).

@@ -181,7 +181,8 @@ fn normalize_kind(k: &str) -> Result<String> {
 // ---------------------------------------------------------------------------------------------
 
 /// Which relation rows a BFS step follows from a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Rows whose source is the node.
@@ -255,6 +256,7 @@ impl Default for GraphOptions {
 
 /// Whether a referenced entity exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum NodeStatus {
     /// A final (stitched) entity.
@@ -268,6 +270,7 @@ pub enum NodeStatus {
 
 /// One entity of a graph.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GraphNode {
     pub entity_ref: String,
     pub kind: String,
@@ -285,6 +288,7 @@ pub struct GraphNode {
 
 /// One relation, de-duplicated over originating entities.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GraphEdge {
     pub source: String,
     #[serde(rename = "type")]
@@ -294,6 +298,7 @@ pub struct GraphEdge {
 
 /// A node whose neighbours did not all fit under the node cap.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CutNode {
     pub entity_ref: String,
     /// Neighbours left out.
@@ -302,6 +307,7 @@ pub struct CutNode {
 
 /// Where a neighbourhood was cut off by its node cap.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Cutoff {
     pub max_nodes: usize,
     /// Edges to neighbours that were left out.
@@ -313,6 +319,7 @@ pub struct Cutoff {
 /// relations followed from every node closer than `depth`; relations between two nodes at the
 /// depth limit are not fetched.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Graph {
     pub roots: Vec<String>,
     pub depth: usize,
@@ -327,6 +334,7 @@ pub struct Graph {
 
 /// A missing target and the relations that point at it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BrokenTarget {
     pub target: String,
     pub kind: String,
@@ -381,6 +389,7 @@ impl Default for PathOptions {
 /// The shortest relation path from one entity to another: each step is a stored relation row,
 /// oriented from `from` towards `to`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RelationPath {
     pub from: String,
     pub to: String,
@@ -397,6 +406,7 @@ pub struct RelationPath {
 
 /// An entity and how many relation rows have it as source.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Connected {
     pub entity_ref: String,
     pub relations: i64,

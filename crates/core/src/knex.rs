@@ -14,6 +14,7 @@ use crate::migrate::quote_ident;
 
 /// One Knex migrations table and its lock.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct KnexTable {
     pub database: String,
     pub schema: String,

@@ -84,6 +84,7 @@ pub fn quote_ident(name: &str) -> String {
 
 /// Where an area's migrations go.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Place {
     pub area: String,
     pub database: String,
@@ -127,6 +128,7 @@ pub fn default_areas() -> Vec<String> {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AppliedMigration {
     pub version: i32,
     pub name: String,
@@ -138,6 +140,7 @@ pub struct AppliedMigration {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PendingMigration {
     pub version: i32,
     pub name: String,
@@ -146,6 +149,7 @@ pub struct PendingMigration {
 
 /// The migration state of one place.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AreaStatus {
     #[serde(flatten)]
     pub place: Place,
@@ -260,6 +264,7 @@ fn pending(m: &Migration) -> PendingMigration {
 
 /// One migration that would run.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PlannedMigration {
     #[serde(flatten)]
     pub place: Place,
@@ -296,6 +301,7 @@ pub struct ApplyOptions {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AppliedNow {
     #[serde(flatten)]
     pub place: Place,

@@ -10,6 +10,7 @@ use crate::error::{CoreError, Result};
 
 /// One page of a list.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass this back to get the next page; `None` on the last page.

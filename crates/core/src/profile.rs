@@ -25,6 +25,7 @@ pub const DEFAULT_MAINTENANCE_DB: &str = "postgres";
 /// How a server holds its Backstage plugins (Backstage's `pluginDivisionMode`, plus one
 /// explicit database).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum DivisionMode {
     /// One database per plugin, named `<prefix><pluginId>` (Backstage's default).
@@ -48,6 +49,7 @@ impl DivisionMode {
 
 /// Pool limits and timeouts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct PoolSettings {
     /// Connections per database (default 4).
@@ -74,18 +76,24 @@ impl Default for PoolSettings {
 /// A plugin whose database lives elsewhere (Backstage's `backend.database.plugin.<id>`).
 /// Unset fields fall back to the profile's.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct PluginOverride {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub host: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub user: Option<String>,
     /// The database of this plugin (else `<prefix><pluginId>`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub database: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub tls: Option<TlsSettings>,
     /// Whether this plugin has a password of its own in the keyring (account
     /// `<profile>/<pluginId>`); else the profile's password is used.
@@ -94,6 +102,7 @@ pub struct PluginOverride {
 
 /// A saved way to reach one Backstage installation's databases. Holds no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Profile {
     pub name: String,
     pub host: String,

@@ -62,8 +62,11 @@ pub fn is_jwt(s: &str) -> bool {
 
 /// A decoded JWT: header and claims; the signature is never shown.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DecodedJwt {
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub header: Value,
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub claims: Value,
     pub signature: &'static str,
 }

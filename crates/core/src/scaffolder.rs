@@ -217,7 +217,8 @@ pub fn normalize_ref(input: &str, default_kind: &str) -> String {
 // The views' types.
 
 /// A task's status as stored, plus `cancelled` (stored as `failed` with a `cancelled` event).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum StatusFilter {
     Open,
@@ -271,6 +272,7 @@ pub struct TaskFilter {
 
 /// One row of the task list.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TaskSummary {
     pub id: String,
     /// As stored: open, processing, completed or failed.
@@ -292,12 +294,14 @@ pub struct TaskSummary {
     pub duration_source: Option<&'static str>,
     /// Whether `tasks.secrets` still holds something; absent when the column does not exist.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub secrets_stored: Option<bool>,
     pub events: i64,
 }
 
 /// The template a task ran.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TemplateInfo {
     pub entity_ref: Option<String>,
     pub base_url: Option<String>,
@@ -307,6 +311,7 @@ pub struct TemplateInfo {
 
 /// A step of a task, with what its events say.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StepView {
     pub id: String,
     pub name: Option<String>,
@@ -321,6 +326,7 @@ pub struct StepView {
 
 /// One event of the log.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LogLine {
     pub id: i64,
     pub at: String,
@@ -336,6 +342,7 @@ pub struct LogLine {
 
 /// What `tasks.secrets` holds: key names only, never values.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StoredSecrets {
     pub keys: Vec<String>,
     pub warning: Option<String>,
@@ -343,20 +350,25 @@ pub struct StoredSecrets {
 
 /// A task in full.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TaskDetail {
     #[serde(flatten)]
     pub summary: TaskSummary,
     /// `tasks.created_by`; absent when the column does not exist.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub created_by: Option<String>,
     pub template: Option<TemplateInfo>,
     /// `spec.parameters`, redacted.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub parameters: Value,
     pub steps: Vec<StepView>,
     pub log: Vec<LogLine>,
     /// `body.error` of the completion event, redacted.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub error: Option<Value>,
     /// `body.output` of the completion event, else `tasks.state`; redacted.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub output: Option<Value>,
     /// `completion` or `tasks.state`.
     pub output_source: Option<&'static str>,
@@ -368,6 +380,7 @@ pub struct TaskDetail {
 
 /// A task linked to an entity, and why.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EntityTask {
     #[serde(flatten)]
     pub task: TaskSummary,
@@ -378,6 +391,7 @@ pub struct EntityTask {
 
 /// The tasks linked to an entity, newest first.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EntityTasks {
     pub entity_ref: String,
     pub items: Vec<EntityTask>,

@@ -14,6 +14,7 @@ use crate::error::Result;
 
 /// One column.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ColumnInfo {
     pub name: String,
     /// `format_type` of the column, for example `character varying(255)` or `jsonb`.
@@ -23,6 +24,7 @@ pub struct ColumnInfo {
 
 /// One table or view.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TableInfo {
     pub name: String,
     /// `table`, `view`, `partitioned table`...
@@ -49,6 +51,7 @@ pub struct DbSchema {
 
 /// Why a view cannot run here.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Unavailable {
     pub view: String,
     /// The tables and `table.column`s that are missing.

@@ -55,6 +55,7 @@ async fn open(conns: &Connections, view: &str) -> Result<(Scope, crate::connect:
 
 /// One document type with its number of documents.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DocumentTypeCount {
     #[serde(rename = "type")]
     pub doc_type: String,
@@ -98,6 +99,7 @@ pub struct SearchQuery {
 
 /// One match.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchHit {
     #[serde(rename = "type")]
     pub doc_type: String,
@@ -110,11 +112,13 @@ pub struct SearchHit {
     /// Up to two fragments of the text around the matches, joined by ` … `, highlighted alike.
     pub text_highlight: String,
     /// The whole document, redacted.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub document: Value,
 }
 
 /// A page of matches.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchResults {
     pub query: String,
     /// The query as PostgreSQL understood it (`websearch_to_tsquery`), e.g. `'team' & 'alpha'`.

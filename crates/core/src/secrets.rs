@@ -79,6 +79,7 @@ pub fn mask(value: &str) -> String {
 
 /// Whether the OS keyring can be used, and if not, why.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct KeyringStatus {
     pub available: bool,
     /// The store's own explanation when it is not available.

@@ -56,6 +56,7 @@ pub const BYTEA_PREVIEW_BYTES: usize = 64;
 
 /// Which database (and schema) to look in.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum Target {
     /// Every known plugin area of the profile ([`KNOWN_AREAS`]).
@@ -73,6 +74,7 @@ pub enum Target {
 
 /// One database and schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Scope {
     /// The plugin area, when the scope was chosen by area.
     pub area: Option<String>,
@@ -170,6 +172,7 @@ async fn read_scope(conns: &Connections, scope: &Scope) -> Result<(PgPool, DbSch
 
 /// One column as listed.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ColumnSummary {
     pub name: String,
     pub data_type: String,
@@ -180,6 +183,7 @@ pub struct ColumnSummary {
 
 /// One table as listed.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TableSummary {
     pub name: String,
     /// `table`, `view`, `partitioned table`, `materialized view`.
@@ -194,6 +198,7 @@ pub struct TableSummary {
 
 /// The tables of one scope.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScopeTables {
     #[serde(flatten)]
     pub scope: Scope,
@@ -437,6 +442,7 @@ pub fn mask_value(raw: Option<&str>) -> Value {
 
 /// One column with what the planner needs.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ColumnMeta {
     pub name: String,
     /// `format_type`, e.g. `character varying(255)`.
@@ -636,6 +642,7 @@ pub async fn table_meta(
 
 /// A filter operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum FilterOp {
     /// `COL=VALUE`: equal (the value is read as the column's type).
@@ -654,6 +661,7 @@ pub enum FilterOp {
 
 /// One filter on one column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Filter {
     pub column: String,
     pub op: FilterOp,
@@ -708,6 +716,7 @@ impl fmt::Display for Filter {
 
 /// What to show of a table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct TableQuery {
     /// The column to sort by; default the primary key (else the physical order).
@@ -1244,6 +1253,11 @@ pub(crate) fn map_table_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
 /// One row: column names and values, in table order (serialised as a JSON object in that
 /// order).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(type = "Record<string, unknown>")
+)]
 pub struct TableRow(pub Vec<(String, Value)>);
 
 impl TableRow {
@@ -1264,6 +1278,7 @@ impl Serialize for TableRow {
 
 /// A page of a table.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TablePage {
     pub scope: Scope,
     pub table: String,

@@ -78,6 +78,7 @@ pub fn explain_missing_table(name: &str) -> Option<&'static str> {
 
 /// One entity with TechDocs.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TechDocsEntity {
     pub entity_ref: String,
     /// The annotation's value, e.g. `dir:.` or `url:https://github.com/org/repo`.
@@ -90,6 +91,7 @@ pub struct TechDocsEntity {
 
 /// Whether the search index could be consulted.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchIndexStatus {
     pub available: bool,
     /// Why not, when not.
@@ -98,6 +100,7 @@ pub struct SearchIndexStatus {
 
 /// A page of entities with TechDocs.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TechDocsList {
     #[serde(flatten)]
     pub page: Page<TechDocsEntity>,

@@ -17,6 +17,7 @@ use crate::error::CoreError;
 
 /// libpq's `sslmode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum SslMode {
     Disable,
@@ -78,15 +79,18 @@ impl FromStr for SslMode {
 
 /// TLS settings of a profile.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct TlsSettings {
     pub sslmode: SslMode,
     /// A PEM file with the CA certificate(s) to trust (libpq's `sslrootcert`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub root_cert: Option<PathBuf>,
     /// CA certificates given inline (for example Backstage's `ssl.ca` read through `$file`).
     /// Certificates are public: this is not a secret.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub root_cert_pem: Option<String>,
 }
 

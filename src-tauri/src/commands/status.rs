@@ -7,21 +7,21 @@ use tauri::State;
 use super::{CommandError, to_ipc};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct ProfileSummary {
     pub name: String,
     pub server: String,
     pub write_mode: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct DatabaseSummary {
     pub name: String,
     pub areas: Vec<String>,
     pub size_bytes: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
 pub struct AppStatus {
     pub version: String,
     pub profile: Option<ProfileSummary>,
@@ -44,7 +44,7 @@ pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, Command
         databases: Vec::new(),
         error: None,
     };
-    let Some(profile) = state.profile().map_err(to_ipc)? else {
+    let Some(profile) = state.profile().await.map_err(to_ipc)? else {
         return Ok(status);
     };
     status.profile = Some(ProfileSummary {

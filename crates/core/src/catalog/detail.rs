@@ -16,6 +16,7 @@ use crate::redact::redact_json;
 
 /// One relation as seen from the entity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RelationEdge {
     /// The relation type as stored (`ownedBy`, `hasPart`...), read from this entity to
     /// `entity_ref` for outgoing edges and from `entity_ref` to this entity for incoming ones.
@@ -29,15 +30,18 @@ pub struct RelationEdge {
 
 /// One processing error of `refresh_state.errors`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProcessingError {
     pub name: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub cause: Option<String>,
 }
 
 /// What the processing loop knows of the entity (`refresh_state`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProcessingState {
     pub entity_id: String,
     pub errors: Vec<ProcessingError>,
@@ -50,6 +54,7 @@ pub struct ProcessingState {
 
 /// Where [`EntityDetail::entity`] comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum EntitySource {
     /// The stitched entity of `final_entities`.
@@ -62,31 +67,38 @@ pub enum EntitySource {
 
 /// Everything about one entity.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EntityDetail {
     pub entity_ref: String,
     /// Whether the entity reached `final_entities` (processing and stitching succeeded).
     pub in_final: bool,
     /// The entity, redacted; `None` when no stored form is readable JSON.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub entity: Option<Value>,
     pub source: Option<EntitySource>,
     /// [`EntityDetail::entity`] as YAML.
     pub yaml: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub last_updated_at: Option<String>,
     /// Relations whose source is this entity; absent without a `relations` table.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub outgoing: Option<Vec<RelationEdge>>,
     /// Relations whose target is this entity.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub incoming: Option<Vec<RelationEdge>>,
     /// Absent when the entity has no `refresh_state` row (or the table is missing).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub processing: Option<ProcessingState>,
     /// Orphaned: no `refresh_state_references` row targets it, or it carries the annotation
     /// `backstage.io/orphan: 'true'`.
     pub orphan: bool,
     /// No `refresh_state_references` row targets it; absent without that table.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub unreferenced: Option<bool>,
     pub orphan_annotation: bool,
 }

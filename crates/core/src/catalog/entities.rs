@@ -22,6 +22,7 @@ use crate::redact::redact_text;
 /// Filters of the entity list and facets. Values of one field are alternatives (OR); fields
 /// combine with AND. Matching is case-insensitive and exact, except `text`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct EntityFilter {
     pub kind: Vec<String>,
@@ -57,6 +58,7 @@ impl EntityFilter {
 
 /// The fields of filters and facets, and their `search` keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum FacetField {
     Kind,
@@ -106,6 +108,7 @@ const TEXT_KEYS: &str = "'metadata.name', 'metadata.title', 'metadata.descriptio
 
 /// How the entity list is ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum EntitySort {
     /// By `entity_ref` (kind, namespace, name).
@@ -117,6 +120,7 @@ pub enum EntitySort {
 
 /// One request for a page of entities.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct EntityQuery {
     pub filter: EntityFilter,
@@ -130,6 +134,7 @@ pub struct EntityQuery {
 
 /// An entity as a list shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EntitySummary {
     pub entity_ref: String,
     pub kind: String,
@@ -143,6 +148,7 @@ pub struct EntitySummary {
     pub tags: Vec<String>,
     /// Absent when this catalog has no `final_entities.last_updated_at`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub last_updated_at: Option<String>,
 }
 
@@ -179,6 +185,7 @@ impl EntitySummary {
 
 /// The count of one value of a facet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FacetCount {
     /// The value as written in the entities (`search.original_value`).
     pub value: String,
@@ -187,6 +194,7 @@ pub struct FacetCount {
 
 /// The values of one field and how many entities have each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Facet {
     pub field: FacetField,
     pub values: Vec<FacetCount>,
@@ -194,6 +202,7 @@ pub struct Facet {
 
 /// Facets under the current filters, one per requested field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Facets {
     pub facets: Vec<Facet>,
 }

@@ -19,6 +19,7 @@ use crate::redact::redact_text;
 
 /// A page request of a list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct ListQuery {
     /// Page size, 1..=1000 (default 100).
@@ -29,11 +30,13 @@ pub struct ListQuery {
 
 /// An entity whose processing reported errors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErroredEntity {
     pub entity_ref: String,
     pub errors: Vec<ProcessingError>,
     /// Whether an earlier stitched version is in `final_entities` (absent without that table).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub in_final: Option<bool>,
     pub location_key: Option<String>,
     pub last_discovery_at: Option<String>,
@@ -41,21 +44,26 @@ pub struct ErroredEntity {
 
 /// An orphaned entity: its parent no longer emits it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OrphanEntity {
     pub entity_ref: String,
     /// No `refresh_state_references` row targets it (absent without that table).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub unreferenced: Option<bool>,
     /// It carries `backstage.io/orphan: 'true'` (absent without the `search` table).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub orphan_annotation: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub in_final: Option<bool>,
     pub location_key: Option<String>,
 }
 
 /// An entity not discovered or not refreshed for longer than asked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StaleEntity {
     pub entity_ref: String,
     pub last_discovery_at: String,
@@ -65,12 +73,14 @@ pub struct StaleEntity {
     /// `next_update_at` is before the cutoff: the processing loop is that far behind with it.
     pub refresh_overdue: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub in_final: Option<bool>,
     pub location_key: Option<String>,
 }
 
 /// A page of stale entities and the instant they are older than.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StaleList {
     /// `now() - older_than` on the server when the first page was read; later pages keep it.
     pub cutoff: String,
@@ -80,6 +90,7 @@ pub struct StaleList {
 
 /// A registered location (`locations`) and its latest update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LocationRow {
     pub id: String,
     #[serde(rename = "type")]
@@ -87,6 +98,7 @@ pub struct LocationRow {
     pub target: String,
     /// The location entity standing for it (absent in catalogs before that column).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub location_entity_ref: Option<String>,
     /// `success` or `fail` from the latest `location_update_log` row.
     pub status: Option<String>,

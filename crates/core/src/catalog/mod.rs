@@ -92,11 +92,13 @@ fn ts(expr: &str) -> String {
 
 /// Whether one view can run here, and which of its fields are absent.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ViewStatus {
     pub view: String,
     pub available: bool,
     /// Why the view is unavailable (missing tables/columns and what that usually means).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub reason: Option<String>,
     /// Fields (or features) this view shows without, e.g. `last_updated_at`.
     pub absent_fields: Vec<String>,
@@ -104,6 +106,7 @@ pub struct ViewStatus {
 
 /// What the catalog views can do on this database.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Capabilities {
     pub database: String,
     pub schema: String,
@@ -427,6 +430,7 @@ impl Catalog {
 /// An entity reference, normalised as Backstage stores it in `entity_ref` columns
 /// (`kind:namespace/name`, lower case).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EntityRef {
     pub kind: String,
     pub namespace: String,

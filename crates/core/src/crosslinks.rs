@@ -1,0 +1,74 @@
+//! Links from one entity to the other plugins' data: the scaffolder tasks that created it or
+//! ran its source template, and the sessions of a user (or of a group's members). Each link
+//! is read on its own; one that cannot be read (its database or table is missing) carries its
+//! error and does not hide the entity.
+
+use crate::auth::{Auth, UserSessions};
+use crate::catalog::EntityDetail;
+use crate::connect::Connections;
+use crate::error::ErrorPayload;
+use crate::scaffolder::{EntityTasks, Scaffolder};
+
+/// How many tasks an entity shows.
+pub const TASK_LIMIT: usize = 50;
+
+/// What [`for_entity`] found.
+#[derive(Debug, Clone, Default)]
+pub struct CrossLinks {
+    pub tasks: Option<EntityTasks>,
+    pub tasks_error: Option<ErrorPayload>,
+    pub sessions: Option<UserSessions>,
+    pub sessions_error: Option<ErrorPayload>,
+}
+
+/// The entity's `metadata.annotations[name]`, when it is a string.
+pub fn annotation<'a>(detail: &'a EntityDetail, name: &str) -> Option<&'a str> {
+    detail
+        .entity
+        .as_ref()?
+        .get("metadata")?
+        .get("annotations")?
+        .get(name)?
+        .as_str()
+}
+
+fn kind_of(entity_ref: &str) -> String {
+    entity_ref
+        .split_once(':')
+        .map(|(k, _)| k.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Tasks for every entity; sessions for users and groups.
+pub async fn for_entity(conns: &Connections, detail: &EntityDetail) -> CrossLinks {
+    let mut out = CrossLinks::default();
+    let template = annotation(detail, "backstage.io/source-template");
+    let tasks = async {
+        Scaffolder::open(conns)
+            .await?
+            .tasks_for_entity(&detail.entity_ref, template, Some(TASK_LIMIT))
+            .await
+    };
+    let kind = kind_of(&detail.entity_ref);
+    let sessions = async {
+        if kind == "user" || kind == "group" {
+            Auth::open(conns)
+                .await?
+                .sessions_for(&detail.entity_ref)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (tasks, sessions) = tokio::join!(tasks, sessions);
+    match tasks {
+        Ok(t) => out.tasks = Some(t),
+        Err(e) => out.tasks_error = Some(e.to_payload()),
+    }
+    match sessions {
+        Ok(s) => out.sessions = s,
+        Err(e) => out.sessions_error = Some(e.to_payload()),
+    }
+    out
+}

@@ -1,0 +1,206 @@
+//! The first screen of a profile: its databases and areas, the Knex state of every plugin
+//! database (held locks first), and a few counts that tell whether Backstage is healthy:
+//! entities, processing errors, orphans, scaffolder tasks failed in the last 24 hours and
+//! active browser sessions. A count whose database or table is missing is reported as
+//! unavailable with the reason, never as a failure of the whole overview.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::connect::{Connections, map_query_error};
+use crate::discovery::{Discovery, discover};
+use crate::error::{ErrorPayload, Result};
+use crate::knex::{self, KnexTable};
+use crate::migrate::quote_ident;
+use crate::tables::area_scope;
+
+/// One count, or why it is unavailable.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Count {
+    pub value: Option<i64>,
+    /// Why there is no value (a missing database, table or column, or an error).
+    pub unavailable: Option<ErrorPayload>,
+}
+
+impl Count {
+    fn from(r: Result<i64>) -> Self {
+        match r {
+            Ok(v) => Count {
+                value: Some(v),
+                unavailable: None,
+            },
+            Err(e) => Count {
+                value: None,
+                unavailable: Some(e.to_payload()),
+            },
+        }
+    }
+}
+
+/// The health counts of an installation.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Counts {
+    /// Entities in `final_entities` (stitched).
+    pub entities: Count,
+    /// `refresh_state` rows with processing errors.
+    pub processing_errors: Count,
+    /// `refresh_state` rows that no `refresh_state_references` row targets.
+    pub orphans: Count,
+    /// Scaffolder tasks with status `failed` created in the last 24 hours.
+    pub failed_tasks_24h: Count,
+    /// Browser sessions (`sessions`) that have not expired.
+    pub active_sessions: Count,
+}
+
+/// Everything the overview shows.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Overview {
+    pub discovery: Discovery,
+    /// Knex migration tables of every plugin database, held locks first.
+    pub knex: Vec<KnexTable>,
+    /// Why the Knex state could not be read, when it could not.
+    pub knex_error: Option<ErrorPayload>,
+    pub counts: Counts,
+}
+
+/// Runs `sql` (a `count(*)`) in the area's database when every `(table, column)` it needs is
+/// there; else a `schema_degraded` error that names what is missing.
+async fn count_in(
+    conns: &Connections,
+    area: &str,
+    view: &str,
+    needs: &[(&str, Option<&str>)],
+    sql: impl Fn(&dyn Fn(&str) -> String) -> String,
+) -> Result<i64> {
+    let scope = area_scope(conns, area)?;
+    let pool = conns.pool(&scope.endpoint).await?;
+    for (table, column) in needs {
+        let present: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.columns \
+             WHERE table_schema = $1 AND table_name = $2 AND ($3::text IS NULL OR column_name = $3))",
+        )
+        .bind(&scope.schema)
+        .bind(table)
+        .bind(column)
+        .fetch_one(&pool)
+        .await
+        .map_err(|e| map_query_error(e, &scope.endpoint))?;
+        if !present {
+            return Err(crate::CoreError::SchemaDegraded {
+                view: view.to_string(),
+                reason: match column {
+                    Some(c) => format!("{}.{table} has no column {c}", scope.label()),
+                    None => format!("{} has no table {table}", scope.label()),
+                },
+            });
+        }
+    }
+    let schema = scope.schema.clone();
+    let t = move |table: &str| format!("{}.{}", quote_ident(&schema), quote_ident(table));
+    let q = sql(&t);
+    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(q))
+        .fetch_one(&pool)
+        .await
+        .map_err(|e| map_query_error(e, &scope.endpoint))
+}
+
+/// The health counts; each is read on its own and may be unavailable.
+pub async fn counts(conns: &Connections) -> Counts {
+    let entities = count_in(
+        conns,
+        "catalog",
+        "the entity count",
+        &[("final_entities", Some("final_entity"))],
+        |t| {
+            format!(
+                "SELECT count(*) FROM {} WHERE final_entity IS NOT NULL",
+                t("final_entities")
+            )
+        },
+    );
+    let errors = count_in(
+        conns,
+        "catalog",
+        "the processing error count",
+        &[("refresh_state", Some("errors"))],
+        |t| {
+            format!(
+                "SELECT count(*) FROM {} WHERE errors NOT IN ('', '[]')",
+                t("refresh_state")
+            )
+        },
+    );
+    let orphans = count_in(
+        conns,
+        "catalog",
+        "the orphan count",
+        &[
+            ("refresh_state", None),
+            ("refresh_state_references", Some("target_entity_ref")),
+        ],
+        |t| {
+            format!(
+                "SELECT count(*) FROM {} rs WHERE NOT EXISTS \
+                 (SELECT 1 FROM {} x WHERE x.target_entity_ref = rs.entity_ref)",
+                t("refresh_state"),
+                t("refresh_state_references")
+            )
+        },
+    );
+    let failed = count_in(
+        conns,
+        "scaffolder",
+        "the failed task count",
+        &[("tasks", Some("status")), ("tasks", Some("created_at"))],
+        |t| {
+            format!(
+                "SELECT count(*) FROM {} WHERE status = 'failed' \
+                 AND created_at >= now() - interval '24 hours'",
+                t("tasks")
+            )
+        },
+    );
+    let sessions = count_in(
+        conns,
+        "auth",
+        "the active session count",
+        &[("sessions", Some("expired"))],
+        |t| {
+            format!(
+                "SELECT count(*) FROM {} WHERE expired > now()",
+                t("sessions")
+            )
+        },
+    );
+    let (entities, errors, orphans, failed, sessions) =
+        tokio::join!(entities, errors, orphans, failed, sessions);
+    Counts {
+        entities: Count::from(entities),
+        processing_errors: Count::from(errors),
+        orphans: Count::from(orphans),
+        failed_tasks_24h: Count::from(failed),
+        active_sessions: Count::from(sessions),
+    }
+}
+
+/// The overview of a profile. Fails only when the server cannot be reached at all.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn overview(conns: &Arc<Connections>) -> Result<Overview> {
+    let discovery = discover(conns).await?;
+    let (knex, counts) = tokio::join!(knex::status(conns), counts(conns));
+    let (mut knex, knex_error) = match knex {
+        Ok(k) => (k, None),
+        Err(e) => (Vec::new(), Some(e.to_payload())),
+    };
+    knex.sort_by_key(|k| !k.locked);
+    Ok(Overview {
+        discovery,
+        knex,
+        knex_error,
+        counts,
+    })
+}

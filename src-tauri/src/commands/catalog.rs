@@ -1,0 +1,159 @@
+//! The software catalog: entities with filters and facets, one entity with its cross-links
+//! (the scaffolder tasks that created it, sessions of a user or group), processing errors,
+//! orphans, stale entities and locations.
+
+use bsi_core::catalog::{
+    Catalog, EntityDetail, EntityFilter, EntityQuery, EntitySummary, ErroredEntity, FacetField,
+    Facets, ListQuery, LocationRow, OrphanEntity, StaleList, parse_duration,
+};
+use bsi_core::page::Page;
+use bsi_core::{ErrorPayload, auth::UserSessions, scaffolder::EntityTasks};
+use serde::Serialize;
+use tauri::State;
+
+use super::{CmdResult, PageArgs, to_ipc};
+use crate::state::AppState;
+
+fn list(p: PageArgs) -> ListQuery {
+    ListQuery {
+        limit: p.limit,
+        cursor: p.cursor,
+    }
+}
+
+/// A page of entities, filtered and sorted; pass `next_cursor` back for the next page.
+#[tauri::command]
+#[tracing::instrument(skip(state))]
+pub async fn entities(
+    state: State<'_, AppState>,
+    query: EntityQuery,
+    op: Option<String>,
+) -> CmdResult<Page<EntitySummary>> {
+    state
+        .run(op, |c| async move {
+            Catalog::open(&c).await?.entities(&query).await
+        })
+        .await
+        .map_err(to_ipc)
+}
+
+/// Counts per value of `fields` (all when empty) among the entities `filter` matches.
+#[tauri::command]
+#[tracing::instrument(skip(state))]
+pub async fn facets(
+    state: State<'_, AppState>,
+    filter: EntityFilter,
+    fields: Vec<FacetField>,
+    op: Option<String>,
+) -> CmdResult<Facets> {
+    state
+        .run(op, |c| async move {
+            Catalog::open(&c).await?.facets(&filter, &fields).await
+        })
+        .await
+        .map_err(to_ipc)
+}
+
+/// One entity with its cross-links. A cross-link that cannot be read (its database or table
+/// is missing) carries its error instead of failing the entity.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct EntityView {
+    pub detail: EntityDetail,
+    /// Scaffolder tasks that created or ran for this entity.
+    pub tasks: Option<EntityTasks>,
+    pub tasks_error: Option<ErrorPayload>,
+    /// Sessions of this user, or of the members of this group; `null` for other kinds.
+    pub sessions: Option<UserSessions>,
+    pub sessions_error: Option<ErrorPayload>,
+}
+
+/// One entity (`kind:namespace/name`, or `kind:name` for namespace default): relations both
+/// ways, processing state, orphan status, the redacted entity and its cross-links.
+#[tauri::command]
+#[tracing::instrument(skip(state))]
+pub async fn entity(
+    state: State<'_, AppState>,
+    entity_ref: String,
+    op: Option<String>,
+) -> CmdResult<EntityView> {
+    state
+        .run(op, |c| async move {
+            let detail = Catalog::open(&c).await?.entity(&entity_ref).await?;
+            let links = bsi_core::crosslinks::for_entity(&c, &detail).await;
+            Ok(EntityView {
+                detail,
+                tasks: links.tasks,
+                tasks_error: links.tasks_error,
+                sessions: links.sessions,
+                sessions_error: links.sessions_error,
+            })
+        })
+        .await
+        .map_err(to_ipc)
+}
+
+/// Entities whose processing failed, including those that never reached the catalog.
+#[tauri::command]
+#[tracing::instrument(skip(state))]
+pub async fn processing_errors(
+    state: State<'_, AppState>,
+    page: PageArgs,
+    op: Option<String>,
+) -> CmdResult<Page<ErroredEntity>> {
+    state
+        .run(op, |c| async move {
+            Catalog::open(&c).await?.errors(&list(page)).await
+        })
+        .await
+        .map_err(to_ipc)
+}
+
+/// Orphaned entities: no longer emitted by their parent, or annotated backstage.io/orphan.
+#[tauri::command]
+#[tracing::instrument(skip(state))]
+pub async fn orphans(
+    state: State<'_, AppState>,
+    page: PageArgs,
+    op: Option<String>,
+) -> CmdResult<Page<OrphanEntity>> {
+    state
+        .run(op, |c| async move {
+            Catalog::open(&c).await?.orphans(&list(page)).await
+        })
+        .await
+        .map_err(to_ipc)
+}
+
+/// Entities not discovered or refreshed for longer than `older_than` (90s, 30m, 24h, 7d...).
+#[tauri::command]
+#[tracing::instrument(skip(state))]
+pub async fn stale(
+    state: State<'_, AppState>,
+    older_than: String,
+    page: PageArgs,
+    op: Option<String>,
+) -> CmdResult<StaleList> {
+    let d = parse_duration(&older_than).map_err(to_ipc)?;
+    state
+        .run(op, |c| async move {
+            Catalog::open(&c).await?.stale(d, &list(page)).await
+        })
+        .await
+        .map_err(to_ipc)
+}
+
+/// Registered locations and the status of their latest update.
+#[tauri::command]
+#[tracing::instrument(skip(state))]
+pub async fn locations(
+    state: State<'_, AppState>,
+    page: PageArgs,
+    op: Option<String>,
+) -> CmdResult<Page<LocationRow>> {
+    state
+        .run(op, |c| async move {
+            Catalog::open(&c).await?.locations(&list(page)).await
+        })
+        .await
+        .map_err(to_ipc)
+}

@@ -1,0 +1,100 @@
+//! Relation graphs: neighbourhoods, shortest paths and broken references.
+
+use bsi_core::graph::{
+    self, BrokenRefsOptions, BrokenTarget, Direction, Graph, GraphOptions, PathOptions,
+    RelationPath,
+};
+use bsi_core::page::Page;
+use serde::Deserialize;
+use tauri::State;
+
+use super::{CmdResult, to_ipc};
+use crate::state::AppState;
+
+/// What neighbourhood to build; unset fields take the core's defaults.
+#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
+#[serde(default)]
+pub struct GraphArgs {
+    /// Entity refs to start from.
+    pub roots: Vec<String>,
+    /// Relation hops from the roots (default 2).
+    #[ts(optional = nullable)]
+    pub depth: Option<usize>,
+    /// Only these relation types (empty: all).
+    pub types: Vec<String>,
+    /// Only neighbours of these kinds (empty: all).
+    pub kinds: Vec<String>,
+    #[ts(optional = nullable)]
+    pub direction: Option<Direction>,
+    /// Most nodes (default 500); the cut is reported in `truncated`.
+    #[ts(optional = nullable)]
+    pub max_nodes: Option<usize>,
+}
+
+/// The neighbourhood of some entities.
+#[tauri::command]
+#[tracing::instrument(skip(state))]
+pub async fn graph_neighbourhood(
+    state: State<'_, AppState>,
+    args: GraphArgs,
+    op: Option<String>,
+) -> CmdResult<Graph> {
+    let d = GraphOptions::default();
+    let opts = GraphOptions {
+        roots: args.roots,
+        depth: args.depth.unwrap_or(d.depth),
+        types: args.types,
+        kinds: args.kinds,
+        direction: args.direction.unwrap_or(d.direction),
+        max_nodes: args.max_nodes.unwrap_or(d.max_nodes),
+    };
+    state
+        .run(op, |c| async move { graph::neighbourhood(&c, &opts).await })
+        .await
+        .map_err(to_ipc)
+}
+
+/// The shortest relation path from one entity to another.
+#[tauri::command]
+#[tracing::instrument(skip(state))]
+pub async fn graph_path(
+    state: State<'_, AppState>,
+    from: String,
+    to: String,
+    max_depth: Option<usize>,
+    types: Vec<String>,
+    op: Option<String>,
+) -> CmdResult<RelationPath> {
+    let opts = PathOptions {
+        max_depth: max_depth.unwrap_or(PathOptions::default().max_depth),
+        types,
+    };
+    state
+        .run(
+            op,
+            |c| async move { graph::path(&c, &from, &to, &opts).await },
+        )
+        .await
+        .map_err(to_ipc)
+}
+
+/// Relation targets that are not entities, a page at a time, with referring samples.
+#[tauri::command]
+#[tracing::instrument(skip(state))]
+pub async fn broken_refs(
+    state: State<'_, AppState>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+    samples: Option<usize>,
+    op: Option<String>,
+) -> CmdResult<Page<BrokenTarget>> {
+    let opts = BrokenRefsOptions {
+        limit,
+        cursor,
+        samples: samples.unwrap_or(BrokenRefsOptions::default().samples),
+    };
+    state
+        .run(op, |c| async move { graph::broken_refs(&c, &opts).await })
+        .await
+        .map_err(to_ipc)
+}

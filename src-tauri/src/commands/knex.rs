@@ -1,0 +1,69 @@
+//! Knex migration state of the plugin databases, and releasing a held lock.
+
+use bsi_core::CoreError;
+use bsi_core::knex::{self, KnexTable};
+use serde::Serialize;
+use tauri::State;
+
+use super::{CmdResult, to_ipc};
+use crate::state::AppState;
+
+/// Every Knex migrations table of every plugin database, with its lock.
+#[tauri::command]
+#[tracing::instrument(skip(state))]
+pub async fn knex_status(
+    state: State<'_, AppState>,
+    op: Option<String>,
+) -> CmdResult<Vec<KnexTable>> {
+    state
+        .run(op, |c| async move { knex::status(&c).await })
+        .await
+        .map_err(to_ipc)
+}
+
+/// What releasing a lock changed.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct UnlockOutcome {
+    pub database: String,
+    pub table: String,
+    /// Lock rows changed (0: it was not locked).
+    pub released: u32,
+}
+
+/// Releases a held Knex lock (`lock_table`, optionally `schema.table`) in `database`. Needs
+/// write mode, and `confirm` must be the database's name typed back.
+#[tauri::command]
+#[tracing::instrument(skip(state))]
+pub async fn knex_unlock(
+    state: State<'_, AppState>,
+    database: String,
+    lock_table: String,
+    confirm: String,
+) -> CmdResult<UnlockOutcome> {
+    let conns = state.connections().await.map_err(to_ipc)?;
+    let (schema, table) = lock_table
+        .split_once('.')
+        .map(|(s, t)| (s.to_string(), t.to_string()))
+        .unwrap_or(("public".into(), lock_table.clone()));
+    if !conns.write_mode() {
+        return Err(to_ipc(CoreError::ReadOnly {
+            message: format!(
+                "releasing the Knex lock {schema}.{table} in {database} writes to the database"
+            ),
+        }));
+    }
+    if confirm != database {
+        return Err(to_ipc(CoreError::config(format!(
+            "to release the lock, type the database name `{database}` to confirm"
+        ))));
+    }
+    let ep = conns.endpoint(&database);
+    let n = knex::unlock(&conns, &ep, &schema, &table)
+        .await
+        .map_err(to_ipc)?;
+    Ok(UnlockOutcome {
+        database,
+        table: format!("{schema}.{table}"),
+        released: u32::try_from(n).unwrap_or(u32::MAX),
+    })
+}

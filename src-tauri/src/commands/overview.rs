@@ -1,0 +1,21 @@
+//! The overview: databases, areas and sizes, Knex state with held locks, health counts.
+
+use bsi_core::overview::Overview;
+use tauri::State;
+
+use super::{CmdResult, to_ipc};
+use crate::state::AppState;
+
+/// The open profile's databases, Knex state and health counts; a count whose table is missing
+/// is unavailable with its reason.
+#[tauri::command]
+#[tracing::instrument(skip(state))]
+pub async fn overview(state: State<'_, AppState>, op: Option<String>) -> CmdResult<Overview> {
+    state
+        .run(
+            op,
+            |c| async move { bsi_core::overview::overview(&c).await },
+        )
+        .await
+        .map_err(to_ipc)
+}
