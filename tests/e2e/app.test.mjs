@@ -1,63 +1,282 @@
 // The real app window, driven through WebDriver. tests/e2e/run prepares the demo database and
-// a `demo` profile, starts Xvfb and tauri-driver, and runs these tests.
+// a `demo` profile, starts Xvfb and tauri-driver, and runs these tests. Each test asserts what
+// the page shows; screenshots of the main views go to BSI_SCREENSHOTS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Builder, By, until } from 'selenium-webdriver';
+import { Builder, By, Key, until } from 'selenium-webdriver';
 
 const application = process.env.BSI_APP;
 const shots = process.env.BSI_SCREENSHOTS;
+const WAIT = 30000;
 let driver;
 
-async function open(args) {
+async function open(args = []) {
   return new Builder()
     .usingServer('http://127.0.0.1:4444/')
     .withCapabilities({ browserName: 'wry', 'tauri:options': { application, args } })
     .build();
 }
 
+async function close() {
+  if (driver) await driver.quit();
+  driver = undefined;
+}
+
 // The X screen, not WebDriver's screenshot: that one can lag behind the page on a busy machine.
 async function shot(name) {
   if (!shots) return;
   mkdirSync(shots, { recursive: true });
-  await sleep(500);
+  await sleep(700);
   execFileSync('import', ['-window', 'root', `${shots}/${name}.png`]);
+}
+
+const css = (s) => By.css(s);
+const tid = (id) => By.css(`[data-testid="${id}"]`);
+
+async function find(id, timeout = WAIT) {
+  return driver.wait(until.elementLocated(tid(id)), timeout, `no [data-testid="${id}"]`);
+}
+
+async function visible(id, timeout = WAIT) {
+  const el = await find(id, timeout);
+  await driver.wait(until.elementIsVisible(el), timeout);
+  return el;
+}
+
+async function count(selector) {
+  return (await driver.findElements(css(selector))).length;
+}
+
+/** Waits until `f` returns a truthy value (retrying on stale elements), and returns it. */
+async function eventually(f, message, timeout = WAIT) {
+  let last;
+  return driver.wait(
+    async () => {
+      try {
+        return await f();
+      } catch (e) {
+        last = e;
+        return false;
+      }
+    },
+    timeout,
+    `${message}${last ? ` (${last.message})` : ''}`,
+  );
+}
+
+async function go(view) {
+  await (await find(`nav-${view}`)).click();
+  await find(`view-${view}`);
+}
+
+async function bodyText() {
+  return driver.findElement(css('body')).getText();
 }
 
 before(async () => {
   assert.ok(application, 'BSI_APP must point at the app binary');
 });
 
-after(async () => {
-  if (driver) await driver.quit();
-});
+after(close);
 
 test('the window says which profile is connected and lists its databases', async () => {
   driver = await open(['--profile', 'demo']);
-  const name = await driver.wait(until.elementLocated(By.css('[data-testid="profile-name"]')), 30000);
+  const name = await find('profile-name');
   assert.equal(await name.getText(), 'demo');
-  const badge = await driver.findElement(By.css('[data-testid="mode-badge"]'));
-  assert.match(await badge.getText(), /read-only/i);
-  await driver.wait(until.elementLocated(By.css('[data-testid="database-row"]')), 30000);
-  const rows = await driver.findElements(By.css('[data-testid="database-row"]'));
-  const texts = await Promise.all(rows.map((r) => r.getText()));
+  assert.match(await (await find('mode-badge')).getText(), /read-only/i);
+  await find('database-row');
+  const texts = await eventually(async () => {
+    const rows = await driver.findElements(tid('database-row'));
+    const t = await Promise.all(rows.map((r) => r.getText()));
+    return t.some((x) => x.includes('backstage_plugin_scaffolder')) && t;
+  }, 'the scaffolder database is listed');
   assert.ok(texts.some((t) => t.includes('backstage_plugin_catalog') && t.includes('catalog')), texts.join('\n'));
-  assert.ok(texts.some((t) => t.includes('backstage_plugin_scaffolder')), texts.join('\n'));
-  const version = await driver.findElement(By.css('[data-testid="server-version"]')).getText();
-  assert.match(version, /^\d+/);
+  assert.match(await (await find('server-version')).getText(), /^\d+/);
+  // Health counts of the catalog come with the overview.
+  const entities = await eventually(async () => {
+    const t = await (await find('count-entities')).getText();
+    return /\d/.test(t) && t;
+  }, 'the entity count is shown');
+  assert.ok(Number(entities.replace(/,/g, '')) > 0, entities);
   await shot('overview');
-  await driver.quit();
-  driver = undefined;
+  await close();
 });
 
 test('an unknown profile shows a clear error in the window', async () => {
   driver = await open(['--profile', 'no-such-profile']);
-  const err = await driver.wait(until.elementLocated(By.css('[data-testid="error"]')), 30000);
+  const err = await find('error');
   const text = await err.getText();
   assert.match(text, /not_found/);
   assert.match(text, /no-such-profile/);
-  await driver.quit();
-  driver = undefined;
+  await close();
+});
+
+test('connecting through a profile in Connections, then the shortcuts overlay', async () => {
+  driver = await open([]);
+  await go('connections');
+  const row = await eventually(async () => {
+    for (const r of await driver.findElements(tid('profile-row'))) {
+      if ((await r.getText()).includes('demo')) return r;
+    }
+    return false;
+  }, 'the demo profile is listed');
+  await row.click();
+  assert.match(await (await find('keyring-status')).getText(), /keyring/i);
+  await (await find('test-connection')).click();
+  const result = await visible('test-result');
+  assert.match(await result.getText(), /Connected/);
+  assert.match(await result.getText(), /read-only/);
+  await (await find('open-profile')).click();
+  await eventually(async () => (await (await find('profile-name')).getText()) === 'demo', 'the header names demo');
+  assert.match(await (await find('mode-badge')).getText(), /read-only/i);
+  await go('overview');
+  await find('database-row');
+
+  // `?` lists the shortcuts, Esc closes the list; Ctrl+2 switches to Entities.
+  await driver.actions().sendKeys('?').perform();
+  assert.match(await (await visible('shortcuts')).getText(), /Ctrl\+K/);
+  await driver.actions().sendKeys(Key.ESCAPE).perform();
+  await eventually(async () => (await count('[data-testid="shortcuts"]')) === 0, 'the overlay closes');
+  await driver.actions().keyDown(Key.CONTROL).sendKeys('2').keyUp(Key.CONTROL).perform();
+  await find('view-entities');
+  await close();
+});
+
+test('filtering entities by kind and opening one', async () => {
+  driver = await open(['--profile', 'demo']);
+  await go('entities');
+  await find('entity-row');
+  await (await find('facet-kind')).click();
+  const option = await driver.wait(
+    until.elementLocated(css('[data-testid="facet-option-kind"][data-value="component"] input')),
+    WAIT,
+  );
+  await option.click();
+  await (await find('facet-kind')).click();
+  // Every row shown is a component.
+  const refs = await eventually(async () => {
+    const rows = await driver.findElements(tid('entity-row'));
+    if (rows.length === 0) return false;
+    const t = await Promise.all(rows.slice(0, 15).map((r) => r.findElement(css('.c-ref')).getText()));
+    return t.every((x) => x.startsWith('component:')) && t;
+  }, 'only components are listed');
+  assert.ok(refs.length > 0);
+  assert.match(await (await find('entity-total')).getText(), /matching/);
+  const first = (await driver.findElements(tid('entity-row')))[0];
+  await first.click();
+  const ref = await visible('entity-ref');
+  assert.equal(await ref.getText(), refs[0]);
+  // The JSON tab shows the entity as a tree.
+  await (await find('tab-json')).click();
+  assert.match(await (await find('json-tree')).getText(), /metadata/);
+  await (await find('tab-relations')).click();
+  await find('relations-out');
+  await (await find('tab-overview')).click();
+  await shot('entities');
+
+  // The graph of that entity; expanding a node adds its neighbours.
+  await (await find('open-graph')).click();
+  await find('view-graph');
+  const nodes = async () => Number(await (await find('graph-node-count')).getText());
+  const before = await eventually(async () => (await nodes()) > 0 && (await nodes()), 'the graph has nodes');
+  await (await find('graph-node-list-toggle')).click();
+  await find('graph-node-list');
+  let grown = 0;
+  for (let i = 0; i < 8 && !grown; i++) {
+    const buttons = await driver.findElements(tid('graph-expand'));
+    if (buttons.length === 0) break;
+    const now = await nodes();
+    await buttons[buttons.length - 1].click();
+    try {
+      grown = await eventually(async () => (await nodes()) > now && (await nodes()), 'the graph grows', 8000);
+    } catch {
+      grown = 0;
+    }
+  }
+  assert.ok(grown > before, `expanding a node added nodes (${before} before, ${grown} after)`);
+  await (await find('graph-node-list-toggle')).click();
+  await shot('graph');
+  await close();
+});
+
+test('a failed task shows its error, also in the log', async () => {
+  driver = await open(['--profile', 'demo']);
+  await go('scaffolder');
+  await find('task-row');
+  const select = await find('task-status-filter');
+  await select.findElement(css('option[value="failed"]')).click();
+  const first = await eventually(async () => {
+    const rows = await driver.findElements(tid('task-row'));
+    if (rows.length === 0) return false;
+    const statuses = await Promise.all(rows.slice(0, 10).map((r) => r.findElement(css('[data-status]')).getAttribute('data-status')));
+    return statuses.every((s) => s === 'failed' || s === 'cancelled') && rows[0];
+  }, 'only failed tasks are listed');
+  await first.click();
+  await find('task-detail');
+  const error = await visible('task-error');
+  const message = (await error.getText()).replace(/^Completion error\s*/, '').replace(/^Error:\s*/, '').trim();
+  assert.ok(message.length > 5, message);
+  await find('step-timeline');
+  const failedSteps = await count('[data-testid="step"][data-status="failed"]');
+  assert.ok(failedSteps >= 1, 'a step failed');
+  const lines = await driver.findElements(tid('log-line'));
+  assert.ok(lines.length > 0, 'the log has lines');
+  // The log search finds the error among the lines.
+  const search = await find('log-search');
+  await search.sendKeys('Error:');
+  const hit = await eventually(async () => {
+    const hits = await driver.findElements(css('[data-testid="log-line"].hit'));
+    for (const h of hits) {
+      const t = await h.getText();
+      if (t.includes(message.split('\n')[0].slice(0, 30))) return t;
+    }
+    return false;
+  }, 'the error is found in the log');
+  assert.match(hit, /Error:/);
+  await shot('task');
+  await close();
+});
+
+test('sessions and tokens are masked', async () => {
+  driver = await open(['--profile', 'demo']);
+  await go('sessions');
+  await (await find('tab-offline')).click();
+  const cell = await find('masked-token');
+  assert.match(await cell.getText(), /••••/);
+  const text = await bodyText();
+  // No JWT with its signature, and no long hex digest (a token hash) is on the page.
+  assert.doesNotMatch(text, /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]{16,}/);
+  assert.doesNotMatch(text, /\b[0-9a-f]{40,}\b/);
+  await shot('sessions');
+  // A pasted JWT shows header and claims, never its signature.
+  await (await find('tab-jwt')).click();
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const signature = 'c2lnbmF0dXJlLW5vdC10by1iZS1zaG93bi1hbnl3aGVyZQ';
+  const jwt = `${b64({ alg: 'ES256', kid: 'k1' })}.${b64({ sub: 'user:default/ada', exp: 1 })}.${signature}`;
+  await (await find('jwt-input')).sendKeys(jwt);
+  await (await find('jwt-decode')).click();
+  const result = await visible('jwt-result');
+  const shown = await result.getText();
+  assert.match(shown, /user:default\/ada/);
+  assert.match(shown, /ES256/);
+  assert.ok(!(await bodyText()).includes(signature), 'the signature is not shown');
+  await close();
+});
+
+test('a write in read-only mode is refused with the read_only error', async () => {
+  driver = await open(['--profile', 'demo']);
+  await go('migrations');
+  await find('migration-row');
+  await (await find('migrations-apply')).click();
+  const err = await visible('error');
+  assert.equal(await err.getAttribute('data-code'), 'read_only');
+  const text = await err.getText();
+  assert.match(text, /read_only/);
+  assert.match(text, /write mode/i);
+  // Nothing was asked to confirm: the server's refusal is the answer.
+  assert.equal(await count('[data-testid="confirm-dialog"]'), 0);
+  await close();
 });

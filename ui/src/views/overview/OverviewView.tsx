@@ -132,6 +132,13 @@ export function OverviewView() {
     return cmd.overview(op.current);
   }, [session.status?.profile?.name, session.status?.profile?.write_mode]);
 
+  if (session.error) {
+    return (
+      <div className="view">
+        <ErrorBox error={session.error} onRetry={session.reload} />
+      </div>
+    );
+  }
   if (!session.loading && session.status && session.status.profile === null) {
     return (
       <div className="view">
