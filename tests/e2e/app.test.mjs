@@ -3,7 +3,7 @@
 // the page shows; screenshots of the main views go to BSI_SCREENSHOTS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Builder, By, Key, until } from 'selenium-webdriver';
@@ -31,6 +31,28 @@ async function shot(name) {
   mkdirSync(shots, { recursive: true });
   await sleep(700);
   execFileSync('import', ['-window', 'root', `${shots}/${name}.png`]);
+}
+
+/** A test with its own window: on failure the screen and the page source are saved. */
+function e2e(name, fn) {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      const dir = shots ?? '/tmp';
+      const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50);
+      mkdirSync(dir, { recursive: true });
+      try {
+        execFileSync('import', ['-window', 'root', `${dir}/failed-${slug}.png`]);
+        if (driver) writeFileSync(`${dir}/failed-${slug}.html`, await driver.getPageSource());
+      } catch {
+        // Best effort only.
+      }
+      throw e;
+    } finally {
+      await close();
+    }
+  });
 }
 
 const css = (s) => By.css(s);
@@ -82,7 +104,7 @@ before(async () => {
 
 after(close);
 
-test('the window says which profile is connected and lists its databases', async () => {
+e2e('the window says which profile is connected and lists its databases', async () => {
   driver = await open(['--profile', 'demo']);
   const name = await find('profile-name');
   assert.equal(await name.getText(), 'demo');
@@ -102,19 +124,17 @@ test('the window says which profile is connected and lists its databases', async
   }, 'the entity count is shown');
   assert.ok(Number(entities.replace(/,/g, '')) > 0, entities);
   await shot('overview');
-  await close();
 });
 
-test('an unknown profile shows a clear error in the window', async () => {
+e2e('an unknown profile shows a clear error in the window', async () => {
   driver = await open(['--profile', 'no-such-profile']);
   const err = await find('error');
   const text = await err.getText();
   assert.match(text, /not_found/);
   assert.match(text, /no-such-profile/);
-  await close();
 });
 
-test('connecting through a profile in Connections, then the shortcuts overlay', async () => {
+e2e('connecting through a profile in Connections, then the shortcuts overlay', async () => {
   driver = await open([]);
   await go('connections');
   const row = await eventually(async () => {
@@ -142,10 +162,9 @@ test('connecting through a profile in Connections, then the shortcuts overlay', 
   await eventually(async () => (await count('[data-testid="shortcuts"]')) === 0, 'the overlay closes');
   await driver.actions().keyDown(Key.CONTROL).sendKeys('2').keyUp(Key.CONTROL).perform();
   await find('view-entities');
-  await close();
 });
 
-test('filtering entities by kind and opening one', async () => {
+e2e('filtering entities by kind and opening one', async () => {
   driver = await open(['--profile', 'demo']);
   await go('entities');
   await find('entity-row');
@@ -199,10 +218,9 @@ test('filtering entities by kind and opening one', async () => {
   assert.ok(grown > before, `expanding a node added nodes (${before} before, ${grown} after)`);
   await (await find('graph-node-list-toggle')).click();
   await shot('graph');
-  await close();
 });
 
-test('a failed task shows its error, also in the log', async () => {
+e2e('a failed task shows its error, also in the log', async () => {
   driver = await open(['--profile', 'demo']);
   await go('scaffolder');
   await find('task-row');
@@ -237,10 +255,9 @@ test('a failed task shows its error, also in the log', async () => {
   }, 'the error is found in the log');
   assert.match(hit, /Error:/);
   await shot('task');
-  await close();
 });
 
-test('sessions and tokens are masked', async () => {
+e2e('sessions and tokens are masked', async () => {
   driver = await open(['--profile', 'demo']);
   await go('sessions');
   await (await find('tab-offline')).click();
@@ -263,10 +280,9 @@ test('sessions and tokens are masked', async () => {
   assert.match(shown, /user:default\/ada/);
   assert.match(shown, /ES256/);
   assert.ok(!(await bodyText()).includes(signature), 'the signature is not shown');
-  await close();
 });
 
-test('a write in read-only mode is refused with the read_only error', async () => {
+e2e('a write in read-only mode is refused with the read_only error', async () => {
   driver = await open(['--profile', 'demo']);
   await go('migrations');
   await find('migration-row');
@@ -278,5 +294,4 @@ test('a write in read-only mode is refused with the read_only error', async () =
   assert.match(text, /write mode/i);
   // Nothing was asked to confirm: the server's refusal is the answer.
   assert.equal(await count('[data-testid="confirm-dialog"]'), 0);
-  await close();
 });

@@ -11,7 +11,7 @@ export type QueryState<T> =
  * slower answer never overwrites a newer one). The previous data stays visible while
  * reloading, so lists do not flicker.
  */
-export function useQuery<T>(load: () => Promise<T>, deps: ReadonlyArray<unknown>) {
+export function useQuery<T>(load: () => Promise<T>, deps: ReadonlyArray<unknown>, enabled = true) {
   const [state, setState] = useState<QueryState<T>>({ status: 'loading', data: null, error: null });
   const generation = useRef(0);
   const loadRef = useRef(load);
@@ -29,9 +29,9 @@ export function useQuery<T>(load: () => Promise<T>, deps: ReadonlyArray<unknown>
   }, []);
 
   useEffect(() => {
-    void run();
+    if (enabled) void run();
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, deps);
+  }, [...deps, enabled]);
 
   return { ...state, reload: run };
 }

@@ -130,7 +130,7 @@ export function OverviewView() {
   const q = useQuery(() => {
     op.current = newOpId();
     return cmd.overview(op.current);
-  }, [session.status?.profile?.name, session.status?.profile?.write_mode]);
+  }, [session.status?.profile?.name, session.status?.profile?.write_mode], session.status?.profile != null);
 
   if (session.error) {
     return (
