@@ -3,13 +3,16 @@
 //!
 //! Run with `cargo bench -p bsi-core --bench inspect`. Environment:
 //! - `BSI_BENCH_URL`: a libpq URI of a server whose `<prefix>catalog`, `<prefix>scaffolder`, ...
-//!   databases already hold generated data (nothing is generated then); without it a private
+//!   databases already hold generated data (nothing is generated then, unless
+//!   `BSI_BENCH_GENERATE=1` asks to create and fill them once); without it a private
 //!   PostgreSQL with TLS is started, our migrations are applied to fresh databases and the demo
 //!   generator fills them;
 //! - `BSI_BENCH_PREFIX`: the database prefix with `BSI_BENCH_URL` (default `bsibench_`);
 //! - `BSI_BENCH_ENTITIES`: the demo size to generate (default 100000; 2000 for a smoke run);
 //! - `BSI_BENCH_RUNS`: timed runs per operation (default 25, after 3 warm-up runs);
-//! - `BSI_BENCH_TEXT`: the free-text word (default `billing`, a word of many names).
+//! - `BSI_BENCH_TEXT`: the free-text word (default `billing`, a word of many names);
+//! - `BSI_BENCH_ONLY`: time only these operations (comma-separated: `page`, `ref`, `facets`,
+//!   `text`, `graph`, `tasks`).
 //!
 //! Every timed operation runs on a READ-ONLY connection set; only the set-up (migrations,
 //! generation, `ANALYZE`) uses a write-mode one.
@@ -76,8 +79,13 @@ async fn setup() -> Setup {
             p.server(),
             p.prefix
         );
+        p.pool.statement_timeout_secs = 3600;
+        let write = connections(&p, password.clone(), true);
+        if env("BSI_BENCH_GENERATE").is_some_and(|v| v == "1") {
+            fill(&write, env_num("BSI_BENCH_ENTITIES", 100_000)).await;
+        }
         return Setup {
-            write: connections(&p, password.clone(), true),
+            write,
             read: connections(&p, password, false),
             _server: None,
         };
@@ -101,13 +109,23 @@ async fn setup() -> Setup {
     let password = Some(Secret::new(server.password.clone()));
     let write = connections(&p, password.clone(), true);
 
+    fill(&write, n).await;
+    Setup {
+        read: connections(&p, password, false),
+        write,
+        _server: Some(server),
+    }
+}
+
+/// Applies our migrations (creating the databases) and generates `n` entities' worth of data.
+async fn fill(write: &Arc<Connections>, n: usize) {
     let areas: Vec<String> = AREAS.iter().map(|a| a.to_string()).collect();
-    let places = migrate::places(&write, &areas).unwrap();
+    let places = migrate::places(write, &areas).unwrap();
     let opts = ApplyOptions {
         create_databases: true,
         ..Default::default()
     };
-    migrate::apply(&write, &places, &opts).await.unwrap();
+    migrate::apply(write, &places, &opts).await.unwrap();
     let pool = |a: &'static str| {
         let conns = write.clone();
         async move { conns.pool(&conns.plugin_endpoint(a)).await.unwrap() }
@@ -136,15 +154,13 @@ async fn setup() -> Setup {
         report.tasks,
         report.task_events
     );
-    Setup {
-        read: connections(&p, password, false),
-        write,
-        _server: Some(server),
-    }
 }
 
 /// `ANALYZE` on every plugin database, as Backstage's autovacuum would have done.
 async fn analyze(write: &Connections) {
+    if env("BSI_BENCH_ANALYZE").is_some_and(|v| v == "0") {
+        return;
+    }
     let started = Instant::now();
     for area in AREAS {
         let ep = write.plugin_endpoint(area);
@@ -158,6 +174,12 @@ async fn analyze(write: &Connections) {
         }
     }
     println!("ANALYZE done in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// Whether the operation `name` is to be timed (`BSI_BENCH_ONLY`, a comma-separated list of
+/// `page`, `ref`, `facets`, `text`, `graph`, `tasks`; unset: all).
+fn only(name: &str) -> bool {
+    env("BSI_BENCH_ONLY").is_none_or(|v| v.split(',').any(|x| x.trim() == name))
 }
 
 /// Median and 90th percentile of one side, in milliseconds, and the rows of its last run.
@@ -316,25 +338,27 @@ async fn main() {
         ..Default::default()
     };
     let page_sql = catalog.entities_sql(&page_q).unwrap();
-    let (core, direct) = measure(
-        runs,
-        || async {
-            catalog
-                .entities(&page_q)
-                .await
-                .expect("entity page")
-                .items
-                .len()
-        },
-        || direct_rows(&cat_pool, page_sql.query()),
-    )
-    .await;
-    lines.push(Line {
-        op: "entity page (100, by ref)",
-        core,
-        direct,
-        target: 10.0,
-    });
+    if only("page") {
+        let (core, direct) = measure(
+            runs,
+            || async {
+                catalog
+                    .entities(&page_q)
+                    .await
+                    .expect("entity page")
+                    .items
+                    .len()
+            },
+            || direct_rows(&cat_pool, page_sql.query()),
+        )
+        .await;
+        lines.push(Line {
+            op: "entity page (100, by ref)",
+            core,
+            direct,
+            target: 10.0,
+        });
+    }
 
     // 2. An entity by ref: one from the middle of the first page.
     let first = catalog.entities(&page_q).await.unwrap();
@@ -342,38 +366,42 @@ async fn main() {
     let one_sql = catalog
         .entity_sql(&EntityRef::parse(&one).unwrap())
         .unwrap();
-    let (core, direct) = measure(
-        runs,
-        || async { usize::from(catalog.entity(&one).await.expect("entity by ref").in_final) },
-        || direct_rows(&cat_pool, one_sql.query()),
-    )
-    .await;
-    lines.push(Line {
-        op: "entity by ref",
-        core,
-        direct,
-        target: 2.0,
-    });
+    if only("ref") {
+        let (core, direct) = measure(
+            runs,
+            || async { usize::from(catalog.entity(&one).await.expect("entity by ref").in_final) },
+            || direct_rows(&cat_pool, one_sql.query()),
+        )
+        .await;
+        lines.push(Line {
+            op: "entity by ref",
+            core,
+            direct,
+            target: 2.0,
+        });
+    }
 
     // 3. Kind facets over the whole catalog.
     let none = EntityFilter::default();
     let kinds = [FacetField::Kind];
     let facets_sql = catalog.facets_sql(&none, &kinds).unwrap();
-    let (core, direct) = measure(
-        runs,
-        || async {
-            let f = catalog.facets(&none, &kinds).await.expect("facets");
-            f.facets.iter().map(|x| x.values.len()).sum()
-        },
-        || direct_rows(&cat_pool, facets_sql.query()),
-    )
-    .await;
-    lines.push(Line {
-        op: "kind facets",
-        core,
-        direct,
-        target: 20.0,
-    });
+    if only("facets") {
+        let (core, direct) = measure(
+            runs,
+            || async {
+                let f = catalog.facets(&none, &kinds).await.expect("facets");
+                f.facets.iter().map(|x| x.values.len()).sum()
+            },
+            || direct_rows(&cat_pool, facets_sql.query()),
+        )
+        .await;
+        lines.push(Line {
+            op: "kind facets",
+            core,
+            direct,
+            target: 20.0,
+        });
+    }
 
     // 4. A free-text filter, first page.
     let text_q = EntityQuery {
@@ -385,25 +413,27 @@ async fn main() {
         ..Default::default()
     };
     let text_sql = catalog.entities_sql(&text_q).unwrap();
-    let (core, direct) = measure(
-        runs,
-        || async {
-            catalog
-                .entities(&text_q)
-                .await
-                .expect("free text")
-                .items
-                .len()
-        },
-        || direct_rows(&cat_pool, text_sql.query()),
-    )
-    .await;
-    lines.push(Line {
-        op: "free text (first page)",
-        core,
-        direct,
-        target: 50.0,
-    });
+    if only("text") {
+        let (core, direct) = measure(
+            runs,
+            || async {
+                catalog
+                    .entities(&text_q)
+                    .await
+                    .expect("free text")
+                    .items
+                    .len()
+            },
+            || direct_rows(&cat_pool, text_sql.query()),
+        )
+        .await;
+        lines.push(Line {
+            op: "free text (first page)",
+            core,
+            direct,
+            target: 50.0,
+        });
+    }
 
     // 5. A depth-2 graph around the most connected group (found once, not timed).
     let t = Instant::now();
@@ -427,25 +457,27 @@ async fn main() {
     };
     let level_sql = graph.level_sql(Direction::Both, false, false);
     let info_sql = graph.node_info_sql();
-    let (core, direct) = measure(
-        runs,
-        || async {
-            graph
-                .neighbourhood(&g_opts)
-                .await
-                .expect("graph")
-                .nodes
-                .len()
-        },
-        || direct_graph(&cat_pool, &level_sql, &info_sql, &root.entity_ref),
-    )
-    .await;
-    lines.push(Line {
-        op: "depth-2 graph (most connected group)",
-        core,
-        direct,
-        target: 50.0,
-    });
+    if only("graph") {
+        let (core, direct) = measure(
+            runs,
+            || async {
+                graph
+                    .neighbourhood(&g_opts)
+                    .await
+                    .expect("graph")
+                    .nodes
+                    .len()
+            },
+            || direct_graph(&cat_pool, &level_sql, &info_sql, &root.entity_ref),
+        )
+        .await;
+        lines.push(Line {
+            op: "depth-2 graph (most connected group)",
+            core,
+            direct,
+            target: 50.0,
+        });
+    }
 
     // 6. A task page: the newest 100.
     let task_f = TaskFilter {
@@ -453,25 +485,27 @@ async fn main() {
         ..Default::default()
     };
     let task_sql = scaffolder.task_page_sql(&task_f).unwrap();
-    let (core, direct) = measure(
-        runs,
-        || async {
-            scaffolder
-                .tasks(&task_f)
-                .await
-                .expect("task page")
-                .items
-                .len()
-        },
-        || direct_rows(&sc_pool, task_sql.query()),
-    )
-    .await;
-    lines.push(Line {
-        op: "task page (newest first)",
-        core,
-        direct,
-        target: 50.0,
-    });
+    if only("tasks") {
+        let (core, direct) = measure(
+            runs,
+            || async {
+                scaffolder
+                    .tasks(&task_f)
+                    .await
+                    .expect("task page")
+                    .items
+                    .len()
+            },
+            || direct_rows(&sc_pool, task_sql.query()),
+        )
+        .await;
+        lines.push(Line {
+            op: "task page (newest first)",
+            core,
+            direct,
+            target: 50.0,
+        });
+    }
 
     print_table(&lines);
 }
