@@ -7,6 +7,8 @@
 //! no index in Backstage's schema (a top-N sort), and pages start strictly after the cursor key
 //! `(last_updated_at, entity_ref)`.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
@@ -154,6 +156,31 @@ pub struct EntitySummary {
 
 impl EntitySummary {
     fn from_row(entity_ref: String, raw: Option<&str>, updated: Option<String>) -> Self {
+        // The common case reads only the listed fields and skips the rest of the document
+        // without building it; a document whose fields have unexpected types takes the slow,
+        // tolerant path below.
+        if let Some(r) = raw.and_then(|r| serde_json::from_str::<ListFields>(r).ok()) {
+            let parts = EntityRef::split(&entity_ref);
+            let s = |v: Option<Cow<'_, str>>| v.map(|v| redact_text(&v));
+            let (meta, spec) = (r.metadata.unwrap_or_default(), r.spec.unwrap_or_default());
+            return EntitySummary {
+                kind: s(r.kind).unwrap_or(parts.kind),
+                namespace: s(meta.namespace).unwrap_or(parts.namespace),
+                name: s(meta.name).unwrap_or(parts.name),
+                title: s(meta.title),
+                entity_type: s(spec.entity_type),
+                lifecycle: s(spec.lifecycle),
+                owner: s(spec.owner),
+                tags: meta
+                    .tags
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|t| redact_text(t))
+                    .collect(),
+                last_updated_at: updated,
+                entity_ref,
+            };
+        }
         let v: Value = raw
             .and_then(|r| serde_json::from_str(r).ok())
             .unwrap_or(Value::Null);
@@ -181,6 +208,39 @@ impl EntitySummary {
             entity_ref,
         }
     }
+}
+
+/// The fields of an entity document that a list shows (see [`EntitySummary::from_row`]).
+#[derive(Deserialize)]
+struct ListFields<'a> {
+    #[serde(borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    metadata: Option<ListMeta<'a>>,
+    #[serde(borrow)]
+    spec: Option<ListSpec<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct ListMeta<'a> {
+    #[serde(borrow)]
+    namespace: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    title: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tags: Option<Vec<Cow<'a, str>>>,
+}
+
+#[derive(Deserialize, Default)]
+struct ListSpec<'a> {
+    #[serde(borrow, rename = "type")]
+    entity_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    lifecycle: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    owner: Option<Cow<'a, str>>,
 }
 
 /// The count of one value of a facet.
