@@ -143,7 +143,7 @@ e2e('connecting through a profile in Connections, then the shortcuts overlay', a
     }
     return false;
   }, 'the demo profile is listed');
-  await row.click();
+  await row.findElement(css('td')).click();
   assert.match(await (await find('keyring-status')).getText(), /keyring/i);
   await (await find('test-connection')).click();
   const result = await visible('test-result');
@@ -169,11 +169,14 @@ e2e('filtering entities by kind and opening one', async () => {
   await go('entities');
   await find('entity-row');
   await (await find('facet-kind')).click();
-  const option = await driver.wait(
-    until.elementLocated(css('[data-testid="facet-option-kind"][data-value="component"] input')),
-    WAIT,
-  );
-  await option.click();
+  // Values are shown as the entities spell them (`Component`).
+  const option = await eventually(async () => {
+    for (const o of await driver.findElements(tid('facet-option-kind'))) {
+      if ((await o.getAttribute('data-value')).toLowerCase() === 'component') return o;
+    }
+    return false;
+  }, 'the kind facet offers component');
+  await option.findElement(css('input')).click();
   await (await find('facet-kind')).click();
   // Every row shown is a component.
   const refs = await eventually(async () => {

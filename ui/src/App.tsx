@@ -113,8 +113,14 @@ export default function App() {
                     {profile.server}
                   </span>
                   <span
-                    className={status?.connected ? 'dot dot-ok' : 'dot dot-off'}
-                    title={status?.connected ? 'Connected' : 'Not connected'}
+                    className={status?.connected ? 'dot dot-ok' : status?.error ? 'dot dot-bad' : 'dot dot-off'}
+                    title={
+                      status?.connected
+                        ? `Connected to PostgreSQL ${status.server_version ?? ''}`
+                        : status?.error
+                          ? `${status.error.code}: ${status.error.message}`
+                          : 'Not connected'
+                    }
                     data-testid="connection-dot"
                   />
                   <ModeBadge writeMode={profile.write_mode} />

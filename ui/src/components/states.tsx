@@ -2,6 +2,7 @@
 import type { ReactNode } from 'react';
 import { nextStep, type UiError } from '../lib/errors';
 import { useNav } from '../lib/nav';
+import { Progress } from './Progress';
 
 export function ErrorBox({ error, onRetry }: { error: UiError; onRetry?: (() => void) | undefined }) {
   const nav = useNav();
@@ -59,7 +60,13 @@ export function QueryView<T>({
   what,
   children,
 }: {
-  q: { status: 'loading' | 'ready' | 'failed'; data: T | null; error: UiError | null; reload: () => void };
+  q: {
+    status: 'loading' | 'ready' | 'failed';
+    data: T | null;
+    error: UiError | null;
+    reload: () => void;
+    cancel?: () => void;
+  };
   what?: string;
   children: (data: T) => ReactNode;
 }) {
@@ -71,7 +78,14 @@ export function QueryView<T>({
       </>
     );
   }
-  if (q.data === null) return what === undefined ? <Loading /> : <Loading what={what} />;
+  if (q.data === null) {
+    return (
+      <>
+        {what === undefined ? <Loading /> : <Loading what={what} />}
+        {q.cancel && <Progress label={`Reading ${what ?? ''}`.trim()} onCancel={q.cancel} delayMs={1500} />}
+      </>
+    );
+  }
   return <>{children(q.data)}</>;
 }
 

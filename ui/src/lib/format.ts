@@ -78,3 +78,9 @@ export function splitRef(ref: string): { kind: string; namespace: string; name: 
     ? { kind, namespace: rest.slice(0, slash), name: rest.slice(slash + 1) }
     : { kind, namespace: 'default', name: rest };
 }
+
+/** A ref without its kind and default namespace, for narrow columns: `template:default/x` -> `x`. */
+export function shortRef(ref: string): string {
+  const { namespace, name } = splitRef(ref);
+  return namespace === 'default' ? name : `${namespace}/${name}`;
+}

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { toUiError, type UiError } from './errors';
+import { cancelOp, newOpId } from './ops';
 
 export type QueryState<T> =
   | { status: 'loading'; data: T | null; error: null }
@@ -9,23 +10,33 @@ export type QueryState<T> =
 /**
  * Runs `load` when `deps` change and keeps only the answer of the latest call (an older,
  * slower answer never overwrites a newer one). The previous data stays visible while
- * reloading, so lists do not flicker.
+ * reloading, so lists do not flicker. `load` gets an operation id to pass to the command, so
+ * that `cancel` can cancel it on the server.
  */
-export function useQuery<T>(load: () => Promise<T>, deps: ReadonlyArray<unknown>, enabled = true) {
+export function useQuery<T>(load: (op: string) => Promise<T>, deps: ReadonlyArray<unknown>, enabled = true) {
   const [state, setState] = useState<QueryState<T>>({ status: 'loading', data: null, error: null });
   const generation = useRef(0);
+  const op = useRef<string | null>(null);
   const loadRef = useRef(load);
   loadRef.current = load;
 
   const run = useCallback(async () => {
     const mine = ++generation.current;
+    const id = newOpId();
+    op.current = id;
     setState((s) => ({ status: 'loading', data: s.data, error: null }));
     try {
-      const data = await loadRef.current();
+      const data = await loadRef.current(id);
       if (mine === generation.current) setState({ status: 'ready', data, error: null });
     } catch (err) {
       if (mine === generation.current) setState((s) => ({ status: 'failed', data: s.data, error: toUiError(err) }));
+    } finally {
+      if (op.current === id) op.current = null;
     }
+  }, []);
+
+  const cancel = useCallback(() => {
+    if (op.current) void cancelOp(op.current);
   }, []);
 
   useEffect(() => {
@@ -33,7 +44,7 @@ export function useQuery<T>(load: () => Promise<T>, deps: ReadonlyArray<unknown>
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, enabled]);
 
-  return { ...state, reload: run };
+  return { ...state, reload: run, cancel };
 }
 
 /** A value that follows `value` after `ms` without changes (for free-text search). */

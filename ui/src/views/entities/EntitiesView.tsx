@@ -60,7 +60,7 @@ export function EntitiesView({ entity, kind }: { entity?: string | undefined; ki
   const key = JSON.stringify([filter, sort, desc]);
 
   const list = usePaged<EntitySummary>(
-    (cursor, op) => cmd.entities({ filter, sort, descending: desc, limit: 200, cursor }, op),
+    (cursor, op) => cmd.entities({ filter, sort, descending: desc, limit: 300, cursor }, op),
     [key],
   );
 

@@ -18,7 +18,7 @@ type Tab = 'overview' | 'json' | 'yaml' | 'relations' | 'processing' | 'tasks' |
 
 export function EntityDetailPane({ entityRef, onClose }: { entityRef: string; onClose: () => void }) {
   const nav = useNav();
-  const q = useQuery(() => cmd.entity(entityRef, null), [entityRef]);
+  const q = useQuery((op) => cmd.entity(entityRef, op), [entityRef]);
   const [tab, setTab] = useStickyState<Tab>('entity.tab', 'overview');
   const kind = entityRef.split(':')[0] ?? '';
   const people = kind === 'user' || kind === 'group';

@@ -8,18 +8,12 @@ import { Progress } from '../../components/Progress';
 import { Empty, ErrorBox } from '../../components/states';
 import { toUiError, type UiError } from '../../lib/errors';
 import { formatTime } from '../../lib/format';
-import { cancelOp, newOpId } from '../../lib/ops';
 import { useWriteMode } from '../../lib/session';
 import { useQuery } from '../../lib/useQuery';
-import { useRef } from 'react';
 
 export function KnexView() {
   const write = useWriteMode();
-  const op = useRef('');
-  const q = useQuery(() => {
-    op.current = newOpId();
-    return cmd.knexStatus(op.current);
-  }, []);
+  const q = useQuery((op) => cmd.knexStatus(op), []);
   const [target, setTarget] = useState<KnexTable | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<UiError | null>(null);
@@ -54,7 +48,7 @@ export function KnexView() {
           Refresh
         </button>
       </div>
-      {q.status === 'loading' && <Progress label="Reading Knex tables" onCancel={() => void cancelOp(op.current)} />}
+      {q.status === 'loading' && <Progress label="Reading Knex tables" onCancel={q.cancel} />}
       {q.error && <ErrorBox error={q.error} onRetry={q.reload} />}
       {error && <ErrorBox error={error} />}
       {done && <div className="callout" data-testid="unlock-result">{done}</div>}

@@ -1,6 +1,6 @@
 // Our embedded migrations: status per area, the plan (SQL), and applying it after a
 // confirmation naming the target databases and the profile.
-import { useRef, useState } from 'react';
+import { useState } from 'react';
 import * as cmd from '../../commands';
 import type { AppliedNow } from '../../bindings/AppliedNow';
 import type { PlannedMigration } from '../../bindings/PlannedMigration';
@@ -9,18 +9,13 @@ import { Progress } from '../../components/Progress';
 import { Empty, ErrorBox } from '../../components/states';
 import { toUiError, type UiError } from '../../lib/errors';
 import { formatTime } from '../../lib/format';
-import { cancelOp, newOpId } from '../../lib/ops';
 import { useSession, useWriteMode } from '../../lib/session';
 import { useQuery } from '../../lib/useQuery';
 
 export function MigrationsView() {
   const write = useWriteMode();
   const profile = useSession().status?.profile?.name ?? '';
-  const op = useRef('');
-  const status = useQuery(() => {
-    op.current = newOpId();
-    return cmd.migrationStatus([], op.current);
-  }, []);
+  const status = useQuery((op) => cmd.migrationStatus([], op), []);
   const [plan, setPlan] = useState<PlannedMigration[] | null>(null);
   const [confirm, setConfirm] = useState(false);
   const [createDbs, setCreateDbs] = useState(false);
@@ -87,7 +82,7 @@ export function MigrationsView() {
           Apply…
         </button>
       </div>
-      {status.status === 'loading' && <Progress label="Reading migration state" onCancel={() => void cancelOp(op.current)} />}
+      {status.status === 'loading' && <Progress label="Reading migration state" onCancel={status.cancel} />}
       {status.error && <ErrorBox error={status.error} onRetry={status.reload} />}
       {busy === 'apply' && <Progress label="Applying migrations" delayMs={0} />}
       {error && <ErrorBox error={error} />}

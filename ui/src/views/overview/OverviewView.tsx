@@ -9,10 +9,8 @@ import { Progress } from '../../components/Progress';
 import { Empty, ErrorBox } from '../../components/states';
 import { formatBytes, formatCount } from '../../lib/format';
 import { useNav, type Route } from '../../lib/nav';
-import { cancelOp, newOpId } from '../../lib/ops';
 import { useSession } from '../../lib/session';
 import { useQuery } from '../../lib/useQuery';
-import { useRef } from 'react';
 
 function Stat({ label, count, bad, to, testid }: { label: string; count: Count; bad?: boolean; to?: Route; testid: string }) {
   const nav = useNav();
@@ -126,11 +124,7 @@ function DatabaseCard({ db, knex, o }: { db: DatabaseInfo; knex: KnexTable[]; o:
 
 export function OverviewView() {
   const session = useSession();
-  const op = useRef<string | null>(null);
-  const q = useQuery(() => {
-    op.current = newOpId();
-    return cmd.overview(op.current);
-  }, [session.status?.profile?.name, session.status?.profile?.write_mode], session.status?.profile != null);
+  const q = useQuery((op) => cmd.overview(op), [session.status?.profile?.name, session.status?.profile?.write_mode], session.status?.profile != null);
 
   if (session.error) {
     return (
@@ -166,7 +160,7 @@ export function OverviewView() {
         </button>
       </div>
       {q.status === 'loading' && (
-        <Progress label="Reading the databases" onCancel={() => op.current && void cancelOp(op.current)} />
+        <Progress label="Reading the databases" onCancel={q.cancel} />
       )}
       {q.error && <ErrorBox error={q.error} onRetry={q.reload} />}
       {o && o.knex_error && <ErrorBox error={o.knex_error} />}

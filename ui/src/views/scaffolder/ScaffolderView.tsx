@@ -7,7 +7,7 @@ import { Progress } from '../../components/Progress';
 import { StatusPill } from '../../components/Ref';
 import { Empty, ErrorBox } from '../../components/states';
 import { VirtualList } from '../../components/VirtualList';
-import { formatDuration, formatTime, timeAgo } from '../../lib/format';
+import { formatDuration, formatTime, shortRef, timeAgo } from '../../lib/format';
 import { useNav } from '../../lib/nav';
 import { useStickyState } from '../../lib/sticky';
 import { usePaged } from '../../lib/usePaged';
@@ -107,7 +107,7 @@ export function ScaffolderView({ task }: { task?: string | undefined }) {
       <div className="split">
         <div className="list-side">
           <div className="vhead">
-            <span className="c-sm">Status</span>
+            <span className="c-status">Status</span>
             <span className="c-md">Created</span>
             <span className="c-lg">Template</span>
             <span className="c-md">Creator</span>
@@ -129,14 +129,18 @@ export function ScaffolderView({ task }: { task?: string | undefined }) {
               footer={list.hasMore || list.loading ? <span className="muted">Loading more…</span> : undefined}
               render={(x) => (
                 <>
-                  <span className="c-sm" data-status={x.display_status}>
+                  <span className="c-status" data-status={x.display_status}>
                     <StatusPill status={x.display_status} />
                   </span>
                   <span className="c-md" title={timeAgo(x.created_at)}>
                     {formatTime(x.created_at)}
                   </span>
-                  <span className="c-lg mono small">{x.template_ref ?? '—'}</span>
-                  <span className="c-md mono small">{x.creator ?? '—'}</span>
+                  <span className="c-lg mono small" title={x.template_ref ?? ''}>
+                    {x.template_ref ? shortRef(x.template_ref) : '—'}
+                  </span>
+                  <span className="c-md mono small" title={x.creator ?? ''}>
+                    {x.creator ? shortRef(x.creator) : '—'}
+                  </span>
                   <span className="c-sm num">{formatDuration(x.duration_ms)}</span>
                   <span className="c-sm num">{String(x.events)}</span>
                 </>

@@ -20,7 +20,7 @@ import { useQuery } from '../../lib/useQuery';
 type Tab = 'log' | 'parameters' | 'output' | 'secrets';
 
 export function TaskDetailPane({ id, onClose }: { id: string; onClose: () => void }) {
-  const q = useQuery(() => cmd.task(id, null), [id]);
+  const q = useQuery((op) => cmd.task(id, op), [id]);
   const [tab, setTab] = useStickyState<Tab>('task.tab', 'log');
   return (
     <aside className="pane" style={{ width: 'min(760px, 60%)' }} data-testid="task-detail">

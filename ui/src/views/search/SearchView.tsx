@@ -19,7 +19,7 @@ export function SearchView() {
   const [meta, setMeta] = useState<SearchResults | null>(null);
   const [openHit, setOpenHit] = useState<number | null>(null);
   const query = useDebounced(text.trim(), 300);
-  const types = useQuery(() => cmd.searchTypes(null), []);
+  const types = useQuery((op) => cmd.searchTypes(op), []);
   const list = usePaged<SearchHit, SearchResults>(
     (cursor, op) =>
       query ? cmd.search({ query, doc_type: docType || null, limit: 50, cursor }, op) : Promise.resolve(emptyResults()),

@@ -83,7 +83,7 @@ function Paged({ kind }: { kind: 'offline' | 'browser' | 'users' }) {
 }
 
 function OAuth() {
-  const q = useQuery(() => cmd.oauthSessions({ users: null, limit: 50, cursor: null }, null), []);
+  const q = useQuery((op) => cmd.oauthSessions({ users: null, limit: 50, cursor: null }, op), []);
   return (
     <QueryView q={q} what="OAuth sessions">
       {(groups) =>
@@ -107,7 +107,7 @@ function OAuth() {
 }
 
 function Keys() {
-  const q = useQuery(() => cmd.signingKeys(null), []);
+  const q = useQuery((op) => cmd.signingKeys(op), []);
   return (
     <QueryView q={q} what="signing keys">
       {(keys) =>

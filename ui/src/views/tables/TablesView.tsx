@@ -38,7 +38,7 @@ function decode(s: string | undefined): Picked | null {
 export function TablesView({ table }: { table?: string | undefined }) {
   const nav = useNav();
   const [filter, setFilter] = useStickyState('tables.filter', '');
-  const q = useQuery(() => cmd.listTables({ by: 'anywhere' }, null), []);
+  const q = useQuery((op) => cmd.listTables({ by: 'anywhere' }, op), []);
   const picked = decode(table);
   const f = filter.trim().toLowerCase();
 
