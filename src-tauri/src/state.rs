@@ -7,6 +7,7 @@
 //! Connections are created lazily and replaced whenever the profile or its write mode changes;
 //! the old pools are closed. The `RwLock` guards are never held across a database await.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bsi_core::connect::Connections;
@@ -45,6 +46,8 @@ struct Selection {
 
 pub struct AppState {
     pub launch: Launch,
+    /// The profile file; `None`: the OS config folder (`BSI_CONFIG_DIR` overrides it).
+    profiles: Option<PathBuf>,
     selection: RwLock<Option<Selection>>,
     conns: RwLock<Option<Arc<Connections>>>,
 }
@@ -57,8 +60,25 @@ impl AppState {
         });
         Self {
             launch,
+            profiles: None,
             selection: RwLock::new(selection),
             conns: RwLock::new(None),
+        }
+    }
+
+    /// The same with the profiles kept in the file `profiles` (tests, portable set-ups).
+    pub fn with_profile_file(launch: Launch, profiles: impl Into<PathBuf>) -> Self {
+        Self {
+            profiles: Some(profiles.into()),
+            ..Self::new(launch)
+        }
+    }
+
+    /// The profile store of this app.
+    pub fn store(&self) -> Result<ProfileStore> {
+        match &self.profiles {
+            Some(p) => Ok(ProfileStore::at(p.clone())),
+            None => ProfileStore::open_default(),
         }
     }
 
@@ -71,7 +91,7 @@ impl AppState {
     pub async fn profile(&self) -> Result<Option<Profile>> {
         match self.profile_name().await {
             None => Ok(None),
-            Some(name) => ProfileStore::open_default()?.get(&name).map(Some),
+            Some(name) => self.store()?.get(&name).map(Some),
         }
     }
 
@@ -79,7 +99,7 @@ impl AppState {
     /// it the OS keyring is asked when the first connection is made. The previous connections
     /// are closed.
     pub async fn open(&self, name: &str, password: Option<Secret>) -> Result<Profile> {
-        let profile = ProfileStore::open_default()?.get(name)?;
+        let profile = self.store()?.get(name)?;
         *self.selection.write().await = Some(Selection {
             name: profile.name.clone(),
             password,
@@ -112,7 +132,7 @@ impl AppState {
                 "no profile is open: choose one (open_profile), or start the app with --profile NAME",
             )
         })?;
-        let profile = ProfileStore::open_default()?.get(&selection.name)?;
+        let profile = self.store()?.get(&selection.name)?;
         let password = self.password_for(&profile, selection.password).await?;
         let plugin_passwords = self.plugin_passwords(&profile).await;
         let conns = Connections::with_plugin_passwords(profile, password, plugin_passwords);

@@ -2,7 +2,7 @@
 //! test, keyring status, write mode, and which profile this window has open.
 
 use bsi_core::conninfo::ConnInfo;
-use bsi_core::profile::{DEFAULT_MAINTENANCE_DB, DivisionMode, Profile, ProfileStore};
+use bsi_core::profile::{DEFAULT_MAINTENANCE_DB, DivisionMode, Profile};
 use bsi_core::secrets::{Keyring, KeyringStatus, Secret};
 use bsi_core::tls::SslMode;
 use bsi_core::{CoreError, ErrorCode};
@@ -118,9 +118,7 @@ async fn store_password(account: &str, pw: Secret) -> (bool, Option<String>) {
 #[tauri::command]
 #[tracing::instrument(skip(state))]
 pub async fn list_profiles(state: State<'_, AppState>) -> CmdResult<Vec<ProfileView>> {
-    let profiles = ProfileStore::open_default()
-        .and_then(|s| s.list())
-        .map_err(to_ipc)?;
+    let profiles = state.store().and_then(|s| s.list()).map_err(to_ipc)?;
     let mut out = Vec::with_capacity(profiles.len());
     for p in profiles {
         out.push(view(&state, p).await);
@@ -132,9 +130,7 @@ pub async fn list_profiles(state: State<'_, AppState>) -> CmdResult<Vec<ProfileV
 #[tauri::command]
 #[tracing::instrument(skip(state))]
 pub async fn get_profile(state: State<'_, AppState>, name: String) -> CmdResult<ProfileView> {
-    let p = ProfileStore::open_default()
-        .and_then(|s| s.get(&name))
-        .map_err(to_ipc)?;
+    let p = state.store().and_then(|s| s.get(&name)).map_err(to_ipc)?;
     Ok(view(&state, p).await)
 }
 
@@ -226,7 +222,7 @@ pub async fn add_profile(
     state: State<'_, AppState>,
     input: ProfileInput,
 ) -> CmdResult<SavedProfile> {
-    let store = ProfileStore::open_default().map_err(to_ipc)?;
+    let store = state.store().map_err(to_ipc)?;
     bsi_core::profile::validate_name(&input.name).map_err(to_ipc)?;
     let existing = match store.get(&input.name) {
         Ok(p) => Some(p),
@@ -269,7 +265,7 @@ pub async fn import_app_config(
     update: bool,
 ) -> CmdResult<ImportResult> {
     bsi_core::profile::validate_name(&name).map_err(to_ipc)?;
-    let store = ProfileStore::open_default().map_err(to_ipc)?;
+    let store = state.store().map_err(to_ipc)?;
     if store.get(&name).is_ok() && !update {
         return Err(to_ipc(CoreError::config(format!(
             "profile `{name}` already exists; update it or choose another name"
@@ -312,7 +308,7 @@ pub async fn import_app_config(
 #[tauri::command]
 #[tracing::instrument(skip(state))]
 pub async fn remove_profile(state: State<'_, AppState>, name: String) -> CmdResult<bool> {
-    let store = ProfileStore::open_default().map_err(to_ipc)?;
+    let store = state.store().map_err(to_ipc)?;
     let profile = match store.get(&name) {
         Ok(p) => Some(p),
         Err(e) if e.code() == ErrorCode::NotFound => None,
@@ -360,9 +356,7 @@ pub async fn test_connection(
             .await
             .ok_or_else(|| to_ipc(CoreError::config("no profile is open")))?,
     };
-    let profile = ProfileStore::open_default()
-        .and_then(|s| s.get(&name))
-        .map_err(to_ipc)?;
+    let profile = state.store().and_then(|s| s.get(&name)).map_err(to_ipc)?;
     let password = match password {
         Some(p) => Some(p),
         None => Keyring::default()
@@ -395,7 +389,7 @@ pub async fn set_write_mode(
     enabled: bool,
     confirm_name: String,
 ) -> CmdResult<ProfileView> {
-    let store = ProfileStore::open_default().map_err(to_ipc)?;
+    let store = state.store().map_err(to_ipc)?;
     let mut p = store.get(&profile).map_err(to_ipc)?;
     if enabled && confirm_name != p.name {
         return Err(to_ipc(CoreError::config(format!(

@@ -1,0 +1,688 @@
+//! The app's commands called through Tauri's IPC (a mock runtime, the real command handlers
+//! and state) against a real PostgreSQL from the test harness: migrated databases with a small
+//! generated Backstage installation. Every area answers once, and every error the UI acts on
+//! arrives as `{code, message}` with its stable code.
+//!
+//! Profiles live in a temporary profile file; passwords are given per run
+//! (`open_profile`, `test_connection`), so no keyring is needed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use backstage_inspector_app::state::{AppState, Launch};
+use bsi_core::connect::Connections;
+use bsi_core::demo::generate::{GenerateOptions, Targets, generate};
+use bsi_core::migrate::{self, AREAS, ApplyOptions};
+use bsi_core::profile::{DivisionMode, Profile};
+use bsi_core::secrets::Secret;
+use bsi_core::tls::SslMode;
+use bsi_testkit::shared;
+use serde_json::{Value, json};
+use tauri::Manager;
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context};
+use tauri::webview::{InvokeRequest, WebviewWindow, WebviewWindowBuilder};
+
+/// A mock app with the real commands and a fresh state, and its main window.
+struct App {
+    _app: tauri::App<MockRuntime>,
+    ipc: Ipc,
+    /// Holds this app's profile file: profiles never touch the user's config.
+    _profiles: tempfile::TempDir,
+}
+
+impl std::ops::Deref for App {
+    type Target = Ipc;
+    fn deref(&self) -> &Ipc {
+        &self.ipc
+    }
+}
+
+/// The main window's side of IPC (cloneable, for calls from other threads).
+#[derive(Clone)]
+struct Ipc {
+    window: WebviewWindow<MockRuntime>,
+}
+
+fn app() -> App {
+    let profiles = tempfile::tempdir().unwrap();
+    let app = backstage_inspector_app::setup(mock_builder())
+        .build(mock_context(tauri::test::noop_assets()))
+        .unwrap();
+    app.manage(AppState::with_profile_file(
+        Launch::default(),
+        profiles.path().join("profiles.toml"),
+    ));
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    App {
+        _app: app,
+        ipc: Ipc { window },
+        _profiles: profiles,
+    }
+}
+
+impl Ipc {
+    /// Invokes a command through IPC: `Ok(result)` or `Err(rejection)`.
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let req = InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.into(),
+        };
+        get_ipc_response(&self.window, req).map(|body| match body {
+            tauri::ipc::InvokeResponseBody::Json(s) => serde_json::from_str(&s).unwrap(),
+            tauri::ipc::InvokeResponseBody::Raw(b) => json!(b),
+        })
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        match self.call(cmd, args) {
+            Ok(v) => v,
+            Err(e) => panic!("{cmd} failed: {e}"),
+        }
+    }
+
+    /// The stable code of a command's rejection (it must be `{code, message}`).
+    fn code(&self, cmd: &str, args: Value) -> String {
+        match self.call(cmd, args) {
+            Ok(v) => panic!("{cmd} succeeded: {v}"),
+            Err(e) => {
+                assert!(
+                    e["message"].as_str().is_some_and(|m| !m.is_empty()),
+                    "{cmd}: no message in {e}"
+                );
+                e["code"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{cmd}: no code in {e}"))
+                    .to_string()
+            }
+        }
+    }
+
+    /// Saves a profile through `add_profile` and opens it with the password for this run.
+    fn open(&self, input: Value, password: &str) {
+        let name = input["name"].as_str().unwrap().to_string();
+        self.ok("add_profile", json!({ "input": input }));
+        self.ok(
+            "open_profile",
+            json!({ "name": name, "password": password }),
+        );
+    }
+}
+
+fn password() -> String {
+    shared().password.clone()
+}
+
+fn profile_input(name: &str, prefix: &str) -> Value {
+    json!({
+        "name": name,
+        "host": "localhost",
+        "port": shared().port,
+        "user": "postgres",
+        "prefix": prefix,
+        "sslmode": "require",
+        "update": false,
+    })
+}
+
+fn writer(prefix: &str) -> std::sync::Arc<Connections> {
+    let s = shared();
+    let mut p = Profile::new("setup", "localhost", "postgres");
+    p.port = s.port;
+    p.prefix = prefix.to_string();
+    p.mode = DivisionMode::Database;
+    p.tls.sslmode = SslMode::Require;
+    p.write_mode = true;
+    Connections::new(p, Some(Secret::new(s.password.clone())))
+}
+
+/// Migrates `<prefix><area>` for `areas` and, with `data`, fills them with generated data.
+async fn prepare(prefix: &str, areas: &[&str], data: bool) {
+    let w = writer(prefix);
+    let areas: Vec<String> = areas.iter().map(|a| a.to_string()).collect();
+    let places = migrate::places(&w, &areas).unwrap();
+    let opts = ApplyOptions {
+        create_databases: true,
+        ..Default::default()
+    };
+    migrate::apply(&w, &places, &opts).await.unwrap();
+    if data {
+        let pool = |a: &'static str| {
+            let w = w.clone();
+            async move { w.pool(&w.plugin_endpoint(a)).await.unwrap() }
+        };
+        let t = Targets {
+            catalog: pool("catalog").await,
+            scaffolder: pool("scaffolder").await,
+            auth: pool("auth").await,
+            search: pool("search").await,
+            notifications: Some(pool("notifications").await),
+            events: Some(pool("events").await),
+        };
+        let o = GenerateOptions {
+            seed: 7,
+            entities: 300,
+            tasks: 20,
+            events_per_task: 4,
+        };
+        generate(&t, &o, &|_, _, _| {}).await.unwrap();
+    }
+    w.close().await;
+}
+
+/// The prefix of the generated installation shared by the read-only tests.
+fn data() -> &'static str {
+    static DATA: OnceLock<String> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let prefix = format!("bsiapp{}_", std::process::id());
+        tauri::async_runtime::block_on(prepare(&prefix, &AREAS, true));
+        prefix
+    })
+}
+
+fn arr(v: &Value) -> &Vec<Value> {
+    v.as_array().unwrap_or_else(|| panic!("not an array: {v}"))
+}
+
+#[test]
+fn every_listed_command_is_registered() {
+    let a = app();
+    for cmd in backstage_inspector_app::COMMANDS {
+        // Without arguments, a command either answers, rejects with {code, message}, or
+        // rejects its missing arguments; never "not found" or "not allowed".
+        if let Err(e) = a.call(cmd, json!({})) {
+            let text = e.to_string();
+            assert!(
+                !text.contains("not found") || e.get("code").is_some(),
+                "{cmd}: {text}"
+            );
+            assert!(!text.contains("not allowed"), "{cmd}: {text}");
+        }
+    }
+    let e = a.call("no_such_command", json!({})).unwrap_err();
+    assert!(e.to_string().contains("not found"), "{e}");
+}
+
+#[test]
+fn profiles_are_added_listed_opened_and_removed() {
+    let a = app();
+    assert_eq!(a.ok("current_profile", json!({})), Value::Null);
+    assert_eq!(
+        a.code("get_profile", json!({ "name": "nope" })),
+        "not_found"
+    );
+    assert_eq!(
+        a.code("open_profile", json!({ "name": "nope", "password": null })),
+        "not_found"
+    );
+    let saved = a.ok(
+        "add_profile",
+        json!({ "input": { "name": "from-url", "url": format!("postgresql://postgres@localhost:{}/postgres?sslmode=require", shared().port) } }),
+    );
+    assert_eq!(saved["view"]["profile"]["name"], "from-url");
+    assert_eq!(saved["view"]["profile"]["write_mode"], false);
+    assert_eq!(saved["view"]["effective_sslmode"], "require");
+    // A name that exists is refused unless `update`.
+    assert_eq!(
+        a.code(
+            "add_profile",
+            json!({ "input": { "name": "from-url", "host": "x", "user": "y" } })
+        ),
+        "config"
+    );
+    let list = a.ok("list_profiles", json!({}));
+    assert!(
+        arr(&list)
+            .iter()
+            .any(|p| p["profile"]["name"] == "from-url")
+    );
+    // Tested with the password of this run only: the server answers, read-only.
+    let info = a.ok(
+        "test_connection",
+        json!({ "name": "from-url", "password": password() }),
+    );
+    assert_eq!(info["read_only"], true);
+    assert!(info["tls"].as_str().unwrap().starts_with("TLS"), "{info}");
+    let opened = a.ok(
+        "open_profile",
+        json!({ "name": "from-url", "password": password() }),
+    );
+    assert_eq!(opened["open"], true);
+    assert_eq!(
+        a.ok("current_profile", json!({}))["profile"]["name"],
+        "from-url"
+    );
+    let status = a.ok("app_status", json!({}));
+    assert_eq!(status["connected"], true, "{status}");
+    assert_eq!(a.ok("remove_profile", json!({ "name": "from-url" })), true);
+    assert_eq!(a.ok("current_profile", json!({})), Value::Null);
+    assert_eq!(a.ok("remove_profile", json!({ "name": "from-url" })), false);
+    // The keyring status answers whatever the machine has.
+    let k = a.ok("keyring_status", json!({}));
+    assert!(k["available"].is_boolean());
+}
+
+#[test]
+fn an_app_config_import_tells_what_was_read_with_the_password_masked() {
+    let a = app();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app-config.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "backend:\n  database:\n    client: pg\n    connection:\n      host: localhost\n      port: {}\n      user: postgres\n      password: very-secret-pw\n",
+            shared().port
+        ),
+    )
+    .unwrap();
+    let r = a.ok(
+        "import_app_config",
+        json!({ "name": "imported", "files": [file.display().to_string()], "update": true }),
+    );
+    let text = r.to_string();
+    assert!(!text.contains("very-secret-pw"), "secret leaked: {text}");
+    assert_eq!(r["saved"]["view"]["profile"]["host"], "localhost");
+    let read = arr(&r["read"]);
+    let pw = read
+        .iter()
+        .find(|v| v["key"].as_str().unwrap().ends_with("password"))
+        .expect("the password is listed as read");
+    assert!(
+        pw["source"].as_str().unwrap().contains("app-config.yaml"),
+        "{pw}"
+    );
+    a.ok("remove_profile", json!({ "name": "imported" }));
+}
+
+#[test]
+fn connection_failures_arrive_with_their_codes() {
+    let a = app();
+    let s = shared();
+    let port = s.port;
+    // Wrong password.
+    a.ok(
+        "add_profile",
+        json!({ "input": profile_input("bad-pw", "backstage_plugin_") }),
+    );
+    assert_eq!(
+        a.code(
+            "test_connection",
+            json!({ "name": "bad-pw", "password": "not-the-password" })
+        ),
+        "authentication"
+    );
+    a.ok(
+        "open_profile",
+        json!({ "name": "bad-pw", "password": "not-the-password" }),
+    );
+    let e = a.call("overview", json!({})).unwrap_err();
+    assert_eq!(e["code"], "authentication");
+    assert!(!e.to_string().contains("not-the-password"));
+    // verify-full without the CA.
+    let mut p = profile_input("untrusted", "backstage_plugin_");
+    p["sslmode"] = json!("verify-full");
+    a.ok("add_profile", json!({ "input": p }));
+    assert_eq!(
+        a.code(
+            "test_connection",
+            json!({ "name": "untrusted", "password": password() })
+        ),
+        "tls_untrusted"
+    );
+    // A certificate for localhost, reached as 127.0.0.1.
+    let mut p = profile_input("wrong-host", "backstage_plugin_");
+    p["host"] = json!("127.0.0.1");
+    p["sslmode"] = json!("verify-full");
+    p["ca_file"] = json!(s.root_ca.display().to_string());
+    a.ok("add_profile", json!({ "input": p }));
+    assert_eq!(
+        a.code(
+            "test_connection",
+            json!({ "name": "wrong-host", "password": password() })
+        ),
+        "tls_wrong_host"
+    );
+    // Nothing listens.
+    let mut p = profile_input("closed", "backstage_plugin_");
+    p["host"] = json!("127.0.0.1");
+    p["port"] = json!(bsi_testkit::closed_port());
+    a.ok("add_profile", json!({ "input": p }));
+    assert_eq!(
+        a.code(
+            "test_connection",
+            json!({ "name": "closed", "password": password() })
+        ),
+        "unreachable"
+    );
+    // Something listens and never answers.
+    let (_listener, silent) = bsi_testkit::silent_listener();
+    let mut p = profile_input("silent", "backstage_plugin_");
+    p["host"] = json!("127.0.0.1");
+    p["port"] = json!(silent);
+    p["connect_timeout_secs"] = json!(1);
+    a.ok("add_profile", json!({ "input": p }));
+    let started = Instant::now();
+    assert_eq!(
+        a.code(
+            "test_connection",
+            json!({ "name": "silent", "password": password() })
+        ),
+        "timeout"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(port > 0);
+}
+
+#[test]
+fn every_area_answers_on_generated_data() {
+    let prefix = data();
+    let a = app();
+    a.open(profile_input("areas", prefix), &password());
+
+    let o = a.ok("overview", json!({ "op": "ov-1" }));
+    assert!(arr(&o["discovery"]["databases"]).len() >= 4, "{o}");
+    let counts = &o["counts"];
+    assert!(
+        counts["entities"]["value"].as_i64().unwrap() > 0,
+        "{counts}"
+    );
+    for c in [
+        "processing_errors",
+        "orphans",
+        "failed_tasks_24h",
+        "active_sessions",
+    ] {
+        assert!(counts[c]["value"].is_i64(), "{c}: {counts}");
+    }
+
+    let page = a.ok(
+        "entities",
+        json!({ "query": { "filter": { "kind": ["user"] }, "limit": 5 }, "op": null }),
+    );
+    let users = arr(&page["items"]);
+    assert!(!users.is_empty());
+    assert!(page["next_cursor"].is_string());
+    let user = users[0]["entity_ref"].as_str().unwrap().to_string();
+    let next = a.ok(
+        "entities",
+        json!({ "query": { "filter": { "kind": ["user"] }, "limit": 5, "cursor": page["next_cursor"] } }),
+    );
+    assert_ne!(arr(&next["items"])[0]["entity_ref"], json!(user));
+
+    let f = a.ok("facets", json!({ "filter": {}, "fields": ["kind"] }));
+    assert!(!arr(&f["facets"]).is_empty());
+
+    let e = a.ok("entity", json!({ "entityRef": user }));
+    assert_eq!(e["detail"]["entity_ref"], json!(user));
+    assert!(e["sessions"].is_object(), "sessions for a user: {e}");
+    assert!(e["tasks"].is_object(), "tasks link: {e}");
+    let component = arr(&a.ok(
+        "entities",
+        json!({ "query": { "filter": { "kind": ["component"] }, "limit": 1 } }),
+    )["items"])[0]["entity_ref"]
+        .clone();
+    let c = a.ok("entity", json!({ "entityRef": component }));
+    assert!(c["sessions"].is_null());
+    assert_eq!(
+        a.code(
+            "entity",
+            json!({ "entityRef": "component:default/no-such-entity-here" })
+        ),
+        "not_found"
+    );
+
+    a.ok("processing_errors", json!({ "page": { "limit": 10 } }));
+    a.ok("orphans", json!({ "page": {} }));
+    a.ok("stale", json!({ "olderThan": "1h", "page": {} }));
+    a.ok("locations", json!({ "page": {} }));
+    assert_eq!(
+        a.code("stale", json!({ "olderThan": "soon", "page": {} })),
+        "config"
+    );
+
+    let g = a.ok(
+        "graph_neighbourhood",
+        json!({ "args": { "roots": [user], "depth": 1, "direction": "both" } }),
+    );
+    assert!(!arr(&g["nodes"]).is_empty(), "{g}");
+    let path = a.ok(
+        "graph_path",
+        json!({ "from": user, "to": user, "maxDepth": 3, "types": [] }),
+    );
+    assert!(path["message"].is_string());
+    a.ok("broken_refs", json!({ "limit": 5 }));
+
+    let tasks = a.ok("tasks", json!({ "args": { "limit": 5 } }));
+    let t = arr(&tasks["items"]);
+    assert!(!t.is_empty());
+    let id = t[0]["id"].as_str().unwrap();
+    let detail = a.ok("task", json!({ "id": id }));
+    assert_eq!(detail["id"], json!(id));
+    a.ok("tasks", json!({ "args": { "status": "failed" } }));
+
+    a.ok("offline_sessions", json!({ "args": {} }));
+    let browser = a.ok("browser_sessions", json!({ "args": { "limit": 3 } }));
+    assert!(browser["items"].is_array());
+    a.ok("oauth_sessions", json!({ "args": {} }));
+    a.ok("signing_keys", json!({}));
+    a.ok("user_info", json!({ "args": { "users": [user] } }));
+    // A JWT: header and claims, never the signature.
+    let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyOmRlZmF1bHQvYWRhIn0.c2lnbmF0dXJlLXNlY3JldA";
+    let jwt = a.ok("decode_jwt", json!({ "token": token }));
+    assert!(!jwt.to_string().contains("c2lnbmF0dXJlLXNlY3JldA"), "{jwt}");
+    assert_eq!(
+        a.code("decode_jwt", json!({ "token": "not a token" })),
+        "config"
+    );
+
+    let types = a.ok("search_types", json!({}));
+    assert!(!arr(&types).is_empty());
+    a.ok("search", json!({ "args": { "query": "service" } }));
+    a.ok("techdocs", json!({ "page": { "limit": 5 } }));
+
+    let tables = a.ok(
+        "list_tables",
+        json!({ "target": { "by": "area", "area": "catalog" } }),
+    );
+    assert!(!arr(&tables).is_empty());
+    let rows = a.ok(
+        "browse_table",
+        json!({
+            "target": { "by": "area", "area": "scaffolder" },
+            "table": "tasks",
+            "query": { "limit": 3, "sort": "created_at", "desc": true, "filters": [] }
+        }),
+    );
+    assert_eq!(arr(&rows["items"]).len(), 3);
+    // tasks.secrets leave the core as key names only.
+    for row in arr(&rows["items"]) {
+        if let Some(secrets) = row["secrets"].as_object() {
+            assert!(
+                secrets.values().all(|v| v == "<redacted>"),
+                "secrets masked: {secrets:?}"
+            );
+        }
+    }
+    assert_eq!(
+        a.code("browse_table", json!({ "target": { "by": "area", "area": "catalog" }, "table": "no_such_table", "query": {} })),
+        "not_found"
+    );
+
+    let st = a.ok("migration_status", json!({ "areas": ["catalog"] }));
+    assert_eq!(arr(&st).len(), 1);
+    let plan = a.ok("migration_plan", json!({ "areas": [] }));
+    assert!(arr(&plan).is_empty(), "everything applied: {plan}");
+    a.ok("knex_status", json!({}));
+}
+
+#[test]
+fn writes_are_refused_in_read_only_mode_and_need_a_typed_confirmation() {
+    let prefix = data();
+    let a = app();
+    a.open(profile_input("guarded", prefix), &password());
+    let db = format!("{prefix}catalog");
+    assert_eq!(
+        a.code(
+            "knex_unlock",
+            json!({ "database": db, "lockTable": "knex_migrations_lock", "confirm": db })
+        ),
+        "read_only"
+    );
+    assert_eq!(
+        a.code(
+            "apply_migrations",
+            json!({ "areas": [], "createDatabases": false, "force": false, "confirm": "guarded" })
+        ),
+        "read_only"
+    );
+    // Write mode needs the profile's name typed back.
+    assert_eq!(
+        a.code(
+            "set_write_mode",
+            json!({ "profile": "guarded", "enabled": true, "confirmName": "yes" })
+        ),
+        "config"
+    );
+    let v = a.ok(
+        "set_write_mode",
+        json!({ "profile": "guarded", "enabled": true, "confirmName": "guarded" }),
+    );
+    assert_eq!(v["profile"]["write_mode"], true);
+    // Now a wrong confirmation is refused, and the right one releases nothing (no lock held).
+    assert_eq!(
+        a.code(
+            "knex_unlock",
+            json!({ "database": db, "lockTable": "knex_migrations_lock", "confirm": "catalog" })
+        ),
+        "config"
+    );
+    assert_eq!(
+        a.code(
+            "apply_migrations",
+            json!({ "areas": [], "createDatabases": false, "force": false, "confirm": "nope" })
+        ),
+        "config"
+    );
+    let applied = a.ok(
+        "apply_migrations",
+        json!({ "areas": ["catalog"], "createDatabases": false, "force": false, "confirm": "guarded" }),
+    );
+    assert!(arr(&applied).is_empty(), "nothing pending: {applied}");
+    // Back to read-only: no confirmation needed to turn it off.
+    let v = a.ok(
+        "set_write_mode",
+        json!({ "profile": "guarded", "enabled": false, "confirmName": "" }),
+    );
+    assert_eq!(v["profile"]["write_mode"], false);
+    assert_eq!(
+        a.code(
+            "knex_unlock",
+            json!({ "database": db, "lockTable": "knex_migrations_lock", "confirm": db })
+        ),
+        "read_only"
+    );
+}
+
+#[test]
+fn a_view_whose_table_is_missing_is_schema_degraded_and_the_overview_degrades_per_count() {
+    let prefix = format!("bsiappdeg{}_", std::process::id());
+    tauri::async_runtime::block_on(prepare(&prefix, &["catalog"], false));
+    shared().psql(&format!("{prefix}catalog"), "DROP TABLE locations CASCADE");
+    let a = app();
+    a.open(profile_input("degraded", &prefix), &password());
+    assert_eq!(
+        a.code("locations", json!({ "page": {} })),
+        "schema_degraded"
+    );
+    // The other catalog views still answer.
+    a.ok("processing_errors", json!({ "page": {} }));
+    let o = a.ok("overview", json!({}));
+    let counts = &o["counts"];
+    assert_eq!(counts["entities"]["value"], 0, "{counts}");
+    // No scaffolder or auth database here: those counts say why.
+    assert!(counts["failed_tasks_24h"]["value"].is_null());
+    assert!(
+        counts["failed_tasks_24h"]["unavailable"]["code"].is_string(),
+        "{counts}"
+    );
+    assert!(counts["active_sessions"]["unavailable"]["code"].is_string());
+}
+
+#[test]
+fn a_running_command_is_cancelled_on_the_server() {
+    let prefix = data();
+    let a = app();
+    a.open(profile_input("cancelling", prefix), &password());
+    let db = format!("{prefix}catalog");
+    // Another session holds a lock that the entity list must wait for.
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            tauri::async_runtime::block_on(async move {
+                let w = writer("x");
+                let pool = w.database(&db).await.unwrap();
+                let mut tx = pool.begin().await.unwrap();
+                sqlx::query("LOCK TABLE final_entities IN ACCESS EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                locked_tx.send(()).unwrap();
+                let _ = release_rx.recv_timeout(Duration::from_secs(60));
+                tx.rollback().await.unwrap();
+                w.close().await;
+            })
+        })
+    };
+    locked_rx.recv().unwrap();
+    let runner = {
+        let a = a.ipc.clone();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let r = a.call(
+                "entities",
+                json!({ "query": { "limit": 5 }, "op": "list-under-lock" }),
+            );
+            (r, started.elapsed())
+        })
+    };
+    // Wait until the query waits for the lock on the server.
+    let started = Instant::now();
+    loop {
+        let waiting = shared().psql(
+            &db,
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+             AND application_name = 'Backstage Inspector' AND datname = current_database()",
+        );
+        if waiting.trim() == "1" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never waited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let asked = Instant::now();
+    let out = a.ok("cancel", json!({ "op": "list-under-lock" }));
+    assert_eq!(out["signalled"], 1, "{out}");
+    let (r, _) = runner.join().unwrap();
+    let e = r.unwrap_err();
+    assert_eq!(e["code"], "cancelled", "{e}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    // The same profile keeps working.
+    a.ok("entities", json!({ "query": { "limit": 1 } }));
+}
