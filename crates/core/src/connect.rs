@@ -413,6 +413,20 @@ tokio::task_local! {
     static CURRENT_OP: OpScope;
 }
 
+/// Carries the current operation (if any) into `fut`, for work spawned onto other tasks, so
+/// that their queries are cancelled with the operation too.
+pub fn in_current_op<F: std::future::Future>(
+    fut: F,
+) -> impl std::future::Future<Output = F::Output> {
+    let scope = CURRENT_OP.try_with(|s| s.clone()).ok();
+    async move {
+        match scope {
+            Some(s) => CURRENT_OP.scope(s, fut).await,
+            None => fut.await,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct OpScope {
     id: String,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::connect::{Connections, Endpoint, ServerInfo, map_query_error};
+use crate::connect::{Connections, Endpoint, ServerInfo, in_current_op, map_query_error};
 use crate::error::{ErrorPayload, Result};
 use crate::profile::DivisionMode;
 
@@ -143,10 +143,10 @@ pub async fn discover(conns: &Arc<Connections>) -> Result<Discovery> {
                 let size: Option<i64> = row.get("size");
                 let plugin = name.strip_prefix(&profile.prefix).map(str::to_string);
                 let conns = conns.clone();
-                set.spawn(async move {
+                set.spawn(in_current_op(async move {
                     let ep = conns.endpoint(&name);
                     inspect_database(&conns, ep, plugin, size).await
-                });
+                }));
             }
             // Plugins whose database lives on another server.
             for plugin in profile.plugins.keys() {
@@ -154,9 +154,9 @@ pub async fn discover(conns: &Arc<Connections>) -> Result<Discovery> {
                 if ep.host != profile.host || ep.port != profile.port {
                     let conns = conns.clone();
                     let plugin = plugin.clone();
-                    set.spawn(
-                        async move { inspect_database(&conns, ep, Some(plugin), None).await },
-                    );
+                    set.spawn(in_current_op(async move {
+                        inspect_database(&conns, ep, Some(plugin), None).await
+                    }));
                 }
             }
             let mut out = Vec::new();
