@@ -179,12 +179,14 @@ e2e('filtering entities by kind and opening one', async () => {
   await option.findElement(css('input')).click();
   await (await find('facet-kind')).click();
   // Every row shown is a component.
+  let seen = [];
   const refs = await eventually(async () => {
-    const rows = await driver.findElements(tid('entity-row'));
-    if (rows.length === 0) return false;
-    const t = await Promise.all(rows.slice(0, 15).map((r) => r.findElement(css('.c-ref')).getText()));
-    return t.every((x) => x.startsWith('component:')) && t;
-  }, 'only components are listed');
+    const cells = await driver.findElements(css('[data-testid="entity-row"] [data-ref]'));
+    seen = await Promise.all(cells.slice(0, 15).map((c) => c.getAttribute('data-ref')));
+    return seen.length > 0 && seen.every((x) => x.startsWith('component:')) && seen;
+  }, 'only components are listed').catch((e) => {
+    throw new Error(`${e.message}; rows: ${seen.join(', ')}`);
+  });
   assert.ok(refs.length > 0);
   assert.match(await (await find('entity-total')).getText(), /matching/);
   const first = (await driver.findElements(tid('entity-row')))[0];

@@ -198,7 +198,9 @@ export function EntitiesView({ entity, kind }: { entity?: string | undefined; ki
               footer={list.hasMore || list.loading ? <span className="muted">Loading more…</span> : undefined}
               render={(e) => (
                 <>
-                  <span className={e.entity_ref === entity ? 'c-ref mono strong' : 'c-ref mono'}>{e.entity_ref}</span>
+                  <span className={e.entity_ref === entity ? 'c-ref mono strong' : 'c-ref mono'} data-ref={e.entity_ref}>
+                    {e.entity_ref}
+                  </span>
                   <span className="c-md">{e.title ?? ''}</span>
                   <span className="c-sm">{e.type ?? ''}</span>
                   <span className="c-sm">{e.lifecycle ?? ''}</span>
