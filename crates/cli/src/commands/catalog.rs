@@ -8,6 +8,9 @@ use bsi_core::catalog::{
     RelationEdge,
 };
 
+use bsi_core::connect::Connections;
+use bsi_core::crosslinks::{self, CrossLinks};
+
 use crate::cli::Global;
 use crate::{context, output};
 
@@ -111,7 +114,7 @@ pub async fn run(global: &Global, cmd: CatalogCommand) -> Result<()> {
         match cmd {
             CatalogCommand::Entities(args) => entities(global, &cat, args).await,
             CatalogCommand::Entity { entity_ref, yaml } => {
-                entity(global, &cat, &entity_ref, yaml).await
+                entity(global, &conns, &cat, &entity_ref, yaml).await
             }
             CatalogCommand::Errors(page) => errors(global, &cat, &page).await,
             CatalogCommand::Orphans(page) => orphans(global, &cat, &page).await,
@@ -271,7 +274,13 @@ fn edges(title: &str, list: Option<&Vec<RelationEdge>>) {
     }
 }
 
-async fn entity(global: &Global, cat: &Catalog, r: &str, yaml: bool) -> Result<()> {
+async fn entity(
+    global: &Global,
+    conns: &Connections,
+    cat: &Catalog,
+    r: &str,
+    yaml: bool,
+) -> Result<()> {
     let d = cat.entity(r).await?;
     if yaml {
         match &d.yaml {
@@ -280,8 +289,31 @@ async fn entity(global: &Global, cat: &Catalog, r: &str, yaml: bool) -> Result<(
         }
         return Ok(());
     }
+    let links = crosslinks::for_entity(conns, &d).await;
     if global.json {
-        return output::json(&d);
+        // The detail, plus the cross-links: `tasks` (scaffolder tasks that created the entity
+        // or ran its source template) and, for users and groups, `sessions`; a link that could
+        // not be read is `null` with its error in `tasks_error` / `sessions_error`.
+        let mut v = serde_json::to_value(&d).map_err(|e| {
+            bsi_core::CoreError::config(format!("the entity could not be written as JSON: {e}"))
+        })?;
+        if let Some(obj) = v.as_object_mut() {
+            let val = |x: serde_json::Result<serde_json::Value>| x.unwrap_or_default();
+            obj.insert("tasks".into(), val(serde_json::to_value(&links.tasks)));
+            obj.insert(
+                "tasks_error".into(),
+                val(serde_json::to_value(&links.tasks_error)),
+            );
+            obj.insert(
+                "sessions".into(),
+                val(serde_json::to_value(&links.sessions)),
+            );
+            obj.insert(
+                "sessions_error".into(),
+                val(serde_json::to_value(&links.sessions_error)),
+            );
+        }
+        return output::json(&v);
     }
     let status = if d.in_final {
         "in the catalog"
@@ -354,8 +386,82 @@ async fn entity(global: &Global, cat: &Catalog, r: &str, yaml: bool) -> Result<(
     );
     edges("relations from it", d.outgoing.as_ref());
     edges("relations to it", d.incoming.as_ref());
+    print_links(&links);
     println!("\n`bsi entity {} --yaml` prints the entity.", d.entity_ref);
     Ok(())
+}
+
+/// The scaffolder tasks behind an entity and, for users and groups, their sessions.
+fn print_links(links: &CrossLinks) {
+    match (&links.tasks, &links.tasks_error) {
+        (Some(t), _) if t.items.is_empty() => {
+            println!("\nscaffolder tasks: none created it or ran its source template")
+        }
+        (Some(t), _) => {
+            println!(
+                "\nscaffolder tasks ({} of {} matched, newest first):",
+                t.items.len(),
+                t.matched
+            );
+            output::table(
+                &["task", "status", "template", "created", "via"],
+                t.items
+                    .iter()
+                    .map(|x| {
+                        vec![
+                            x.task.id.clone(),
+                            x.task.display_status.clone(),
+                            dash(x.task.template_ref.as_deref()),
+                            x.task.created_at.clone(),
+                            x.via.join(", "),
+                        ]
+                    })
+                    .collect(),
+            );
+        }
+        (None, Some(e)) => println!("\nscaffolder tasks: not available ({})", e.message),
+        (None, None) => {}
+    }
+    match (&links.sessions, &links.sessions_error) {
+        (Some(s), _) => {
+            let users = if s.kind == "group" {
+                format!(" of {} member(s)", s.users.len())
+            } else {
+                String::new()
+            };
+            println!(
+                "\nsessions{users}: {} offline, {} browser, {} OAuth, {} user_info row(s)",
+                s.offline.len(),
+                s.browser.len(),
+                s.oauth.len(),
+                s.user_info.len()
+            );
+            for o in &s.offline {
+                println!(
+                    "  offline {} · {} · client {} · last used {}",
+                    o.id,
+                    o.user_entity_ref,
+                    dash(o.oidc_client_id.as_deref()),
+                    o.last_used_at
+                );
+            }
+            for b in &s.browser {
+                println!(
+                    "  browser {} · {} · expires {}{}",
+                    b.sid,
+                    dash(b.user.as_deref()),
+                    b.expires_at,
+                    if b.is_expired { " (expired)" } else { "" }
+                );
+            }
+            for n in &s.notes {
+                println!("  note: {n}");
+            }
+            println!("  `bsi sessions --user {}` shows them in full.", s.subject);
+        }
+        (None, Some(e)) => println!("\nsessions: not available ({})", e.message),
+        (None, None) => {}
+    }
 }
 
 async fn errors(global: &Global, cat: &Catalog, page: &PageArgs) -> Result<()> {

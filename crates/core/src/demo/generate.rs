@@ -1099,7 +1099,24 @@ impl Plan {
         };
         let (templates, groups) = (self.of(Kind::Template), self.of(Kind::Group));
         let users = self.of(Kind::User);
-        let template = templates.start + rng.below(templates.len());
+        // Most completed tasks created a component that is in the catalog now, one whose
+        // `backstage.io/source-template` names the task's template; the rest made something
+        // that was never registered.
+        let mut made = None;
+        let comps = self.of(Kind::Component);
+        if status == COMPLETED && !comps.is_empty() {
+            for _ in 0..8 {
+                let c = comps.start + rng.below(comps.len());
+                let e = &self.ents[c];
+                if made.is_none() && !e.errored && !e.orphan {
+                    made = e.template.map(|t| (c, t as usize));
+                }
+            }
+        }
+        let template = match made {
+            Some((_, t)) => t,
+            None => templates.start + rng.below(templates.len()),
+        };
         let sub = self.ents[template].sub as usize;
         let steps = if sub == 0 { 4 } else { 3 };
         let mut logs = vec![0; steps];
@@ -1108,7 +1125,10 @@ impl Plan {
         }
         let suffix = rng.pick([SERVICE_SUFFIXES, WEBSITE_SUFFIXES, LIBRARY_SUFFIXES][sub]);
         let (area, noun) = (rng.pick(BUSINESS), rng.pick(NOUNS));
-        let name = format!("{area}-{noun}-{suffix}");
+        let name = match made {
+            Some((c, _)) => self.ents[c].name.clone(),
+            None => format!("{area}-{noun}-{suffix}"),
+        };
         let owner = self.eref(groups.start + rng.below(groups.len()));
         let mut user_idx = None;
         for _ in 0..8 {
