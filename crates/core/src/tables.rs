@@ -401,7 +401,9 @@ fn not_found_table(wanted: &str, found: &[(Scope, DbSchema)]) -> CoreError {
 
 /// Whether values of `column` (of `table`) are secrets that are never shown: names that say
 /// secret, token, password, hash, credential or private key, a `sid` word (session ids), and
-/// `oidc_authorization_codes.code`. Such values appear as [`REDACTED`] (or, for a JSON object
+/// the auth backend's flow values: `oidc_authorization_codes.code` and `session_id`,
+/// `oauth_authorization_sessions` `id`, `state`, `nonce` and `code_challenge`, and
+/// `offline_sessions.id`. Such values appear as [`REDACTED`] (or, for a JSON object
 /// such as `tasks.secrets`, as its key names with redacted values); NULL stays NULL.
 pub fn is_masked_column(table: &str, column: &str) -> bool {
     const PARTS: [&str; 9] = [
@@ -419,7 +421,15 @@ pub fn is_masked_column(table: &str, column: &str) -> bool {
     PARTS.iter().any(|p| c.contains(p))
         || c.split(|ch: char| !ch.is_ascii_alphanumeric())
             .any(|w| w == "sid")
-        || (table.eq_ignore_ascii_case("oidc_authorization_codes") && c == "code")
+        || matches!(
+            (table.to_ascii_lowercase().as_str(), c.as_str()),
+            // An authorization code, and the ids, state and nonce of the OAuth flows of the
+            // auth backend's OIDC provider: each lets a flow be replayed or a session be named.
+            ("oidc_authorization_codes", "code" | "session_id")
+                | ("oauth_authorization_sessions", "id" | "state" | "nonce" | "code_challenge")
+                // The refresh-token session id (the auth views mask it too).
+                | ("offline_sessions", "id")
+        )
 }
 
 /// The masked form of a secret value: JSON objects keep their key names only.
@@ -1389,6 +1399,12 @@ mod tests {
             ("x", "client_secret"),
             ("x", "password"),
             ("oidc_authorization_codes", "code"),
+            ("oidc_authorization_codes", "session_id"),
+            ("oauth_authorization_sessions", "state"),
+            ("oauth_authorization_sessions", "nonce"),
+            ("oauth_authorization_sessions", "code_challenge"),
+            ("oauth_authorization_sessions", "id"),
+            ("offline_sessions", "id"),
         ] {
             assert!(is_masked_column(t, c), "{t}.{c}");
         }
@@ -1397,6 +1413,9 @@ mod tests {
             ("sessions", "sess"),
             ("x", "inside"),
             ("x", "code"),
+            ("oauth_authorization_sessions", "user_entity_ref"),
+            ("oauth_authorization_sessions", "redirect_uri"),
+            ("offline_sessions", "user_entity_ref"),
         ] {
             assert!(!is_masked_column(t, c), "{t}.{c}");
         }

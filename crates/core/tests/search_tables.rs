@@ -634,6 +634,15 @@ async fn pages_with_filters_and_sorts_neither_skip_nor_repeat() {
         count(&auth, "SELECT count(*) FROM sessions").await
     );
     let sids = strings(&auth, "SELECT sid FROM sessions").await;
+    let oauth_values = strings(
+        &auth,
+        "SELECT v FROM oauth_authorization_sessions, \
+           unnest(ARRAY[id, state, nonce, code_challenge]) v WHERE v IS NOT NULL AND length(v) > 8 \
+         UNION SELECT code FROM oidc_authorization_codes",
+    )
+    .await;
+    assert!(!oauth_values.is_empty());
+    let offline_ids = strings(&auth, "SELECT id FROM offline_sessions").await;
     let shown = serde_json::to_string(
         &rows
             .iter()
@@ -953,6 +962,15 @@ async fn exports_hold_no_secrets_and_counts_match() {
         .collect();
     hash_parts.extend(hashes.clone());
     let sids = strings(&auth, "SELECT sid FROM sessions").await;
+    let oauth_values = strings(
+        &auth,
+        "SELECT v FROM oauth_authorization_sessions, \
+           unnest(ARRAY[id, state, nonce, code_challenge]) v WHERE v IS NOT NULL AND length(v) > 8 \
+         UNION SELECT code FROM oidc_authorization_codes",
+    )
+    .await;
+    assert!(!oauth_values.is_empty());
+    let offline_ids = strings(&auth, "SELECT id FROM offline_sessions").await;
 
     for f in [ExportFormat::Csv, ExportFormat::Json] {
         // tasks
@@ -1007,8 +1025,11 @@ async fn exports_hold_no_secrets_and_counts_match() {
             rows as i64,
             count(&auth, "SELECT count(*) FROM offline_sessions").await
         );
-        for h in &hash_parts {
-            assert!(!text.contains(h.as_str()), "{f}: a token hash leaked");
+        for h in hash_parts.iter().chain(&offline_ids) {
+            assert!(
+                !text.contains(h.as_str()),
+                "{f}: a token hash or session id leaked"
+            );
         }
         assert!(text.contains("<redacted>"));
         let (text, rows) = export_bytes(&c, "auth", "sessions", &TableQuery::default(), f).await;
@@ -1018,6 +1039,46 @@ async fn exports_hold_no_secrets_and_counts_match() {
         );
         for s in &sids {
             assert!(!text.contains(s.as_str()), "{f}: a session id leaked");
+        }
+        // OAuth flows: ids, state, nonce, code challenge; authorization codes.
+        let (text, rows) = export_bytes(
+            &c,
+            "auth",
+            "oauth_authorization_sessions",
+            &TableQuery::default(),
+            f,
+        )
+        .await;
+        assert!(rows > 0);
+        for v in &oauth_values {
+            assert!(
+                !text.contains(v.as_str()),
+                "{f}: an OAuth flow value leaked: {v}"
+            );
+        }
+        assert!(
+            text.contains("user:default/"),
+            "{f}: the user stays visible"
+        );
+        let (text, _) = export_bytes(
+            &c,
+            "auth",
+            "oidc_authorization_codes",
+            &TableQuery::default(),
+            f,
+        )
+        .await;
+        for v in &oauth_values {
+            assert!(
+                !text.contains(v.as_str()),
+                "{f}: an authorization code leaked: {v}"
+            );
+        }
+        for v in &offline_ids {
+            assert!(
+                !text.contains(v.as_str()),
+                "{f}: an offline session id leaked"
+            );
         }
         // With filters and a sort.
         let q = TableQuery {
