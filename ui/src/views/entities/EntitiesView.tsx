@@ -177,11 +177,11 @@ export function EntitiesView({ entity, kind }: { entity?: string | undefined; ki
         <div className="list-side">
           <div className="vhead">
             <span className="c-ref">Entity</span>
-            <span className="c-md">Title</span>
+            {!entity && <span className="c-md">Title</span>}
             <span className="c-sm">Type</span>
-            <span className="c-sm">Lifecycle</span>
+            {!entity && <span className="c-sm">Lifecycle</span>}
             <span className="c-md">Owner</span>
-            <span className="c-md">Tags</span>
+            {!entity && <span className="c-md">Tags</span>}
           </div>
           {list.loaded && list.items.length === 0 && !list.error ? (
             <Empty title="No entities match">{anyFilter ? 'Loosen the filters.' : 'The catalog is empty.'}</Empty>
@@ -201,13 +201,18 @@ export function EntitiesView({ entity, kind }: { entity?: string | undefined; ki
                   <span className={e.entity_ref === entity ? 'c-ref mono strong' : 'c-ref mono'} data-ref={e.entity_ref}>
                     {e.entity_ref}
                   </span>
-                  <span className="c-md">{e.title ?? ''}</span>
+                  {!entity && <span className="c-md">{e.title ?? ''}</span>}
                   <span className="c-sm">{e.type ?? ''}</span>
-                  <span className="c-sm">{e.lifecycle ?? ''}</span>
+                  {!entity && <span className="c-sm">{e.lifecycle ?? ''}</span>}
                   <span className="c-md mono small">{e.owner ?? ''}</span>
-                  <span className="c-md small muted" title={e.last_updated_at ? `updated ${timeAgo(e.last_updated_at)}` : ''}>
-                    {e.tags.join(' ')}
-                  </span>
+                  {!entity && (
+                    <span
+                      className="c-md small muted"
+                      title={e.last_updated_at ? `updated ${timeAgo(e.last_updated_at)}` : ''}
+                    >
+                      {e.tags.join(' ')}
+                    </span>
+                  )}
                 </>
               )}
             />

@@ -276,12 +276,13 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
       c.add(add);
     });
     if (add.length > 0) {
+      // Top to bottom: neighbourhoods fan out wide, and the window is wider than tall.
       const big = c.nodes().length > 250;
       c.layout({
         name: 'dagre',
-        rankDir: 'LR',
-        nodeSep: 14,
-        rankSep: big ? 90 : 120,
+        rankDir: 'TB',
+        nodeSep: big ? 6 : 12,
+        rankSep: big ? 70 : 90,
         animate: false,
         fit: true,
         padding: 20,

@@ -80,8 +80,8 @@ export function SearchView() {
       {query && list.loaded && list.items.length === 0 && !list.error && <Empty title="No documents match" />}
       <ol className="hits" data-testid="search-results">
         {list.items.map((h, i) => (
-          <li key={i} className="hit" data-testid="search-hit">
-            <div className="hit-head">
+          <li key={i} className="search-hit" data-testid="search-hit">
+            <div className="search-hit-head">
               <span className="chip">{h.type}</span>
               <strong>
                 <Highlighted text={h.title_highlight || h.title || '(untitled)'} />
