@@ -603,6 +603,24 @@ fn a_view_whose_table_is_missing_is_schema_degraded_and_the_overview_degrades_pe
         a.code("locations", json!({ "page": {} })),
         "schema_degraded"
     );
+    // The table comes back: the next call reads the live schema again.
+    shared().psql(
+        &format!("{prefix}catalog"),
+        "CREATE TABLE locations (id uuid PRIMARY KEY, type text NOT NULL, target text NOT NULL, \
+         location_entity_ref text NOT NULL)",
+    );
+    let l = a.ok("locations", json!({ "page": {} }));
+    assert!(arr(&l["items"]).is_empty());
+    shared().psql(&format!("{prefix}catalog"), "DROP TABLE locations");
+    // Within the reuse window the opened view still expects the table: the query itself
+    // fails (42P01), as schema_degraded, and the next call reads the schema again.
+    assert_eq!(
+        a.code("locations", json!({ "page": {} })),
+        "schema_degraded"
+    );
+    let e = a.call("locations", json!({ "page": {} })).unwrap_err();
+    assert_eq!(e["code"], "schema_degraded");
+    assert!(e["message"].as_str().unwrap().contains("locations"), "{e}");
     // The other catalog views still answer.
     a.ok("processing_errors", json!({ "page": {} }));
     let o = a.ok("overview", json!({}));

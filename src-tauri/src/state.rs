@@ -181,13 +181,15 @@ impl AppState {
         Fut: std::future::Future<Output = Result<T>>,
     {
         let conns = self.connections().await?;
-        match op {
-            Some(op) => {
-                let c = conns.clone();
-                conns.run_op(&op, f(c)).await
-            }
-            None => f(conns).await,
+        let res = match op {
+            Some(op) => conns.run_op(&op, f(conns.clone())).await,
+            None => f(conns.clone()).await,
+        };
+        if let Err(CoreError::SchemaDegraded { .. }) = &res {
+            // The next try reads the live schema again (a table may have come back).
+            conns.forget_views();
         }
+        res
     }
 
     /// Cancels the operation `op` of the open profile; 0 when nothing is connected.

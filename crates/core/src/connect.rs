@@ -73,7 +73,15 @@ pub struct Connections {
     plugin_passwords: HashMap<String, Secret>,
     pools: RwLock<HashMap<Endpoint, PgPool>>,
     ops: Arc<Ops>,
+    handles: Mutex<HashMap<std::any::TypeId, Handle>>,
 }
+
+/// An opened view of an area (a catalog with its live schema, say) and when it was opened.
+type Handle = (Instant, Arc<dyn std::any::Any + Send + Sync>);
+
+/// How long [`Connections::reuse`] keeps an opened view: a schema change (an upgrade of
+/// Backstage) is seen after this long at most.
+pub const HANDLE_MAX_AGE: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for Connections {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -95,6 +103,7 @@ impl Connections {
             plugin_passwords: HashMap::new(),
             pools: RwLock::new(HashMap::new()),
             ops: Arc::new(Ops::default()),
+            handles: Mutex::new(HashMap::new()),
         })
     }
 
@@ -111,6 +120,7 @@ impl Connections {
             plugin_passwords,
             pools: RwLock::new(HashMap::new()),
             ops: Arc::new(Ops::default()),
+            handles: Mutex::new(HashMap::new()),
         })
     }
 
@@ -305,6 +315,42 @@ impl Connections {
             read_only: row.get("ro"),
             connect_ms,
         })
+    }
+
+    /// The view of type `T` opened by `open` within the last [`HANDLE_MAX_AGE`], else a new
+    /// one. Views such as [`crate::catalog::Catalog`] read the live schema when opened; reusing
+    /// them spares those round trips on every page of a list.
+    pub async fn reuse<T, F, Fut>(&self, open: F) -> Result<Arc<T>>
+    where
+        T: std::any::Any + Send + Sync,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let key = std::any::TypeId::of::<T>();
+        let hit = self
+            .handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .filter(|(at, _)| at.elapsed() < HANDLE_MAX_AGE)
+            .map(|(_, h)| h.clone());
+        if let Some(t) = hit.and_then(|h| h.downcast::<T>().ok()) {
+            return Ok(t);
+        }
+        let t = Arc::new(open().await?);
+        self.handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key, (Instant::now(), t.clone()));
+        Ok(t)
+    }
+
+    /// Forgets the opened views: the next [`Connections::reuse`] reads the schema again.
+    pub fn forget_views(&self) {
+        self.handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
     /// Runs `fut` as the operation `op`: [`Connections::cancel`] with the same id cancels its
@@ -617,6 +663,12 @@ pub fn map_query_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
                 },
                 Some("25006") => CoreError::ReadOnly { message },
                 Some("57014") if message.contains("user request") => CoreError::Cancelled,
+                // A table or column that was read with the schema is gone (an upgrade or a
+                // manual change since): the view degrades; callers read the schema again.
+                Some("42P01" | "42703") => CoreError::SchemaDegraded {
+                    view: format!("this view of {}", ep.database),
+                    reason: format!("{message}; the schema changed since it was read, try again"),
+                },
                 Some("57014") => CoreError::Timeout {
                     what: "the query".to_string(),
                     after: Duration::ZERO,

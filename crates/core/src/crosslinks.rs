@@ -44,7 +44,8 @@ pub async fn for_entity(conns: &Connections, detail: &EntityDetail) -> CrossLink
     let mut out = CrossLinks::default();
     let template = annotation(detail, "backstage.io/source-template");
     let tasks = async {
-        Scaffolder::open(conns)
+        conns
+            .reuse(|| Scaffolder::open(conns))
             .await?
             .tasks_for_entity(&detail.entity_ref, template, Some(TASK_LIMIT))
             .await
@@ -52,7 +53,8 @@ pub async fn for_entity(conns: &Connections, detail: &EntityDetail) -> CrossLink
     let kind = kind_of(&detail.entity_ref);
     let sessions = async {
         if kind == "user" || kind == "group" {
-            Auth::open(conns)
+            conns
+                .reuse(|| Auth::open(conns))
                 .await?
                 .sessions_for(&detail.entity_ref)
                 .await

@@ -46,7 +46,7 @@ pub async fn offline_sessions(
     let q = args.query();
     state
         .run(op, |c| async move {
-            Auth::open(&c).await?.offline_sessions(&q).await
+            c.reuse(|| Auth::open(&c)).await?.offline_sessions(&q).await
         })
         .await
         .map_err(to_ipc)
@@ -63,7 +63,7 @@ pub async fn browser_sessions(
     let q = args.query();
     state
         .run(op, |c| async move {
-            Auth::open(&c).await?.browser_sessions(&q).await
+            c.reuse(|| Auth::open(&c)).await?.browser_sessions(&q).await
         })
         .await
         .map_err(to_ipc)
@@ -80,7 +80,7 @@ pub async fn oauth_sessions(
     let q = args.query();
     state
         .run(op, |c| async move {
-            Auth::open(&c).await?.oauth_sessions(&q).await
+            c.reuse(|| Auth::open(&c)).await?.oauth_sessions(&q).await
         })
         .await
         .map_err(to_ipc)
@@ -94,10 +94,9 @@ pub async fn signing_keys(
     op: Option<String>,
 ) -> CmdResult<Vec<SigningKey>> {
     state
-        .run(
-            op,
-            |c| async move { Auth::open(&c).await?.signing_keys().await },
-        )
+        .run(op, |c| async move {
+            c.reuse(|| Auth::open(&c)).await?.signing_keys().await
+        })
         .await
         .map_err(to_ipc)
 }
@@ -112,10 +111,9 @@ pub async fn user_info(
 ) -> CmdResult<Page<UserInfo>> {
     let q = args.query();
     state
-        .run(
-            op,
-            |c| async move { Auth::open(&c).await?.user_info(&q).await },
-        )
+        .run(op, |c| async move {
+            c.reuse(|| Auth::open(&c)).await?.user_info(&q).await
+        })
         .await
         .map_err(to_ipc)
 }

@@ -31,7 +31,7 @@ pub async fn entities(
 ) -> CmdResult<Page<EntitySummary>> {
     state
         .run(op, |c| async move {
-            Catalog::open(&c).await?.entities(&query).await
+            c.reuse(|| Catalog::open(&c)).await?.entities(&query).await
         })
         .await
         .map_err(to_ipc)
@@ -48,7 +48,10 @@ pub async fn facets(
 ) -> CmdResult<Facets> {
     state
         .run(op, |c| async move {
-            Catalog::open(&c).await?.facets(&filter, &fields).await
+            c.reuse(|| Catalog::open(&c))
+                .await?
+                .facets(&filter, &fields)
+                .await
         })
         .await
         .map_err(to_ipc)
@@ -78,7 +81,11 @@ pub async fn entity(
 ) -> CmdResult<EntityView> {
     state
         .run(op, |c| async move {
-            let detail = Catalog::open(&c).await?.entity(&entity_ref).await?;
+            let detail = c
+                .reuse(|| Catalog::open(&c))
+                .await?
+                .entity(&entity_ref)
+                .await?;
             let links = bsi_core::crosslinks::for_entity(&c, &detail).await;
             Ok(EntityView {
                 detail,
@@ -102,7 +109,10 @@ pub async fn processing_errors(
 ) -> CmdResult<Page<ErroredEntity>> {
     state
         .run(op, |c| async move {
-            Catalog::open(&c).await?.errors(&list(page)).await
+            c.reuse(|| Catalog::open(&c))
+                .await?
+                .errors(&list(page))
+                .await
         })
         .await
         .map_err(to_ipc)
@@ -118,7 +128,10 @@ pub async fn orphans(
 ) -> CmdResult<Page<OrphanEntity>> {
     state
         .run(op, |c| async move {
-            Catalog::open(&c).await?.orphans(&list(page)).await
+            c.reuse(|| Catalog::open(&c))
+                .await?
+                .orphans(&list(page))
+                .await
         })
         .await
         .map_err(to_ipc)
@@ -136,7 +149,10 @@ pub async fn stale(
     let d = parse_duration(&older_than).map_err(to_ipc)?;
     state
         .run(op, |c| async move {
-            Catalog::open(&c).await?.stale(d, &list(page)).await
+            c.reuse(|| Catalog::open(&c))
+                .await?
+                .stale(d, &list(page))
+                .await
         })
         .await
         .map_err(to_ipc)
@@ -152,7 +168,10 @@ pub async fn locations(
 ) -> CmdResult<Page<LocationRow>> {
     state
         .run(op, |c| async move {
-            Catalog::open(&c).await?.locations(&list(page)).await
+            c.reuse(|| Catalog::open(&c))
+                .await?
+                .locations(&list(page))
+                .await
         })
         .await
         .map_err(to_ipc)

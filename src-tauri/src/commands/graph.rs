@@ -1,7 +1,7 @@
 //! Relation graphs: neighbourhoods, shortest paths and broken references.
 
 use bsi_core::graph::{
-    self, BrokenRefsOptions, BrokenTarget, Direction, Graph, GraphOptions, PathOptions,
+    BrokenRefsOptions, BrokenTarget, Direction, Graph, GraphOptions, PathOptions, RelationGraph,
     RelationPath,
 };
 use bsi_core::page::Page;
@@ -49,7 +49,12 @@ pub async fn graph_neighbourhood(
         max_nodes: args.max_nodes.unwrap_or(d.max_nodes),
     };
     state
-        .run(op, |c| async move { graph::neighbourhood(&c, &opts).await })
+        .run(op, |c| async move {
+            c.reuse(|| RelationGraph::open(&c))
+                .await?
+                .neighbourhood(&opts)
+                .await
+        })
         .await
         .map_err(to_ipc)
 }
@@ -70,10 +75,12 @@ pub async fn graph_path(
         types,
     };
     state
-        .run(
-            op,
-            |c| async move { graph::path(&c, &from, &to, &opts).await },
-        )
+        .run(op, |c| async move {
+            c.reuse(|| RelationGraph::open(&c))
+                .await?
+                .path(&from, &to, &opts)
+                .await
+        })
         .await
         .map_err(to_ipc)
 }
@@ -94,7 +101,12 @@ pub async fn broken_refs(
         samples: samples.unwrap_or(BrokenRefsOptions::default().samples),
     };
     state
-        .run(op, |c| async move { graph::broken_refs(&c, &opts).await })
+        .run(op, |c| async move {
+            c.reuse(|| RelationGraph::open(&c))
+                .await?
+                .broken_refs(&opts)
+                .await
+        })
         .await
         .map_err(to_ipc)
 }

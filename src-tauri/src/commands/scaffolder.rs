@@ -51,7 +51,7 @@ pub async fn tasks(
     };
     state
         .run(op, |c| async move {
-            Scaffolder::open(&c).await?.tasks(&filter).await
+            c.reuse(|| Scaffolder::open(&c)).await?.tasks(&filter).await
         })
         .await
         .map_err(to_ipc)
@@ -68,7 +68,7 @@ pub async fn task(
 ) -> CmdResult<TaskDetail> {
     state
         .run(op, |c| async move {
-            Scaffolder::open(&c).await?.task(&id).await
+            c.reuse(|| Scaffolder::open(&c)).await?.task(&id).await
         })
         .await
         .map_err(to_ipc)
