@@ -97,12 +97,21 @@ pub fn csv_field(s: &str) -> Cow<'_, str> {
 
 /// The CSV text of a value: strings as they are, NULL empty, numbers and booleans as JSON
 /// writes them, objects and arrays as compact JSON.
+///
+/// A string that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a
+/// tab or a CR, and is not a number) gets a leading `'`, the usual defence against CSV
+/// injection: an entity description or a task parameter can hold anything.
 pub fn csv_text(v: &Value) -> Cow<'_, str> {
     match v {
         Value::Null => Cow::Borrowed(""),
+        Value::String(s) if is_formula(s) => Cow::Owned(format!("'{s}")),
         Value::String(s) => Cow::Borrowed(s.as_str()),
         other => Cow::Owned(other.to_string()),
     }
+}
+
+fn is_formula(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.trim().parse::<f64>().is_err()
 }
 
 /// Writes CSV records.
@@ -674,6 +683,18 @@ mod tests {
         );
         let mut empty = Vec::new();
         assert_eq!(write_csv(Vec::<R>::new(), &mut empty).unwrap(), 0);
+        // Spreadsheet formulas are neutralised; numbers are not.
+        for (raw, want) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("-5", "-5"),
+            ("+3.5", "+3.5"),
+            ("a=b", "a=b"),
+        ] {
+            assert_eq!(csv_text(&Value::String(raw.into())), want, "{raw}");
+        }
         assert!(empty.is_empty());
     }
 
