@@ -704,3 +704,36 @@ fn a_running_command_is_cancelled_on_the_server() {
     // The same profile keeps working.
     a.ok("entities", json!({ "query": { "limit": 1 } }));
 }
+
+/// The real context (tauri.conf.json and the capability): the main window may call the app's
+/// commands; any other window may call none.
+#[test]
+fn the_capability_allows_the_app_commands_to_the_main_window_only() {
+    let app = backstage_inspector_app::setup(mock_builder())
+        .build(tauri::generate_context!(test = true))
+        .unwrap();
+    let profiles = tempfile::tempdir().unwrap();
+    app.manage(AppState::with_profile_file(
+        Launch::default(),
+        profiles.path().join("profiles.toml"),
+    ));
+    let main = Ipc {
+        window: WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .unwrap(),
+    };
+    let other = Ipc {
+        window: WebviewWindowBuilder::new(&app, "other", Default::default())
+            .build()
+            .unwrap(),
+    };
+    assert!(main.ok("keyring_status", json!({}))["available"].is_boolean());
+    assert_eq!(main.ok("list_profiles", json!({})), json!([]));
+    for cmd in ["keyring_status", "list_profiles", "decode_jwt"] {
+        let e = other.call(cmd, json!({ "token": "x" })).unwrap_err();
+        assert!(e.to_string().contains("not allowed"), "{cmd}: {e}");
+    }
+    // No core plugin permission was granted either.
+    let e = main.call("plugin:event|listen", json!({})).unwrap_err();
+    assert!(e.to_string().contains("not allowed"), "{e}");
+}
