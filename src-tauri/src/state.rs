@@ -192,11 +192,15 @@ impl AppState {
         res
     }
 
-    /// Cancels the operation `op` of the open profile; 0 when nothing is connected.
+    /// Cancels the operation `op` of the open profile (also one that has not reached the
+    /// connections yet); 0 when no profile is open.
     pub async fn cancel(&self, op: &str) -> Result<usize> {
         let conns = self.conns.read().await.clone();
         match conns {
             Some(c) => c.cancel(op).await,
+            None if self.selection.read().await.is_some() => {
+                self.connections().await?.cancel(op).await
+            }
             None => Ok(0),
         }
     }

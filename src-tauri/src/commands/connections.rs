@@ -26,7 +26,8 @@ pub struct ProfileView {
 }
 
 /// A new or changed profile, from a URI (`postgresql://...` or `key=value`) and/or fields.
-#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
+/// Its `Debug` never shows the password (nor a URI, which may hold one).
+#[derive(Clone, Default, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct ProfileInput {
     pub name: String,
@@ -62,6 +63,19 @@ pub struct ProfileInput {
     pub password: Option<String>,
     /// Replace an existing profile of that name.
     pub update: bool,
+}
+
+impl std::fmt::Debug for ProfileInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileInput")
+            .field("name", &self.name)
+            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// What saving a profile did.
