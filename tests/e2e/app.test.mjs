@@ -300,3 +300,44 @@ e2e('a write in read-only mode is refused with the read_only error', async () =>
   // Nothing was asked to confirm: the server's refusal is the answer.
   assert.equal(await count('[data-testid="confirm-dialog"]'), 0);
 });
+
+e2e('every other view shows the demo data without an error', async () => {
+  driver = await open(['--profile', 'demo']);
+  const noError = async (view) => {
+    assert.equal(await count('[data-testid="error"]'), 0, `${view} shows an error: ${await bodyText()}`);
+  };
+  await go('errors');
+  await find('error-row');
+  await noError('processing errors');
+  await go('orphans');
+  await find('orphan-row');
+  await noError('orphans');
+  await go('search');
+  await (await find('search-input')).sendKeys('service');
+  await find('search-hit');
+  // Highlights are elements, not markup in text.
+  assert.ok((await count('[data-testid="search-hit"] mark')) > 0, 'matches are highlighted');
+  assert.doesNotMatch(await bodyText(), /<mark>|\uE000/);
+  await noError('search');
+  await shot('search');
+  await go('techdocs');
+  await find('techdocs-row');
+  await noError('techdocs');
+  await go('tables');
+  const tables = await eventually(async () => {
+    for (const r of await driver.findElements(tid('table-row'))) {
+      if ((await r.findElement(css('td')).getText()).trim() === 'final_entities') return r;
+    }
+    return false;
+  }, 'final_entities is listed');
+  await tables.findElement(css('td')).click();
+  await find('data-row');
+  await noError('tables');
+  await shot('tables');
+  await go('knex');
+  await eventually(async () => (await count('[data-testid="knex-table"], [data-testid="empty"]')) > 0, 'knex state');
+  await noError('knex');
+  await go('migrations');
+  await find('migration-row');
+  await noError('migrations');
+});

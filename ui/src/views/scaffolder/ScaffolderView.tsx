@@ -132,8 +132,8 @@ export function ScaffolderView({ task }: { task?: string | undefined }) {
                   <span className="c-status" data-status={x.display_status}>
                     <StatusPill status={x.display_status} />
                   </span>
-                  <span className="c-md" title={timeAgo(x.created_at)}>
-                    {formatTime(x.created_at)}
+                  <span className="c-md" title={`${formatTime(x.created_at)} (${timeAgo(x.created_at)})`}>
+                    {task ? formatTime(x.created_at).slice(5, 16) : formatTime(x.created_at)}
                   </span>
                   <span className="c-lg mono small" title={x.template_ref ?? ''}>
                     {x.template_ref ? shortRef(x.template_ref) : '—'}

@@ -231,7 +231,7 @@ function Log({ lines, steps }: { lines: ReadonlyArray<LogLine>; steps: ReadonlyA
   });
   useEffect(() => {
     const target = hits[current];
-    if (target !== undefined) v.scrollToIndex(target, { align: 'center' });
+    if (target !== undefined) v.scrollToIndex(target, { align: 'start' });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [current, hits]);
   useEffect(() => setCurrent(0), [query, step]);

@@ -180,7 +180,7 @@ function TableBrowser({ picked }: { picked: Picked }) {
       <div className="toolbar small">
         {meta && (
           <span className="muted">
-            {meta.kind} · ~{formatCount(meta.estimated_rows)} rows · order {meta.order.join(', ')} {meta.desc ? 'desc' : 'asc'} ·{' '}
+            {meta.kind} · {meta.estimated_rows < 0 ? 'rows not estimated (never analysed)' : `~${formatCount(meta.estimated_rows)} rows`} · order {meta.order.join(', ')} {meta.desc ? 'desc' : 'asc'} ·{' '}
             {list.items.length} loaded
           </span>
         )}
@@ -200,7 +200,7 @@ function TableBrowser({ picked }: { picked: Picked }) {
           if (el.scrollTop + el.clientHeight > el.scrollHeight - 200) list.loadMore();
         }}
       >
-        <table className="grid-table" data-testid="table-page">
+        <table className="grid-table table-page" data-testid="table-page">
           <thead>
             <tr>
               {cols.map((c) => (
@@ -218,7 +218,7 @@ function TableBrowser({ picked }: { picked: Picked }) {
                   }}
                 >
                   {c.name}
-                  {meta?.primary_key.includes(c.name) ? ' 🔑' : ''}
+                  {meta?.primary_key.includes(c.name) && <span className="chip" title="primary key">PK</span>}
                   {(sort ?? meta?.order[0]) === c.name ? ((sort ? desc : meta?.desc) ? ' ▼' : ' ▲') : ''}
                   <div className="muted mono" style={{ fontWeight: 400 }}>
                     {c.data_type}
