@@ -26,7 +26,7 @@ pub struct ProfileView {
 }
 
 /// A new or changed profile, from a URI (`postgresql://...` or `key=value`) and/or fields.
-/// Its `Debug` never shows the password (nor a URI, which may hold one).
+// Its `Debug` (below) never shows the password, nor the URI, which may hold one.
 #[derive(Clone, Default, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct ProfileInput {
