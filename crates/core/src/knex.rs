@@ -150,6 +150,16 @@ pub async fn unlock(
 /// that cannot be read is skipped with a warning in the log, not fatal.
 pub async fn status(conns: &std::sync::Arc<Connections>) -> Result<Vec<KnexTable>> {
     let d = crate::discovery::discover(conns).await?;
+    Ok(status_of(conns, &d).await.0)
+}
+
+/// [`status`] of the databases a discovery found, with the errors of the databases whose Knex
+/// tables could not be read.
+pub async fn status_of(
+    conns: &Connections,
+    d: &crate::discovery::Discovery,
+) -> (Vec<KnexTable>, Vec<crate::ErrorPayload>) {
+    let mut errors = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     for db in d.databases.iter().filter(|db| db.error.is_none()) {
@@ -163,9 +173,12 @@ pub async fn status(conns: &std::sync::Arc<Connections>) -> Result<Vec<KnexTable
         match tables_in(conns, &ep).await {
             Ok(t) => out.extend(t),
             Err(e) => {
-                tracing::warn!(database = %db.database, error = %e, "cannot read the Knex tables")
+                tracing::warn!(database = %db.database, error = %e, "cannot read the Knex tables");
+                let mut p = e.to_payload();
+                p.message = format!("{}: {}", db.database, p.message);
+                errors.push(p);
             }
         }
     }
-    Ok(out)
+    (out, errors)
 }

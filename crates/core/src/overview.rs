@@ -62,7 +62,7 @@ pub struct Overview {
     pub discovery: Discovery,
     /// Knex migration tables of every plugin database, held locks first.
     pub knex: Vec<KnexTable>,
-    /// Why the Knex state could not be read, when it could not.
+    /// Why the Knex tables of a database could not be read (the first such database).
     pub knex_error: Option<ErrorPayload>,
     pub counts: Counts,
 }
@@ -80,8 +80,11 @@ async fn count_in(
     let pool = conns.pool(&scope.endpoint).await?;
     for (table, column) in needs {
         let present: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM information_schema.columns \
-             WHERE table_schema = $1 AND table_name = $2 AND ($3::text IS NULL OR column_name = $3))",
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c \
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+               WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm') \
+                 AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a \
+                   WHERE a.attrelid = c.oid AND a.attname = $3 AND a.attnum > 0 AND NOT a.attisdropped)))",
         )
         .bind(&scope.schema)
         .bind(table)
@@ -191,16 +194,13 @@ pub async fn counts(conns: &Connections) -> Counts {
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn overview(conns: &Arc<Connections>) -> Result<Overview> {
     let discovery = discover(conns).await?;
-    let (knex, counts) = tokio::join!(knex::status(conns), counts(conns));
-    let (mut knex, knex_error) = match knex {
-        Ok(k) => (k, None),
-        Err(e) => (Vec::new(), Some(e.to_payload())),
-    };
+    let ((mut knex, knex_errors), counts) =
+        tokio::join!(knex::status_of(conns, &discovery), counts(conns));
     knex.sort_by_key(|k| !k.locked);
     Ok(Overview {
         discovery,
         knex,
-        knex_error,
+        knex_error: knex_errors.into_iter().next(),
         counts,
     })
 }

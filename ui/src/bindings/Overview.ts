@@ -13,6 +13,6 @@ export type Overview = { discovery: Discovery,
  */
 knex: Array<KnexTable>, 
 /**
- * Why the Knex state could not be read, when it could not.
+ * Why the Knex tables of a database could not be read (the first such database).
  */
 knex_error: ErrorPayload | null, counts: Counts, };
