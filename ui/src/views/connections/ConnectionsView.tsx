@@ -24,7 +24,9 @@ export function ConnectionsView() {
     <div className="view" data-testid="connections">
       <div className="view-head">
         <h1>Connections</h1>
-        <span className="muted">{list.length} profiles</span>
+        <span className="muted">
+          {list.length} {list.length === 1 ? 'profile' : 'profiles'}
+        </span>
         <span className="spacer" />
         <button type="button" className="button button-primary" data-testid="add-profile" onClick={() => setAdding(true)}>
           Add profile…

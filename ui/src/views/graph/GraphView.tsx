@@ -78,6 +78,7 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
   const [busy, setBusy] = useState<{ op: string; what: string } | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [showNodes, setShowNodes] = useState(false);
+  const [hover, setHover] = useState<string | null>(null);
   const container = useRef<HTMLDivElement>(null);
   const cy = useRef<cytoscape.Core | null>(null);
 
@@ -230,6 +231,8 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
       void expandRef.current(ref);
     });
     c.on('dbltap', 'node', (e) => openRef.current(e.target.id() as string));
+    c.on('mouseover', 'node', (e) => setHover(e.target.id() as string));
+    c.on('mouseout', 'node', () => setHover(null));
     c.on('tap', (e) => {
       if (e.target === c) setSelected(null);
     });
@@ -289,6 +292,19 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
       } as cytoscape.LayoutOptions).run();
     }
   }, [merged]);
+
+  // Esc deselects the node (the window's Esc closes panes of other views).
+  useEffect(() => {
+    if (!selected) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        setSelected(null);
+        cy.current?.elements().unselect();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [selected]);
 
   const node = selected ? merged?.nodes.get(selected) : undefined;
   const sortedNodes = useMemo(
@@ -429,6 +445,11 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
             missing
           </span>
           <span className="muted">click: expand · double-click: open</span>
+          {hover && (
+            <span className="mono" data-testid="graph-hover">
+              {hover}
+            </span>
+          )}
         </div>
         {(node || showNodes) && (
           <aside className="pane" style={{ width: 320 }} data-testid="graph-side">
