@@ -737,3 +737,52 @@ fn the_capability_allows_the_app_commands_to_the_main_window_only() {
     let e = main.call("plugin:event|listen", json!({})).unwrap_err();
     assert!(e.to_string().contains("not allowed"), "{e}");
 }
+
+/// A Knex lock left held (the "Migration table is already locked" outage): the overview shows
+/// it first, and write mode with the database's name typed back releases it.
+#[test]
+fn a_held_knex_lock_is_shown_and_released_in_write_mode() {
+    let prefix = format!("bsiappknex{}_", std::process::id());
+    tauri::async_runtime::block_on(prepare(&prefix, &["catalog"], false));
+    let db = format!("{prefix}catalog");
+    shared().psql(
+        &db,
+        "CREATE TABLE knex_migrations (id serial PRIMARY KEY, name text, batch int, \
+           migration_time timestamptz); \
+         INSERT INTO knex_migrations (name, batch, migration_time) \
+           VALUES ('20200511113813_init.js', 1, now()); \
+         CREATE TABLE knex_migrations_lock (index serial PRIMARY KEY, is_locked int); \
+         INSERT INTO knex_migrations_lock (is_locked) VALUES (1)",
+    );
+    let a = app();
+    a.open(profile_input("knex", &prefix), &password());
+    let o = a.ok("overview", json!({}));
+    let first = &arr(&o["knex"])[0];
+    assert_eq!(first["database"], json!(db), "{o}");
+    assert_eq!(first["locked"], true, "{o}");
+    assert!(first["hint"].is_string());
+    let unlock = json!({ "database": db, "lockTable": "knex_migrations_lock", "confirm": db });
+    assert_eq!(a.code("knex_unlock", unlock.clone()), "read_only");
+    a.ok(
+        "set_write_mode",
+        json!({ "profile": "knex", "enabled": true, "confirmName": "knex" }),
+    );
+    let out = a.ok("knex_unlock", unlock.clone());
+    assert_eq!(out["released"], 1, "{out}");
+    assert_eq!(out["table"], "public.knex_migrations_lock");
+    let status = a.ok("knex_status", json!({}));
+    let t = arr(&status)
+        .iter()
+        .find(|t| t["database"] == json!(db))
+        .unwrap();
+    assert_eq!(t["locked"], false, "{status}");
+    assert_eq!(a.ok("knex_unlock", unlock)["released"], 0);
+    // Not a lock table: refused before anything is written.
+    assert_eq!(
+        a.code(
+            "knex_unlock",
+            json!({ "database": db, "lockTable": "knex_migrations", "confirm": db })
+        ),
+        "config"
+    );
+}
