@@ -213,7 +213,9 @@ e2e('filtering entities by kind and opening one', async () => {
     const buttons = await driver.findElements(tid('graph-expand'));
     if (buttons.length === 0) break;
     const now = await nodes();
-    await buttons[buttons.length - 1].click();
+    const button = buttons[buttons.length - 1];
+    await driver.executeScript('arguments[0].scrollIntoView({ block: "center" })', button);
+    await button.click();
     try {
       grown = await eventually(async () => (await nodes()) > now && (await nodes()), 'the graph grows', 8000);
     } catch {

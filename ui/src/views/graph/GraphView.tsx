@@ -293,6 +293,11 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
     }
   }, [merged]);
 
+  // The side panel takes room from the canvas: cytoscape must learn its new size.
+  useEffect(() => {
+    cy.current?.resize();
+  }, [showNodes, selected]);
+
   // Esc deselects the node (the window's Esc closes panes of other views).
   useEffect(() => {
     if (!selected) return;
