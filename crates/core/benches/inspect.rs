@@ -513,6 +513,37 @@ async fn main() {
     }
 
     print_table(&lines);
+
+    // Floors: the cheapest statement that must read every row the operation has to consider,
+    // returning one number. No query that answers the operation exactly can be faster on
+    // Backstage's schema (it has no narrower index for them).
+    println!("\n| floor (cheapest exact statement) | median ms | p90 ms |\n|---|---:|---:|");
+    let floors: [(&str, &str, &PgPool, &str); 2] = [
+        (
+            "facets",
+            "kind facets: count every `kind` row of search (index-only)",
+            &cat_pool,
+            "SELECT count(*) FROM search WHERE key = 'kind' AND original_value IS NOT NULL",
+        ),
+        (
+            "tasks",
+            "task page: read every tasks.created_at (no index has it)",
+            &sc_pool,
+            "SELECT max(created_at) FROM tasks",
+        ),
+    ];
+    for (name, label, pool, sql) in floors {
+        if !only(name) {
+            continue;
+        }
+        let (a, _) = measure(
+            runs,
+            || direct_rows(pool, sqlx::query(sql)),
+            || direct_rows(pool, sqlx::query(sql)),
+        )
+        .await;
+        println!("| {label} | {:.2} | {:.2} |", a.median, a.p90);
+    }
 }
 
 fn print_table(lines: &[Line]) {
