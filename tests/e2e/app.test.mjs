@@ -205,7 +205,13 @@ e2e('filtering entities by kind and opening one', async () => {
   await (await find('open-graph')).click();
   await find('view-graph');
   const nodes = async () => Number(await (await find('graph-node-count')).getText());
-  const before = await eventually(async () => (await nodes()) > 0 && (await nodes()), 'the graph has nodes');
+  const deep = await eventually(async () => (await nodes()) > 0 && (await nodes()), 'the graph has nodes');
+  // One hop: the entity's own neighbours, readable; expanding one of them adds its neighbours.
+  await (await find('graph-depth')).findElement(css('option[value="1"]')).click();
+  const before = await eventually(
+    async () => (await nodes()) > 0 && (await nodes()) < deep && (await nodes()),
+    'one hop shows fewer nodes',
+  );
   await (await find('graph-node-list-toggle')).click();
   await find('graph-node-list');
   let grown = 0;

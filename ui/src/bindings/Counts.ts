@@ -14,7 +14,8 @@ entities: Count,
  */
 processing_errors: Count, 
 /**
- * `refresh_state` rows that no `refresh_state_references` row targets.
+ * Orphaned entities, as the orphan list counts them: no `refresh_state_references` row
+ * targets them, or they carry `backstage.io/orphan: 'true'`.
  */
 orphans: Count, 
 /**

@@ -295,7 +295,12 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
 
   // The side panel takes room from the canvas: cytoscape must learn its new size.
   useEffect(() => {
-    cy.current?.resize();
+    const c = cy.current;
+    if (!c) return;
+    const [w0, h0] = [c.width(), c.height()];
+    c.resize();
+    // Keep what was in the middle in the middle.
+    c.panBy({ x: (c.width() - w0) / 2, y: (c.height() - h0) / 2 });
   }, [showNodes, selected]);
 
   // Esc deselects the node (the window's Esc closes panes of other views).
@@ -349,9 +354,16 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
         </button>
         <label className="check">
           depth
-          <select className="select" value={depth} onChange={(e) => setDepth(Number(e.target.value))}>
+          <select
+            className="select"
+            value={depth}
+            onChange={(e) => setDepth(Number(e.target.value))}
+            data-testid="graph-depth"
+          >
             {[1, 2, 3, 4, 5].map((d) => (
-              <option key={d}>{d}</option>
+              <option key={d} value={d}>
+                {d}
+              </option>
             ))}
           </select>
         </label>
@@ -367,7 +379,9 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
           max nodes
           <select className="select" value={maxNodes} onChange={(e) => setMaxNodes(Number(e.target.value))}>
             {[50, 100, 300, 500, 1000].map((d) => (
-              <option key={d}>{d}</option>
+              <option key={d} value={d}>
+                {d}
+              </option>
             ))}
           </select>
         </label>
