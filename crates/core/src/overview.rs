@@ -47,7 +47,8 @@ pub struct Counts {
     pub entities: Count,
     /// `refresh_state` rows with processing errors.
     pub processing_errors: Count,
-    /// `refresh_state` rows that no `refresh_state_references` row targets.
+    /// Orphaned entities, as the orphan list counts them: no `refresh_state_references` row
+    /// targets them, or they carry `backstage.io/orphan: 'true'`.
     pub orphans: Count,
     /// Scaffolder tasks with status `failed` created in the last 24 hours.
     pub failed_tasks_24h: Count,
@@ -67,32 +68,44 @@ pub struct Overview {
     pub counts: Counts,
 }
 
+/// What a count needs: `(table, Some(column))` or `(table, None)` for the table alone.
+type Need<'a> = (&'a str, Option<&'a str>);
+
+async fn present(
+    pool: &crate::connect::PgPool,
+    scope: &crate::tables::Scope,
+    (table, column): Need<'_>,
+) -> Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c \
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+           WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm') \
+             AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a \
+               WHERE a.attrelid = c.oid AND a.attname = $3 AND a.attnum > 0 AND NOT a.attisdropped)))",
+    )
+    .bind(&scope.schema)
+    .bind(table)
+    .bind(column)
+    .fetch_one(pool)
+    .await
+    .map_err(|e| map_query_error(e, &scope.endpoint))
+}
+
 /// Runs `sql` (a `count(*)`) in the area's database when every `(table, column)` it needs is
-/// there; else a `schema_degraded` error that names what is missing.
+/// there; else a `schema_degraded` error that names what is missing. `sql` gets a function
+/// that quotes a table's name and one that tells whether an `optional` need is met.
 async fn count_in(
     conns: &Connections,
     area: &str,
     view: &str,
-    needs: &[(&str, Option<&str>)],
-    sql: impl Fn(&dyn Fn(&str) -> String) -> String,
+    needs: &[Need<'_>],
+    optional: &[Need<'_>],
+    sql: impl Fn(&dyn Fn(&str) -> String, &dyn Fn(&str) -> bool) -> String,
 ) -> Result<i64> {
     let scope = area_scope(conns, area)?;
     let pool = conns.pool(&scope.endpoint).await?;
-    for (table, column) in needs {
-        let present: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c \
-               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-               WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm') \
-                 AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a \
-                   WHERE a.attrelid = c.oid AND a.attname = $3 AND a.attnum > 0 AND NOT a.attisdropped)))",
-        )
-        .bind(&scope.schema)
-        .bind(table)
-        .bind(column)
-        .fetch_one(&pool)
-        .await
-        .map_err(|e| map_query_error(e, &scope.endpoint))?;
-        if !present {
+    for &(table, column) in needs {
+        if !present(&pool, &scope, (table, column)).await? {
             return Err(crate::CoreError::SchemaDegraded {
                 view: view.to_string(),
                 reason: match column {
@@ -102,9 +115,16 @@ async fn count_in(
             });
         }
     }
+    let mut met = Vec::new();
+    for &need in optional {
+        if present(&pool, &scope, need).await? {
+            met.push(need.0.to_string());
+        }
+    }
+    let has = move |table: &str| met.iter().any(|m| m == table);
     let schema = scope.schema.clone();
     let t = move |table: &str| format!("{}.{}", quote_ident(&schema), quote_ident(table));
-    let q = sql(&t);
+    let q = sql(&t, &has);
     sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(q))
         .fetch_one(&pool)
         .await
@@ -118,7 +138,8 @@ pub async fn counts(conns: &Connections) -> Counts {
         "catalog",
         "the entity count",
         &[("final_entities", Some("final_entity"))],
-        |t| {
+        &[],
+        |t, _| {
             format!(
                 "SELECT count(*) FROM {} WHERE final_entity IS NOT NULL",
                 t("final_entities")
@@ -130,13 +151,15 @@ pub async fn counts(conns: &Connections) -> Counts {
         "catalog",
         "the processing error count",
         &[("refresh_state", Some("errors"))],
-        |t| {
+        &[],
+        |t, _| {
             format!(
                 "SELECT count(*) FROM {} WHERE errors NOT IN ('', '[]')",
                 t("refresh_state")
             )
         },
     );
+    // As the orphan list: no longer referenced by a parent, or annotated backstage.io/orphan.
     let orphans = count_in(
         conns,
         "catalog",
@@ -145,10 +168,20 @@ pub async fn counts(conns: &Connections) -> Counts {
             ("refresh_state", None),
             ("refresh_state_references", Some("target_entity_ref")),
         ],
-        |t| {
+        &[("search", Some("value"))],
+        |t, has| {
+            let annotated = if has("search") {
+                format!(
+                    " OR EXISTS (SELECT 1 FROM {} s WHERE s.entity_id = rs.entity_id \
+                     AND s.key = 'metadata.annotations.backstage.io/orphan' AND s.value = 'true')",
+                    t("search")
+                )
+            } else {
+                String::new()
+            };
             format!(
                 "SELECT count(*) FROM {} rs WHERE NOT EXISTS \
-                 (SELECT 1 FROM {} x WHERE x.target_entity_ref = rs.entity_ref)",
+                 (SELECT 1 FROM {} x WHERE x.target_entity_ref = rs.entity_ref){annotated}",
                 t("refresh_state"),
                 t("refresh_state_references")
             )
@@ -159,7 +192,8 @@ pub async fn counts(conns: &Connections) -> Counts {
         "scaffolder",
         "the failed task count",
         &[("tasks", Some("status")), ("tasks", Some("created_at"))],
-        |t| {
+        &[],
+        |t, _| {
             format!(
                 "SELECT count(*) FROM {} WHERE status = 'failed' \
                  AND created_at >= now() - interval '24 hours'",
@@ -172,7 +206,8 @@ pub async fn counts(conns: &Connections) -> Counts {
         "auth",
         "the active session count",
         &[("sessions", Some("expired"))],
-        |t| {
+        &[],
+        |t, _| {
             format!(
                 "SELECT count(*) FROM {} WHERE expired > now()",
                 t("sessions")
