@@ -28,6 +28,7 @@ pub const COMMANDS: &[&str] = &[
     "orphans",
     "stale",
     "locations",
+    "catalog_capabilities",
     // graph
     "graph_neighbourhood",
     "graph_path",

@@ -466,6 +466,11 @@ fn every_area_answers_on_generated_data() {
     );
     a.ok("stale", json!({ "olderThan": "1h", "page": {} }));
     a.ok("locations", json!({ "page": {} }));
+    let caps = a.ok("catalog_capabilities", json!({}));
+    assert!(
+        arr(&caps["views"]).iter().all(|v| v["available"] == true),
+        "{caps}"
+    );
     assert_eq!(
         a.code("stale", json!({ "olderThan": "soon", "page": {} })),
         "config"
@@ -643,6 +648,15 @@ fn a_view_whose_table_is_missing_is_schema_degraded_and_the_overview_degrades_pe
     let e = a.call("locations", json!({ "page": {} })).unwrap_err();
     assert_eq!(e["code"], "schema_degraded");
     assert!(e["message"].as_str().unwrap().contains("locations"), "{e}");
+    let caps = a.ok("catalog_capabilities", json!({}));
+    let loc = arr(&caps["views"])
+        .iter()
+        .find(|v| v["available"] == false)
+        .expect("one view unavailable");
+    assert!(
+        loc["reason"].as_str().unwrap().contains("locations"),
+        "{caps}"
+    );
     // The other catalog views still answer.
     a.ok("processing_errors", json!({ "page": {} }));
     let o = a.ok("overview", json!({}));

@@ -106,6 +106,8 @@ specs! {
     stale(older_than: String, page: PageArgs, op: Op) -> core::catalog::StaleList;
     "Registered locations and their latest update."
     locations(page: PageArgs, op: Op) -> core::page::Page<core::catalog::LocationRow>;
+    "Which catalog views this database can serve, and the fields they show without."
+    catalog_capabilities(op: Op) -> core::catalog::Capabilities;
     "The relation neighbourhood of some entities."
     graph_neighbourhood(args: graph::GraphArgs, op: Op) -> core::graph::Graph;
     "The shortest relation path between two entities."

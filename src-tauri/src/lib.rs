@@ -39,6 +39,7 @@ pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R>
         catalog::orphans,
         catalog::stale,
         catalog::locations,
+        catalog::catalog_capabilities,
         graph::graph_neighbourhood,
         graph::graph_path,
         graph::broken_refs,

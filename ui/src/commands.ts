@@ -12,6 +12,7 @@ import type {
   BrokenTarget,
   BrowserSession,
   CancelOutcome,
+  Capabilities,
   DocumentTypeCount,
   EntityFilter,
   EntityQuery,
@@ -179,6 +180,11 @@ export function stale(olderThan: string, page: PageArgs, op?: string | null): Pr
 /** Registered locations and their latest update. */
 export function locations(page: PageArgs, op?: string | null): Promise<Page<LocationRow>> {
   return invoke<Page<LocationRow>>('locations', { page, op: op ?? null });
+}
+
+/** Which catalog views this database can serve, and the fields they show without. */
+export function catalogCapabilities(op?: string | null): Promise<Capabilities> {
+  return invoke<Capabilities>('catalog_capabilities', { op: op ?? null });
 }
 
 /** The relation neighbourhood of some entities. */

@@ -3,8 +3,8 @@
 //! orphans, stale entities and locations.
 
 use bsi_core::catalog::{
-    Catalog, EntityDetail, EntityFilter, EntityQuery, EntitySummary, ErroredEntity, FacetField,
-    Facets, ListQuery, LocationRow, OrphanEntity, StaleList, parse_duration,
+    Capabilities, Catalog, EntityDetail, EntityFilter, EntityQuery, EntitySummary, ErroredEntity,
+    FacetField, Facets, ListQuery, LocationRow, OrphanEntity, StaleList, parse_duration,
 };
 use bsi_core::page::Page;
 use bsi_core::{ErrorPayload, auth::UserSessions, scaffolder::EntityTasks};
@@ -172,6 +172,22 @@ pub async fn locations(
                 .await?
                 .locations(&list(page))
                 .await
+        })
+        .await
+        .map_err(to_ipc)
+}
+
+/// Which catalog views this database can serve, why not, and which fields they show without
+/// (an older or trimmed schema).
+#[tauri::command]
+#[tracing::instrument(skip(state))]
+pub async fn catalog_capabilities(
+    state: State<'_, AppState>,
+    op: Option<String>,
+) -> CmdResult<Capabilities> {
+    state
+        .run(op, |c| async move {
+            Ok(c.reuse(|| Catalog::open(&c)).await?.capabilities())
         })
         .await
         .map_err(to_ipc)
