@@ -229,6 +229,11 @@ e2e('filtering entities by kind and opening one', async () => {
     }
   }
   assert.ok(grown > before, `expanding a node added nodes (${before} before, ${grown} after)`);
+  // The canvas draws exactly the nodes the view counts.
+  await eventually(
+    async () => Number(await (await find('graph-canvas')).getAttribute('data-drawn')) === (await nodes()),
+    'the canvas draws every node and no other',
+  );
   await (await find('graph-node-list-toggle')).click();
   await shot('graph');
 });

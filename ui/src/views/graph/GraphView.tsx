@@ -79,6 +79,8 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [showNodes, setShowNodes] = useState(false);
   const [hover, setHover] = useState<string | null>(null);
+  // How many nodes the canvas really draws (checked by the end-to-end tests).
+  const [drawn, setDrawn] = useState(0);
   const container = useRef<HTMLDivElement>(null);
   const cy = useRef<cytoscape.Core | null>(null);
 
@@ -249,12 +251,16 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
     if (!c) return;
     if (!merged) {
       c.elements().remove();
+      setDrawn(0);
       return;
     }
     const cut = new Set(merged.truncated?.nodes.map((n) => n.entity_ref) ?? []);
     const missing = new Set([...merged.nodes.values()].filter((n) => n.status === 'missing').map((n) => n.entity_ref));
     const add: cytoscape.ElementDefinition[] = [];
+    // A new root or new filters replace the graph: drop what it no longer has.
+    const stale = c.elements().filter((el) => (el.isNode() ? !merged.nodes.has(el.id()) : !merged.edges.has(el.id())));
     c.batch(() => {
+      stale.remove();
       for (const n of merged.nodes.values()) {
         const data = {
           id: n.entity_ref,
@@ -278,7 +284,8 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
       }
       c.add(add);
     });
-    if (add.length > 0) {
+    setDrawn(c.nodes().length);
+    if (add.length > 0 || stale.nonempty()) {
       // Top to bottom: neighbourhoods fan out wide, and the window is wider than tall.
       const big = c.nodes().length > 250;
       c.layout({
@@ -449,7 +456,7 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
             <Empty title="Choose a root entity">Type a ref above, or open Graph from an entity.</Empty>
           </div>
         )}
-        <div className="graph-canvas" ref={container} data-testid="graph-canvas" />
+        <div className="graph-canvas" ref={container} data-testid="graph-canvas" data-drawn={drawn} />
         <div className="graph-legend">
           <span>
             <span className="legend-swatch" style={{ borderColor: 'var(--accent)' }} />
