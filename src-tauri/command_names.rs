@@ -11,6 +11,7 @@ pub const COMMANDS: &[&str] = &[
     "import_app_config",
     "remove_profile",
     "test_connection",
+    "test_profile_input",
     "keyring_status",
     "set_write_mode",
     "open_profile",

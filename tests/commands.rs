@@ -308,6 +308,20 @@ fn connection_failures_arrive_with_their_codes() {
     let a = app();
     let s = shared();
     let port = s.port;
+    // A form tested before it is saved: nothing is saved.
+    let mut form = profile_input("unsaved", "backstage_plugin_");
+    form["password"] = json!(password());
+    let info = a.ok("test_profile_input", json!({ "input": form }));
+    assert_eq!(info["user"], "postgres");
+    form["password"] = json!("not-the-password");
+    assert_eq!(
+        a.code("test_profile_input", json!({ "input": form })),
+        "authentication"
+    );
+    assert_eq!(
+        a.code("get_profile", json!({ "name": "unsaved" })),
+        "not_found"
+    );
     // Wrong password.
     a.ok(
         "add_profile",

@@ -78,6 +78,8 @@ specs! {
     remove_profile(name: String) -> bool;
     "Connects once (the open profile when `name` is null) and reports the server, or rejects with the precise error."
     test_connection(name: Option<String>, password: Option<String>) -> core::connect::ServerInfo;
+    "Tests a profile as a form describes it, without saving it; rejects with the precise error."
+    test_profile_input(input: connections::ProfileInput) -> core::connect::ServerInfo;
     "Whether the OS keyring can be used, and if not why."
     keyring_status() -> core::secrets::KeyringStatus;
     "Turns write mode on or off for a profile; turning it on needs the profile name typed back."

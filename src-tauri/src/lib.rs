@@ -25,6 +25,7 @@ pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R>
         connections::import_app_config,
         connections::remove_profile,
         connections::test_connection,
+        connections::test_profile_input,
         connections::keyring_status,
         connections::set_write_mode,
         connections::open_profile,

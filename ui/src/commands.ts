@@ -112,6 +112,11 @@ export function testConnection(name?: string | null, password?: string | null): 
   return invoke<ServerInfo>('test_connection', { name: name ?? null, password: password ?? null });
 }
 
+/** Tests a profile as a form describes it, without saving it; rejects with the precise error. */
+export function testProfileInput(input: ProfileInput): Promise<ServerInfo> {
+  return invoke<ServerInfo>('test_profile_input', { input });
+}
+
 /** Whether the OS keyring can be used, and if not why. */
 export function keyringStatus(): Promise<KeyringStatus> {
   return invoke<KeyringStatus>('keyring_status');

@@ -384,6 +384,44 @@ pub async fn test_connection(
     r.map_err(to_ipc)
 }
 
+/// Tests a profile as a form describes it, before (or without) saving it: connects once with
+/// the form's password (else the stored one of a profile being updated) and reports the server
+/// or the precise error. Nothing is saved.
+#[tauri::command]
+#[tracing::instrument(skip(state, input), fields(name = %input.name))]
+pub async fn test_profile_input(
+    state: State<'_, AppState>,
+    input: ProfileInput,
+) -> CmdResult<bsi_core::connect::ServerInfo> {
+    let existing = if input.update {
+        Some(
+            state
+                .store()
+                .and_then(|s| s.get(&input.name))
+                .map_err(to_ipc)?,
+        )
+    } else {
+        None
+    };
+    let mut input = input;
+    if input.name.is_empty() {
+        input.name = "unsaved".to_string();
+    }
+    let (profile, password) = build_profile(existing, &input).map_err(to_ipc)?;
+    let password = match password {
+        Some(p) => Some(p),
+        None if input.update => Keyring::default()
+            .get_async(&profile.keyring_account())
+            .await
+            .unwrap_or(None),
+        None => None,
+    };
+    let conns = bsi_core::connect::Connections::new(profile, password);
+    let r = conns.test().await;
+    conns.close().await;
+    r.map_err(to_ipc)
+}
+
 /// Whether the OS keyring can be used, and if not why and what to do.
 #[tauri::command]
 #[tracing::instrument]
