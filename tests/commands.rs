@@ -753,6 +753,19 @@ fn a_running_command_is_cancelled_on_the_server() {
     holder.join().unwrap();
     // The same profile keeps working.
     a.ok("entities", json!({ "query": { "limit": 1 } }));
+    // A cancel that arrives before its command: the command does not run.
+    assert_eq!(a.ok("cancel", json!({ "op": "early" }))["signalled"], 0);
+    assert_eq!(
+        a.code(
+            "entities",
+            json!({ "query": { "limit": 1 }, "op": "early" })
+        ),
+        "cancelled"
+    );
+    a.ok(
+        "entities",
+        json!({ "query": { "limit": 1 }, "op": "later" }),
+    );
 }
 
 /// The real context (tauri.conf.json and the capability): the main window may call the app's
