@@ -67,13 +67,20 @@ export function EntitiesView({ entity, kind }: { entity?: string | undefined; ki
   const [facetError, setFacetError] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
-    cmd
-      .facets(filter, FIELDS.map((f) => f.field))
-      .then((f) => {
-        if (live) {
-          setFacets(f);
-          setFacetError(null);
-        }
+    // A field's counts ignore its own selection (so other values stay offered); the other
+    // fields' counts honour the whole filter.
+    const active = FIELDS.filter((f) => sel[f.field].length > 0);
+    const calls = [
+      cmd.facets(filter, FIELDS.map((f) => f.field)),
+      ...active.map((f) => cmd.facets({ ...filter, [f.key]: [] }, [f.field])),
+    ];
+    Promise.all(calls)
+      .then(([all, ...own]) => {
+        if (!live || !all) return;
+        const byField = new Map(all.facets.map((f) => [f.field, f]));
+        for (const o of own) for (const f of o.facets) byField.set(f.field, f);
+        setFacets({ facets: [...byField.values()] });
+        setFacetError(null);
       })
       .catch((e: unknown) => {
         if (live) setFacetError(String((e as { message?: string })?.message ?? e));
@@ -88,8 +95,13 @@ export function EntitiesView({ entity, kind }: { entity?: string | undefined; ki
 
   const total = useMemo(() => {
     const k = facets?.facets.find((f) => f.field === 'kind');
-    return k ? k.values.reduce((n, v) => n + Number(v.count), 0) : null;
-  }, [facets]);
+    if (!k) return null;
+    // With kinds selected, the kind counts ignore that selection: add the selected ones.
+    const chosen = new Set(sel.kind.map((x) => x.toLowerCase()));
+    return k.values
+      .filter((v) => chosen.size === 0 || chosen.has(v.value.toLowerCase()))
+      .reduce((n, v) => n + Number(v.count), 0);
+  }, [facets, sel.kind]);
 
   const open = useCallback(
     (i: number) => {

@@ -264,7 +264,7 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
       for (const n of merged.nodes.values()) {
         const data = {
           id: n.entity_ref,
-          label: `${n.kind}:${n.namespace === 'default' ? '' : `${n.namespace}/`}${n.name}`,
+          label: `${n.namespace === 'default' ? '' : `${n.namespace}/`}${n.name}\n${n.kind}`,
           colour: KIND_COLOURS[n.kind] ?? '#888',
           status: n.status,
           root: n.root,
@@ -292,6 +292,8 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
         name: 'dagre',
         rankDir: 'TB',
         nodeSep: big ? 6 : 12,
+        // Small graphs leave room for the labels; large ones are read by zooming in.
+        nodeDimensionsIncludeLabels: c.nodes().length <= 80,
         rankSep: big ? 70 : 90,
         animate: false,
         fit: true,
