@@ -687,9 +687,11 @@ fn a_view_whose_table_is_missing_is_schema_degraded_and_the_overview_degrades_pe
 
 #[test]
 fn a_running_command_is_cancelled_on_the_server() {
-    let prefix = data();
+    // A catalog of its own: the lock below must not hold up the other tests.
+    let prefix = format!("bsiappcancel{}_", std::process::id());
+    tauri::async_runtime::block_on(prepare(&prefix, &["catalog"], false));
     let a = app();
-    a.open(profile_input("cancelling", prefix), &password());
+    a.open(profile_input("cancelling", &prefix), &password());
     let db = format!("{prefix}catalog");
     // Another session holds a lock that the entity list must wait for.
     let (locked_tx, locked_rx) = std::sync::mpsc::channel();
