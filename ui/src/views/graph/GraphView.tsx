@@ -82,6 +82,8 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
   // How many nodes the canvas really draws (checked by the end-to-end tests).
   const [drawn, setDrawn] = useState(0);
   const container = useRef<HTMLDivElement>(null);
+  /** The node to keep in view after a layout: the last one expanded, else the root. */
+  const focus = useRef<string | null>(null);
   const cy = useRef<cytoscape.Core | null>(null);
 
   useEffect(() => {
@@ -121,6 +123,7 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
     let live = true;
     void fetchGraph([root], depth).then((g) => {
       if (!live || !g) return;
+      focus.current = g.roots[0] ?? null;
       setMerged({
         nodes: new Map(g.nodes.map((n) => [n.entity_ref, n])),
         edges: new Map(g.edges.map((e) => [edgeId(e), e])),
@@ -137,6 +140,7 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
 
   const expand = useCallback(
     async (ref: string) => {
+      focus.current = ref;
       const g = await fetchGraph([ref], 1);
       if (!g) return;
       setMerged((m) => {
@@ -189,7 +193,7 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
             'text-valign': 'bottom',
             'text-margin-y': 3,
             'text-wrap': 'wrap',
-            'text-max-width': '140px',
+            'text-max-width': '120px',
             width: 18,
             height: 18,
             'border-width': 2,
@@ -299,6 +303,15 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
         fit: true,
         padding: 20,
       } as cytoscape.LayoutOptions).run();
+      // A small graph that fits only as dots is shown readable around its focus instead
+      // (Fit shows all of it).
+      const f = focus.current ? c.getElementById(focus.current) : null;
+      if (c.zoom() < 0.8 && c.nodes().length <= 80 && f && f.nonempty()) {
+        c.zoom(0.8);
+        c.center(f);
+        // Top to bottom: its neighbours are below it.
+        c.panBy({ x: 0, y: -(c.height() / 2 - 60) });
+      }
     }
   }, [merged]);
 
