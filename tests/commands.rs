@@ -439,6 +439,28 @@ fn every_area_answers_on_generated_data() {
     assert_eq!(e["detail"]["entity_ref"], json!(user));
     assert!(e["sessions"].is_object(), "sessions for a user: {e}");
     assert!(e["tasks"].is_object(), "tasks link: {e}");
+    // An entity named in a task's completion output lists that task.
+    let rows = shared().psql(
+        &format!("{prefix}scaffolder"),
+        "SELECT task_id::text || '|' || (l->>'entityRef') FROM task_events, \
+           json_array_elements(body::json->'output'->'links') l \
+         WHERE event_type = 'completion' AND l->>'entityRef' IS NOT NULL ORDER BY id",
+    );
+    let created = rows
+        .lines()
+        .filter_map(|l| l.split_once('|'))
+        .find_map(|(task, r)| {
+            a.call("entity", json!({ "entityRef": r }))
+                .ok()
+                .map(|e| (task.to_string(), e))
+        });
+    let (task, e) = created.expect("an entity created by a task is in the catalog");
+    assert!(
+        arr(&e["tasks"]["items"])
+            .iter()
+            .any(|t| t["id"] == json!(task)),
+        "{e}"
+    );
     let component = arr(&a.ok(
         "entities",
         json!({ "query": { "filter": { "kind": ["component"] }, "limit": 1 } }),
