@@ -274,7 +274,7 @@ pub fn render() -> Result<BTreeMap<PathBuf, String>, String> {
     ts.push_str(
         "// The only module that calls the backend: one typed function per command of\n\
          // src-tauri/src/commands. A failed command rejects with an `ErrorPayload`\n\
-         // ({ code, message }); `isCommandError` tells it apart from other errors.\n\n",
+         // ({ code, message }), whatever failed (a failure of IPC itself is `internal`).\n\n",
     );
     ts.push_str("import { invoke } from '@tauri-apps/api/core';\n");
     let mut body = String::new();
@@ -288,6 +288,18 @@ pub fn render() -> Result<BTreeMap<PathBuf, String>, String> {
          \x20   typeof (e as { code?: unknown }).code === 'string' &&\n\
          \x20   typeof (e as { message?: unknown }).message === 'string'\n\
          \x20 );\n\
+         }\n\n\
+         /** Invokes a command; every rejection is an `ErrorPayload`. */\n\
+         async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {\n\
+         \x20 try {\n\
+         \x20   return await invoke<T>(cmd, args);\n\
+         \x20 } catch (e) {\n\
+         \x20   if (isCommandError(e)) {\n\
+         \x20     throw e;\n\
+         \x20   }\n\
+         \x20   const failure: ErrorPayload = { code: 'internal', message: String(e) };\n\
+         \x20   throw failure;\n\
+         \x20 }\n\
          }\n\n\
          let opCounter = 0;\n\n\
          /** A fresh id for a cancellable operation: pass it as `op`, then `cancel(op)`. */\n\
@@ -338,10 +350,10 @@ pub fn render() -> Result<BTreeMap<PathBuf, String>, String> {
             params.join(", ")
         ));
         if keys.is_empty() {
-            ts.push_str(&format!("  return invoke<{ret}>('{}');\n}}\n", s.name));
+            ts.push_str(&format!("  return call<{ret}>('{}');\n}}\n", s.name));
         } else {
             ts.push_str(&format!(
-                "  return invoke<{ret}>('{}', {{ {} }});\n}}\n",
+                "  return call<{ret}>('{}', {{ {} }});\n}}\n",
                 s.name,
                 keys.join(", ")
             ));
