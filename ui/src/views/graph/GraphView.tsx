@@ -307,10 +307,13 @@ export function GraphView({ root: routeRoot }: { root?: string | undefined }) {
       // (Fit shows all of it).
       const f = focus.current ? c.getElementById(focus.current) : null;
       if (c.zoom() < 0.8 && c.nodes().length <= 80 && f && f.nonempty()) {
-        c.zoom(0.8);
-        c.center(f);
-        // Top to bottom: its neighbours are below it.
-        c.panBy({ x: 0, y: -(c.height() / 2 - 60) });
+        const hood = f.closedNeighborhood();
+        c.fit(hood, 30);
+        const z = Math.min(1.1, Math.max(0.75, c.zoom()));
+        if (z !== c.zoom()) {
+          c.zoom(z);
+          c.center(hood);
+        }
       }
     }
   }, [merged]);
