@@ -164,6 +164,37 @@ e2e('connecting through a profile in Connections, then the shortcuts overlay', a
   await find('view-entities');
 });
 
+e2e('a profile added from a URI with a wrong password fails its test with what to do', async () => {
+  driver = await open([]);
+  await go('connections');
+  const demo = await eventually(async () => {
+    for (const r of await driver.findElements(tid('profile-row'))) {
+      const t = await r.getText();
+      const m = t.match(/localhost:(\d+)/);
+      if (t.includes('demo') && m) return m[1];
+    }
+    return false;
+  }, 'the demo profile shows its port');
+  await (await find('add-profile')).click();
+  await visible('add-profile-dialog');
+  await (await find('profile-name-input')).sendKeys('wrong-password');
+  await (await find('profile-url-input')).sendKeys(`postgresql://backstage@localhost:${demo}/postgres?sslmode=require`);
+  await (await find('profile-password-input')).sendKeys('not-the-password');
+  await (await find('profile-save')).click();
+  const row = await eventually(async () => {
+    for (const r of await driver.findElements(tid('profile-row'))) {
+      if ((await r.getText()).includes('wrong-password')) return r;
+    }
+    return false;
+  }, 'the new profile is listed');
+  await row.findElement(css('td')).click();
+  await (await find('test-connection')).click();
+  const err = await visible('error');
+  assert.equal(await err.getAttribute('data-code'), 'authentication');
+  assert.match(await (await find('error-next')).getText(), /password/i);
+  assert.ok(!(await bodyText()).includes('not-the-password'), 'the password is not shown');
+});
+
 e2e('filtering entities by kind and opening one', async () => {
   driver = await open(['--profile', 'demo']);
   await go('entities');

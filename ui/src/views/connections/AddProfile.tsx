@@ -96,7 +96,13 @@ export function AddProfileDialog({ onClose, onSaved }: { onClose: () => void; on
             <span>
               URI or key=value string, e.g. <code>postgresql://backstage@db.example.com/postgres?sslmode=verify-full</code>
             </span>
-            <input className="input mono" value={url} onChange={(e) => setUrl(e.target.value)} spellCheck={false} />
+            <input
+              className="input mono"
+              value={url}
+              onChange={(e) => setUrl(e.target.value)}
+              spellCheck={false}
+              data-testid="profile-url-input"
+            />
           </label>
         )}
         {mode === 'fields' && (
@@ -164,6 +170,7 @@ export function AddProfileDialog({ onClose, onSaved }: { onClose: () => void; on
                 autoComplete="off"
                 value={password}
                 onChange={(e) => setPassword(e.target.value)}
+                data-testid="profile-password-input"
               />
             </label>
           </div>
@@ -201,7 +208,7 @@ export function AddProfileDialog({ onClose, onSaved }: { onClose: () => void; on
             {imported ? 'Close' : 'Cancel'}
           </button>
           {!imported && (
-            <button type="submit" className="button button-primary" disabled={busy || !name}>
+            <button type="submit" className="button button-primary" disabled={busy || !name} data-testid="profile-save">
               {busy ? 'Saving…' : mode === 'import' ? 'Import' : 'Save profile'}
             </button>
           )}
