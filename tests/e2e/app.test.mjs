@@ -15,7 +15,7 @@ let driver;
 
 async function open(args = []) {
   return new Builder()
-    .usingServer('http://127.0.0.1:4444/')
+    .usingServer(`http://127.0.0.1:${process.env.BSI_DRIVER_PORT ?? 4444}/`)
     .withCapabilities({ browserName: 'wry', 'tauri:options': { application, args } })
     .build();
 }
