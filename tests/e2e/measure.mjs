@@ -77,7 +77,7 @@ const memory = () => {
 
 const t0 = performance.now();
 const driver = await new Builder()
-  .usingServer('http://127.0.0.1:4444/')
+  .usingServer(`http://127.0.0.1:${process.env.BSI_DRIVER_PORT ?? 4444}/`)
   .withCapabilities({
     browserName: 'wry',
     'tauri:options': { application, args: ['--profile', profile] },

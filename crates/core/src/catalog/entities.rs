@@ -292,6 +292,7 @@ impl Catalog {
             return Ok(());
         }
         self.check(views::ENTITY_FILTERS, &[NEED_SEARCH])?;
+        sql.replan = true;
         let search = self.t("search");
         for field in FacetField::ALL {
             let values: Vec<String> = f
