@@ -170,9 +170,9 @@ async fn prepare(prefix: &str, areas: &[&str], data: bool) {
         };
         let o = GenerateOptions {
             seed: 7,
-            entities: 300,
             tasks: 20,
             events_per_task: 4,
+            ..GenerateOptions::size(300)
         };
         generate(&t, &o, &|_, _, _| {}).await.unwrap();
     }

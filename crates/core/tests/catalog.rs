@@ -63,9 +63,9 @@ async fn generated(prefix: &str, seed: u64, entities: usize) {
     };
     let o = GenerateOptions {
         seed,
-        entities,
         tasks: 20,
         events_per_task: 4,
+        ..GenerateOptions::size(entities)
     };
     generate(&t, &o, &|_, _, _| {}).await.unwrap();
     // Fresh statistics, as a live catalog has them.

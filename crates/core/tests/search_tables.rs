@@ -65,9 +65,9 @@ async fn data() -> &'static str {
         };
         let o = GenerateOptions {
             seed: 9,
-            entities: 300,
             tasks: 150,
             events_per_task: 6,
+            ..GenerateOptions::size(300)
         };
         generate(&t, &o, &|_, _, _| {}).await.unwrap();
         w.close().await;

@@ -146,6 +146,11 @@ async fn prepare(conns: &Connections, args: &DemoArgs) -> Result<()> {
     };
     let mut opts = GenerateOptions::size(args.size);
     opts.seed = args.seed;
+    // Generated "now" (to the minute), so that the demo has tasks that failed today and
+    // sessions that are still active.
+    if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        opts.epoch_us = (now.as_secs() / 60 * 60) as i64 * 1_000_000;
+    }
     let report = generate::generate(&targets, &opts, &|phase, done, total| {
         if done == total {
             eprintln!("    {phase}: {total}");

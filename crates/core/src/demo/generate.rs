@@ -23,6 +23,11 @@ pub struct GenerateOptions {
     pub entities: usize,
     pub tasks: usize,
     pub events_per_task: usize,
+    /// The moment the data is generated "at", in microseconds since the Unix epoch: the
+    /// newest tasks, sessions and refreshes lie just before it, expiries just after. Fixed by
+    /// default (2026-11-01) so that a seed always gives the same data; the demo sets the
+    /// current time so that its data looks alive (recent failures, active sessions).
+    pub epoch_us: i64,
 }
 
 impl GenerateOptions {
@@ -39,6 +44,7 @@ impl GenerateOptions {
             entities,
             tasks: entities,
             events_per_task: 10,
+            epoch_us: EPOCH,
         }
     }
 }
@@ -83,7 +89,8 @@ pub async fn generate(
     progress: &(dyn Fn(&str, u64, u64) + Send + Sync),
 ) -> Result<GenerateReport> {
     let started = Instant::now();
-    let plan = Plan::build(opts.seed, opts.entities)?;
+    let mut plan = Plan::build(opts.seed, opts.entities)?;
+    plan.epoch = opts.epoch_us;
     let (mut r, sc, auth, docs, ()) = tokio::try_join!(
         write_catalog(&targets.catalog, &plan, progress),
         write_scaffolder(&targets.scaffolder, &plan, opts, progress),
@@ -183,7 +190,8 @@ fn b64(data: &[u8], url: bool) -> String {
     out
 }
 
-/// 2026-11-01T00:00:00Z in microseconds since the Unix epoch: every timestamp counts from here.
+/// 2026-11-01T00:00:00Z in microseconds since the Unix epoch: the default
+/// [`GenerateOptions::epoch_us`].
 const EPOCH: i64 = 1_793_491_200_000_000;
 const SEC: i64 = 1_000_000;
 const MIN: i64 = 60 * SEC;
@@ -411,6 +419,8 @@ struct Ent {
 
 struct Plan {
     seed: u64,
+    /// [`GenerateOptions::epoch_us`].
+    epoch: i64,
     ents: Vec<Ent>,
     missing: Vec<(Kind, &'static str)>,
     loc_targets: Vec<String>,
@@ -533,6 +543,7 @@ impl Plan {
         let (missing, ents, loc_targets) = (missing.collect(), Vec::with_capacity(n), Vec::new());
         let p = Plan {
             seed,
+            epoch: EPOCH,
             ents,
             missing,
             loc_targets,
@@ -917,7 +928,7 @@ async fn write_catalog(pool: &PgPool, p: &Plan, progress: Progress<'_>) -> Resul
         let fail = rng.chance(0.03);
         let msg = fail.then(|| format!("NotFoundError: 404 Not Found: {target}"));
         let status = ["success", "fail"][usize::from(fail)];
-        let at = ts(EPOCH - rng.range(0, DAY));
+        let at = ts(p.epoch - rng.range(0, DAY));
         log.row(&[&status, &at, &msg, &id, &NULL]);
     }
     locs.flush().await?;
@@ -956,8 +967,8 @@ async fn write_catalog(pool: &PgPool, p: &Plan, progress: Progress<'_>) -> Resul
         let key = (e.kind != Kind::Location).then_some(&location_key);
         let raw = unprocessed.to_string();
         let done = (!e.errored).then(|| processed.to_string());
-        let next = ts(EPOCH + rng.range(10 * SEC, 5 * MIN));
-        let seen = ts(EPOCH - rng.range(0, 5 * MIN));
+        let next = ts(p.epoch + rng.range(10 * SEC, 5 * MIN));
+        let seen = ts(p.epoch - rng.range(0, 5 * MIN));
         let (h1, h2) = (rng.hex(40), rng.hex(40));
         rs.row(&[
             &e.id, &eref, &raw, &done, &cache, &errors, &next, &seen, &key, &h1, &h2,
@@ -978,7 +989,7 @@ async fn write_catalog(pool: &PgPool, p: &Plan, progress: Progress<'_>) -> Resul
             }
             let list = rels.iter().map(|(t, r)| json!({"type": t, "targetRef": r}));
             fin["relations"] = Value::Array(list.collect());
-            let updated = ts(EPOCH - rng.range(0, 30 * DAY));
+            let updated = ts(p.epoch - rng.range(0, 30 * DAY));
             fe.row(&[&e.id, &etag, &fin.to_string(), &updated, &eref]);
             for &(t, x) in &e.out {
                 let (target, (fwd, rev)) = (p.eref(x), RELS[t as usize]);
@@ -1094,8 +1105,8 @@ impl Plan {
         // Finished tasks spread over 90 days, by id; open and running ones are recent.
         let step = (90 * DAY - 3 * HOUR) / o.tasks.max(1) as i64;
         let created = match status {
-            OPEN | PROCESSING => EPOCH - rng.range(MIN, 2 * HOUR),
-            _ => EPOCH - 90 * DAY + step * i as i64 + rng.range(0, HOUR),
+            OPEN | PROCESSING => self.epoch - rng.range(MIN, 2 * HOUR),
+            _ => self.epoch - 90 * DAY + step * i as i64 + rng.range(0, HOUR),
         };
         let (templates, groups) = (self.of(Kind::Template), self.of(Kind::Group));
         let users = self.of(Kind::User);
@@ -1324,7 +1335,7 @@ async fn write_auth(pool: &PgPool, p: &Plan, progress: Progress<'_>) -> Result<G
         let kid = kid(p.seed, k);
         let (x, y) = (rng.b64(32), rng.b64(32));
         let key = json!({"kty": "EC", "x": x, "y": y, "crv": "P-256", "kid": kid, "alg": "ES256"});
-        let at = ts(EPOCH - k as i64 * 3 * HOUR - rng.range(0, HOUR));
+        let at = ts(p.epoch - k as i64 * 3 * HOUR - rng.range(0, HOUR));
         keys.row(&[&kid, &at, &key.to_string()]);
     }
     keys.flush().await?;
@@ -1336,13 +1347,13 @@ async fn write_auth(pool: &PgPool, p: &Plan, progress: Progress<'_>) -> Result<G
     let users: Vec<usize> = p.healthy_users().collect();
     for (k, &u) in users.iter().enumerate() {
         let (uref, name) = (p.eref(u), &p.ents[u].name);
-        let created = EPOCH - rng.range(30 * DAY, 300 * DAY);
-        let updated = EPOCH - rng.range(0, 30 * DAY);
+        let created = p.epoch - rng.range(30 * DAY, 300 * DAY);
+        let updated = p.epoch - rng.range(0, 30 * DAY);
         let claims = json!({"claims": {"sub": uref, "ent": p.ent_claims(u)}}).to_string();
         info.row(&[&uref, &claims, &ts(updated), &ts(created)]);
         if rng.chance(0.3) {
             // connect-session-knex: the cookie and the passport user of a sign-in in progress.
-            let expires = EPOCH + rng.range(-3 * DAY, DAY);
+            let expires = p.epoch + rng.range(-3 * DAY, DAY);
             let cookie = json!({"originalMaxAge": 86_400_000, "expires": iso(expires), "secure": true,
                 "httpOnly": true, "path": "/", "sameSite": "lax"});
             let user = json!({"provider": "github", "id": rng.range(100_000, 99_999_999).to_string(),
@@ -1371,7 +1382,7 @@ async fn write_auth(pool: &PgPool, p: &Plan, progress: Progress<'_>) -> Result<G
     let mut codes = Writer::new(pool, "oidc_authorization_codes", cols);
     let statuses = ["approved", "approved", "pending", "rejected", "expired"];
     for (k, status) in statuses.into_iter().enumerate() {
-        let (id, at) = (rng.uuid(), EPOCH - rng.range(MIN, 3 * DAY) / SEC * SEC);
+        let (id, at) = (rng.uuid(), p.epoch - rng.range(MIN, 3 * DAY) / SEC * SEC);
         let user = (status != "pending").then(|| users.get(k).map(|&u| p.eref(u)));
         let (state, nonce) = (format!("st-{}", rng.hex(12)), format!("n-{}", rng.hex(12)));
         let (uri, scope) = ("http://127.0.0.1:9999/callback", "openid offline_access");
@@ -1457,7 +1468,7 @@ async fn write_notifications(
         let cols = "id, \"user\", title, description, severity, link, origin, topic, created, read";
         let mut nt = Writer::new(pool, "notification", cols);
         for (k, user) in users.iter().enumerate() {
-            let (id, at) = (rng.uuid(), EPOCH - rng.range(MIN, 14 * DAY));
+            let (id, at) = (rng.uuid(), p.epoch - rng.range(MIN, 14 * DAY));
             let (created, read) = (ts(at), rng.chance(0.5).then(|| ts(at + HOUR)));
             let (task, oncall) = (p.task(o, k), k % 3 == 2);
             let desc = (!oncall).then(|| format!("{} was created", task.name));
@@ -1478,7 +1489,7 @@ async fn write_notifications(
             ("Backstage maintenance on Sunday", "high"),
             ("New templates", "normal"),
         ] {
-            let (id, at) = (rng.uuid(), EPOCH - rng.range(HOUR, 7 * DAY));
+            let (id, at) = (rng.uuid(), p.epoch - rng.range(HOUR, 7 * DAY));
             bc.row(&[&id, &title, &sev, &"plugin:notifications", &ts(at)]);
             for user in users.iter().take(3) {
                 status.row(&[&id, user, &ts(at + rng.range(MIN, DAY)), &NULL]);
@@ -1519,7 +1530,7 @@ async fn write_notifications(
         let cols = "id, created_by, created_at, updated_at, read_until, topics";
         let mut sub = Writer::new(pool, "event_bus_subscriptions", cols);
         for (k, id) in subs.iter().enumerate() {
-            let at = ts(EPOCH - (30 - k as i64 * 10) * DAY);
+            let at = ts(p.epoch - (30 - k as i64 * 10) * DAY);
             let read = [0, sent.len()][usize::from(k == 2)].to_string();
             sub.row(&[id, &"service=plugin:signals", &at, &at, &read, &"{signals}"]);
         }
