@@ -136,6 +136,9 @@ pub struct DemoArgs {
     /// Stop the demo's PostgreSQL and exit.
     #[arg(long)]
     pub stop: bool,
+    /// Drop the demo's databases first and generate them afresh (with --size and --seed).
+    #[arg(long, conflicts_with = "stop")]
+    pub reset: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -107,6 +107,17 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
 }
 
 async fn prepare(conns: &Connections, args: &DemoArgs) -> Result<()> {
+    if args.reset {
+        let dropped = bsi_core::demo::drop_databases(conns).await?;
+        say(&format!(
+            "removed the demo's databases ({})",
+            if dropped.is_empty() {
+                "there were none".to_string()
+            } else {
+                dropped.join(", ")
+            }
+        ));
+    }
     let places = migrate::places(conns, &migrate::default_areas())?;
     let done = migrate::apply(
         conns,
