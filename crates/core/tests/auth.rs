@@ -5,61 +5,32 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use bsi_core::ErrorCode;
 use bsi_core::auth::{self, Auth, AuthQuery, SessionKind};
 use bsi_core::connect::{Connections, PgPool};
-use bsi_core::demo::generate::{GenerateOptions, Targets, generate};
-use bsi_core::migrate::{self, AREAS, ApplyOptions};
-use bsi_core::profile::{DivisionMode, Profile};
+use bsi_core::demo::generate::GenerateOptions;
+use bsi_core::migrate::AREAS;
 use bsi_core::redact;
 use bsi_core::scaffolder::{Scaffolder, TaskFilter};
-use bsi_core::secrets::Secret;
-use bsi_core::tls::SslMode;
-use bsi_testkit::shared;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
 fn conns(prefix: &str, write: bool) -> Arc<Connections> {
-    let s = shared();
-    let mut p = Profile::new("auth", "localhost", "postgres");
-    p.port = s.port;
-    p.prefix = prefix.to_string();
-    p.mode = DivisionMode::Database;
-    p.tls.sslmode = SslMode::Require;
-    p.write_mode = write;
-    Connections::new(p, Some(Secret::new(s.password.clone())))
+    common::conns("auth", prefix, write)
 }
 
 async fn make(tag: &str, entities: usize) -> String {
     let prefix = format!("bsi{tag}{}_", std::process::id());
-    let c = conns(&prefix, true);
-    let areas: Vec<String> = AREAS.iter().map(|a| a.to_string()).collect();
-    let places = migrate::places(&c, &areas).unwrap();
-    let opts = ApplyOptions {
-        create_databases: true,
-        ..Default::default()
-    };
-    migrate::apply(&c, &places, &opts).await.unwrap();
-    let pool = |a: &'static str| {
-        let c = c.clone();
-        async move { c.pool(&c.plugin_endpoint(a)).await.unwrap() }
-    };
-    let t = Targets {
-        catalog: pool("catalog").await,
-        scaffolder: pool("scaffolder").await,
-        auth: pool("auth").await,
-        search: pool("search").await,
-        notifications: Some(pool("notifications").await),
-        events: Some(pool("events").await),
-    };
     let o = GenerateOptions {
         seed: 5,
         ..GenerateOptions::size(entities)
     };
-    generate(&t, &o, &|_, _, _| {}).await.unwrap();
+    let (c, _) = common::filled("auth", &prefix, &AREAS, &o).await;
     c.close().await;
     prefix
 }

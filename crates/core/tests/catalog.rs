@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +20,7 @@ use bsi_core::catalog::{
     ListQuery, views,
 };
 use bsi_core::connect::{Connections, PgPool};
-use bsi_core::demo::generate::{GenerateOptions, Targets, generate};
+use bsi_core::demo::generate::GenerateOptions;
 use bsi_core::migrate::{self, AREAS, ApplyOptions};
 use bsi_core::profile::{DivisionMode, Profile};
 use bsi_core::redact::redact_json;
@@ -29,45 +31,18 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 fn conns(prefix: &str, write: bool) -> Arc<Connections> {
-    let s = shared();
-    let mut p = Profile::new("cat", "localhost", "postgres");
-    p.port = s.port;
-    p.prefix = prefix.to_string();
-    p.mode = DivisionMode::Database;
-    p.tls.sslmode = SslMode::Require;
-    p.write_mode = write;
-    Connections::new(p, Some(Secret::new(s.password.clone())))
+    common::conns("cat", prefix, write)
 }
 
 /// Migrates fresh databases `<prefix><area>` and fills them with generated data.
 async fn generated(prefix: &str, seed: u64, entities: usize) {
-    let w = conns(prefix, true);
-    let areas: Vec<String> = AREAS.iter().map(|a| a.to_string()).collect();
-    let places = migrate::places(&w, &areas).unwrap();
-    let opts = ApplyOptions {
-        create_databases: true,
-        ..Default::default()
-    };
-    migrate::apply(&w, &places, &opts).await.unwrap();
-    let pool = |a: &'static str| {
-        let w = w.clone();
-        async move { w.pool(&w.plugin_endpoint(a)).await.unwrap() }
-    };
-    let t = Targets {
-        catalog: pool("catalog").await,
-        scaffolder: pool("scaffolder").await,
-        auth: pool("auth").await,
-        search: pool("search").await,
-        notifications: Some(pool("notifications").await),
-        events: Some(pool("events").await),
-    };
     let o = GenerateOptions {
         seed,
         tasks: 20,
         events_per_task: 4,
         ..GenerateOptions::size(entities)
     };
-    generate(&t, &o, &|_, _, _| {}).await.unwrap();
+    let (w, t) = common::filled("cat", prefix, &AREAS, &o).await;
     // Fresh statistics, as a live catalog has them.
     sqlx::query("ANALYZE").execute(&t.catalog).await.unwrap();
     w.close().await;

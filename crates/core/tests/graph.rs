@@ -3,44 +3,26 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use bsi_core::ErrorCode;
 use bsi_core::connect::{Connections, PgPool};
-use bsi_core::demo::generate::{GenerateOptions, Targets, generate};
+use bsi_core::demo::generate::GenerateOptions;
 use bsi_core::graph::{
     self, BrokenRefsOptions, Direction, Graph, GraphEdge, GraphNode, GraphOptions, NodeStatus,
     PathOptions, RelationGraph,
 };
-use bsi_core::migrate::{self, ApplyOptions};
-use bsi_core::profile::{DivisionMode, Profile};
-use bsi_core::secrets::Secret;
-use bsi_core::tls::SslMode;
-use bsi_testkit::shared;
 use tokio::sync::OnceCell;
 
 fn conns(prefix: &str, write: bool) -> Arc<Connections> {
-    let s = shared();
-    let mut p = Profile::new("graph", "localhost", "postgres");
-    p.port = s.port;
-    p.prefix = prefix.to_string();
-    p.mode = DivisionMode::Database;
-    p.tls.sslmode = SslMode::Require;
-    p.write_mode = write;
-    Connections::new(p, Some(Secret::new(s.password.clone())))
+    common::conns("graph", prefix, write)
 }
 
 async fn migrated(prefix: &str, areas: &[&str]) -> Arc<Connections> {
-    let c = conns(prefix, true);
-    let areas: Vec<String> = areas.iter().map(|a| a.to_string()).collect();
-    let places = migrate::places(&c, &areas).unwrap();
-    let opts = ApplyOptions {
-        create_databases: true,
-        ..Default::default()
-    };
-    migrate::apply(&c, &places, &opts).await.unwrap();
-    c
+    common::migrated("graph", prefix, areas).await
 }
 
 /// The prefix of the generated data set, made once per test binary.
@@ -48,26 +30,14 @@ async fn data() -> &'static str {
     static DATA: OnceCell<String> = OnceCell::const_new();
     DATA.get_or_init(|| async {
         let prefix = format!("bsigraph{}_", std::process::id());
-        let c = migrated(&prefix, &["catalog", "scaffolder", "auth", "search"]).await;
-        let pool = |a: &'static str| {
-            let c = c.clone();
-            async move { c.pool(&c.plugin_endpoint(a)).await.unwrap() }
-        };
-        let t = Targets {
-            catalog: pool("catalog").await,
-            scaffolder: pool("scaffolder").await,
-            auth: pool("auth").await,
-            search: pool("search").await,
-            notifications: None,
-            events: None,
-        };
         let opts = GenerateOptions {
             seed: 21,
             tasks: 20,
             events_per_task: 3,
             ..GenerateOptions::size(600)
         };
-        generate(&t, &opts, &|_, _, _| {}).await.unwrap();
+        let areas = ["catalog", "scaffolder", "auth", "search"];
+        let (c, _) = common::filled("graph", &prefix, &areas, &opts).await;
         c.close().await;
         prefix
     })

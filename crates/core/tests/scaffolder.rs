@@ -5,66 +5,31 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use bsi_core::ErrorCode;
 use bsi_core::ansi::Color;
 use bsi_core::connect::{Connections, PgPool};
-use bsi_core::demo::generate::{GenerateOptions, Targets, generate};
-use bsi_core::migrate::{self, AREAS, ApplyOptions};
-use bsi_core::profile::{DivisionMode, Profile};
+use bsi_core::demo::generate::GenerateOptions;
+use bsi_core::migrate::AREAS;
 use bsi_core::scaffolder::{Scaffolder, StatusFilter, TaskFilter, TaskSummary};
-use bsi_core::secrets::Secret;
-use bsi_core::tls::SslMode;
-use bsi_testkit::shared;
 use tokio::sync::OnceCell;
 
 fn conns(prefix: &str, write: bool) -> Arc<Connections> {
-    let s = shared();
-    let mut p = Profile::new("scaf", "localhost", "postgres");
-    p.port = s.port;
-    p.prefix = prefix.to_string();
-    p.mode = DivisionMode::Database;
-    p.tls.sslmode = SslMode::Require;
-    p.write_mode = write;
-    if write {
-        // Generating a large data set under load: wait for connections and statements.
-        p.pool.max_connections = 8;
-        p.pool.acquire_timeout_secs = 600;
-        p.pool.statement_timeout_secs = 600;
-    }
-    Connections::new(p, Some(Secret::new(s.password.clone())))
+    common::conns("scaf", prefix, write)
 }
 
 /// Migrates fresh databases under a new prefix and fills them; returns the prefix.
 async fn make(tag: &str, entities: usize) -> String {
     let prefix = format!("bsi{tag}{}_", std::process::id());
-    let c = conns(&prefix, true);
-    let areas: Vec<String> = AREAS.iter().map(|a| a.to_string()).collect();
-    let places = migrate::places(&c, &areas).unwrap();
-    let opts = ApplyOptions {
-        create_databases: true,
-        ..Default::default()
-    };
-    migrate::apply(&c, &places, &opts).await.unwrap();
-    let pool = |a: &'static str| {
-        let c = c.clone();
-        async move { c.pool(&c.plugin_endpoint(a)).await.unwrap() }
-    };
-    let t = Targets {
-        catalog: pool("catalog").await,
-        scaffolder: pool("scaffolder").await,
-        auth: pool("auth").await,
-        search: pool("search").await,
-        notifications: Some(pool("notifications").await),
-        events: Some(pool("events").await),
-    };
     let o = GenerateOptions {
         seed: 11,
         ..GenerateOptions::size(entities)
     };
-    generate(&t, &o, &|_, _, _| {}).await.unwrap();
+    let (c, _) = common::filled("scaf", &prefix, &AREAS, &o).await;
     c.close().await;
     prefix
 }

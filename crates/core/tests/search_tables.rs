@@ -9,12 +9,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use bsi_core::ErrorCode;
 use bsi_core::connect::{Connections, PgPool};
-use bsi_core::demo::generate::{GenerateOptions, Targets, generate};
+use bsi_core::demo::generate::GenerateOptions;
 use bsi_core::export::{self, EntityExport, ExportFormat};
 use bsi_core::migrate::{self, AREAS, ApplyOptions};
 use bsi_core::profile::{DivisionMode, Profile};
@@ -28,14 +30,7 @@ use serde_json::Value;
 use sqlx::Row;
 
 fn conns(prefix: &str, write: bool) -> Arc<Connections> {
-    let s = shared();
-    let mut p = Profile::new("browse", "localhost", "postgres");
-    p.port = s.port;
-    p.prefix = prefix.to_string();
-    p.mode = DivisionMode::Database;
-    p.tls.sslmode = SslMode::Require;
-    p.write_mode = write;
-    Connections::new(p, Some(Secret::new(s.password.clone())))
+    common::conns("browse", prefix, write)
 }
 
 /// The prefix of the data set, generated on first use.
@@ -43,33 +38,13 @@ async fn data() -> &'static str {
     static DATA: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     DATA.get_or_init(|| async {
         let prefix = format!("bsibrowse{}_", std::process::id());
-        let w = conns(&prefix, true);
-        let areas: Vec<String> = AREAS.iter().map(|a| a.to_string()).collect();
-        let places = migrate::places(&w, &areas).unwrap();
-        let opts = ApplyOptions {
-            create_databases: true,
-            ..Default::default()
-        };
-        migrate::apply(&w, &places, &opts).await.unwrap();
-        let pool = |a: &'static str| {
-            let w = w.clone();
-            async move { w.pool(&w.plugin_endpoint(a)).await.unwrap() }
-        };
-        let t = Targets {
-            catalog: pool("catalog").await,
-            scaffolder: pool("scaffolder").await,
-            auth: pool("auth").await,
-            search: pool("search").await,
-            notifications: Some(pool("notifications").await),
-            events: Some(pool("events").await),
-        };
         let o = GenerateOptions {
             seed: 9,
             tasks: 150,
             events_per_task: 6,
             ..GenerateOptions::size(300)
         };
-        generate(&t, &o, &|_, _, _| {}).await.unwrap();
+        let (w, _) = common::filled("browse", &prefix, &AREAS, &o).await;
         w.close().await;
         prefix
     })
