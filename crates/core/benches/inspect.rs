@@ -25,13 +25,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bsi_core::catalog::{Catalog, EntityFilter, EntityQuery, EntityRef, EntitySort, FacetField};
+use bsi_core::catalog::{Catalog, EntityFilter, EntityQuery, EntitySort, FacetField};
 use bsi_core::connect::{Connections, PgPool};
 use bsi_core::conninfo::ConnInfo;
 use bsi_core::demo::generate::{GenerateOptions, Targets, generate};
 use bsi_core::graph::{Direction, GraphOptions, RelationGraph};
 use bsi_core::migrate::{self, AREAS, ApplyOptions};
 use bsi_core::profile::{DivisionMode, Profile};
+use bsi_core::refs::EntityRef;
 use bsi_core::scaffolder::{Scaffolder, TaskFilter};
 use bsi_core::secrets::Secret;
 use bsi_core::tls::SslMode;

@@ -27,12 +27,14 @@ use sqlx::postgres::PgRow;
 
 use crate::connect::{Connections, Endpoint, PgPool};
 use crate::error::{CoreError, Result};
-use crate::migrate::quote_ident;
 use crate::page::{Page, decode_cursor, encode_cursor, limit};
 use crate::redact::{self, DecodedJwt, REDACTED, redact_json, redact_text};
-use crate::scaffolder::{Bind, Sql, iso_from_unix, iso_sql, normalize_ref};
+use crate::refs::normalize_ref;
+use crate::refs::time::iso_from_unix;
 use crate::schema::{DbSchema, Need, Unavailable};
 use crate::secrets::mask;
+use crate::sql::quote_ident;
+use crate::sql::{Param, Sql, iso_text};
 
 /// The tables of the auth plugin, in its final schema.
 pub const AUTH_TABLES: [&str; 6] = [
@@ -317,8 +319,8 @@ pub async fn users_in_catalog(
 /// The SQL of [`users_in_catalog`].
 pub fn users_in_catalog_sql(schema: &str, refs: &[String]) -> Sql {
     let mut q = Sql::new();
-    let p = q.bind(Bind::TextArray(with_lower(refs)));
-    q.sql = format!(
+    let p = q.bind(Param::TextArray(with_lower(refs)));
+    q.text = format!(
         "SELECT f.entity_ref FROM {}.final_entities f WHERE f.entity_ref = ANY({p}::text[])",
         quote_ident(schema)
     );
@@ -413,12 +415,9 @@ impl Auth {
     /// Opens the auth database (or schema) and the catalog's, and reads what tables exist.
     /// A catalog that cannot be read only turns `in_catalog` into `None`.
     pub async fn open(conns: &Connections) -> Result<Self> {
-        let place = crate::migrate::places(conns, &["auth".to_string()])?
-            .into_iter()
-            .next()
-            .ok_or_else(|| CoreError::Internal("no place for auth".into()))?;
-        let ep = conns.plugin_endpoint("auth");
-        let pool = conns.pool(&ep).await?;
+        let place = crate::area::locate(conns, "auth")?;
+        let ep = place.endpoint.clone();
+        let pool = place.pool(conns).await?;
         let catalog = match open_catalog(conns).await {
             Ok(c) => Ok(c),
             Err(e) => Err(e.to_string()),
@@ -496,26 +495,26 @@ impl Auth {
         let mut s = Sql::new();
         let mut wh = Vec::new();
         if let Some(u) = &q.users {
-            let p = s.bind(Bind::TextArray(with_lower(u)));
+            let p = s.bind(Param::TextArray(with_lower(u)));
             wh.push(format!("o.user_entity_ref = ANY({p}::text[])"));
         }
         if let Some(c) = &q.cursor {
             let (at, h) = cursor2(c)?;
-            let (pa, ph) = (s.bind(Bind::Text(at)), s.bind(Bind::Text(h)));
+            let (pa, ph) = (s.bind(Param::Text(at)), s.bind(Param::Text(h)));
             wh.push(format!(
                 "(o.last_used_at, md5(o.id)) < ({pa}::timestamptz, {ph})"
             ));
         }
-        let pl = s.bind(Bind::Int(limit(q.limit) as i64 + 1));
-        s.sql = format!(
+        let pl = s.bind(Param::Int(limit(q.limit) as i64 + 1));
+        s.text = format!(
             "SELECT o.id, o.user_entity_ref, o.oidc_client_id, {c} AS created_at, {l} AS last_used_at, \
                     {lraw} AS last_used_key, md5(o.id) AS h, \
                     extract(epoch FROM now() - o.created_at)::bigint AS age, \
                     extract(epoch FROM now() - o.last_used_at)::bigint AS idle \
              FROM {t} o {w} ORDER BY o.last_used_at DESC, md5(o.id) DESC LIMIT {pl}",
-            c = iso_sql("o.created_at"),
-            l = iso_sql("o.last_used_at"),
-            lraw = iso_sql("o.last_used_at"),
+            c = iso_text("o.created_at"),
+            l = iso_text("o.last_used_at"),
+            lraw = iso_text("o.last_used_at"),
             t = self.t("offline_sessions"),
             w = where_(&wh),
         );
@@ -569,21 +568,21 @@ impl Auth {
         let mut s = Sql::new();
         let mut wh = Vec::new();
         if let Some(n) = names {
-            let p = s.bind(Bind::TextArray(n.to_vec()));
+            let p = s.bind(Param::TextArray(n.to_vec()));
             wh.push(format!("EXISTS (SELECT 1 FROM unnest({p}::text[]) AS u(n) WHERE strpos(lower(s.sess), u.n) > 0)"));
         }
         if let Some(c) = &q.cursor {
             let (at, h) = cursor2(c)?;
-            let (pa, ph) = (s.bind(Bind::Text(at)), s.bind(Bind::Text(h)));
+            let (pa, ph) = (s.bind(Param::Text(at)), s.bind(Param::Text(h)));
             wh.push(format!(
                 "(s.expired, md5(s.sid)) < ({pa}::timestamptz, {ph})"
             ));
         }
-        let pl = s.bind(Bind::Int(limit(q.limit) as i64 + 1));
-        s.sql = format!(
+        let pl = s.bind(Param::Int(limit(q.limit) as i64 + 1));
+        s.text = format!(
             "SELECT s.sid, s.sess, {e} AS expires_at, (s.expired <= now()) AS is_expired, md5(s.sid) AS h \
              FROM {t} s {w} ORDER BY s.expired DESC, md5(s.sid) DESC LIMIT {pl}",
-            e = iso_sql("s.expired"),
+            e = iso_text("s.expired"),
             t = self.t("sessions"),
             w = where_(&wh),
         );
@@ -686,7 +685,7 @@ impl Auth {
         let mut s = Sql::new();
         let mut wh = Vec::new();
         if let Some(u) = &q.users {
-            let p = s.bind(Bind::TextArray(with_lower(u)));
+            let p = s.bind(Param::TextArray(with_lower(u)));
             wh.push(format!("o.user_entity_ref = ANY({p}::text[])"));
         }
         let col_or_null = |c: &str| {
@@ -716,8 +715,8 @@ impl Auth {
         } else {
             "LEFT JOIN (SELECT NULL::text AS session_id, NULL::bigint AS n, NULL::bigint AS used) c ON false".into()
         };
-        let pl = s.bind(Bind::Int(limit(q.limit) as i64));
-        s.sql = format!(
+        let pl = s.bind(Param::Int(limit(q.limit) as i64));
+        s.text = format!(
             "SELECT * FROM ( \
                SELECT o.id, o.client_id, o.user_entity_ref, o.status, {scope} AS scope, {redirect} AS redirect_uri, \
                       {rt} AS response_type, {e} AS expires_at, (o.expires_at <= now()) AS expired, \
@@ -729,7 +728,7 @@ impl Auth {
             scope = col_or_null("scope"),
             redirect = col_or_null("redirect_uri"),
             rt = col_or_null("response_type"),
-            e = iso_sql("o.expires_at"),
+            e = iso_text("o.expires_at"),
             codes_n = if codes_ok {
                 "coalesce(c.n, 0)"
             } else {
@@ -797,10 +796,10 @@ impl Auth {
     pub fn signing_keys_sql(&self) -> Result<Sql> {
         self.db.check("signing keys", &[NEED_KEYS])?;
         let mut s = Sql::new();
-        s.sql = format!(
+        s.text = format!(
             "SELECT k.kid, k.key, {c} AS created_at, extract(epoch FROM now() - k.created_at)::bigint AS age \
              FROM {t} k ORDER BY k.created_at DESC, k.kid",
-            c = iso_sql("k.created_at"),
+            c = iso_text("k.created_at"),
             t = self.t("signing_keys"),
         );
         Ok(s)
@@ -838,7 +837,7 @@ impl Auth {
         let mut s = Sql::new();
         let mut wh = Vec::new();
         if let Some(u) = &q.users {
-            let p = s.bind(Bind::TextArray(with_lower(u)));
+            let p = s.bind(Param::TextArray(with_lower(u)));
             wh.push(format!("u.user_entity_ref = ANY({p}::text[])"));
         }
         if let Some(c) = &q.cursor {
@@ -846,19 +845,19 @@ impl Auth {
             let Some(k) = key[0].as_str() else {
                 return Err(bad_cursor(c));
             };
-            let p = s.bind(Bind::Text(k.to_string()));
+            let p = s.bind(Param::Text(k.to_string()));
             wh.push(format!("u.user_entity_ref > {p}"));
         }
         let created = if self.db.has_column("user_info", "created_at") {
-            iso_sql("u.created_at")
+            iso_text("u.created_at")
         } else {
             "NULL::text".into()
         };
-        let pl = s.bind(Bind::Int(limit(q.limit) as i64 + 1));
-        s.sql = format!(
+        let pl = s.bind(Param::Int(limit(q.limit) as i64 + 1));
+        s.text = format!(
             "SELECT u.user_entity_ref, u.user_info, {up} AS updated_at, {created} AS created_at \
              FROM {t} u {w} ORDER BY u.user_entity_ref LIMIT {pl}",
-            up = iso_sql("u.updated_at"),
+            up = iso_text("u.updated_at"),
             t = self.t("user_info"),
             w = where_(&wh),
         );
@@ -906,9 +905,9 @@ impl Auth {
     /// relation, each through its own index).
     pub fn group_members_sql(schema: &str, groups: &[String]) -> Sql {
         let mut s = Sql::new();
-        let p = s.bind(Bind::TextArray(with_lower(groups)));
+        let p = s.bind(Param::TextArray(with_lower(groups)));
         let rel = format!("{}.relations", quote_ident(schema));
-        s.sql = format!(
+        s.text = format!(
             "SELECT r.target_entity_ref AS m FROM {rel} r WHERE r.source_entity_ref = ANY({p}::text[]) AND r.type = 'hasMember' \
              UNION \
              SELECT r.source_entity_ref FROM {rel} r WHERE r.target_entity_ref = ANY({p}::text[]) AND r.type = 'memberOf' \
@@ -1019,12 +1018,9 @@ impl Auth {
 }
 
 async fn open_catalog(conns: &Connections) -> Result<Catalog> {
-    let place = crate::migrate::places(conns, &["catalog".to_string()])?
-        .into_iter()
-        .next()
-        .ok_or_else(|| CoreError::Internal("no place for the catalog".into()))?;
-    let ep = conns.plugin_endpoint("catalog");
-    let pool = conns.pool(&ep).await?;
+    let place = crate::area::locate(conns, "catalog")?;
+    let ep = place.endpoint.clone();
+    let pool = place.pool(conns).await?;
     let db = DbSchema::read(&pool, &ep, &place.schema).await?;
     db.check(
         "catalog users",

@@ -707,10 +707,7 @@ pub use sqlx::postgres::PgPool;
 
 /// Counts the rows of `table` in the pool's current schema (identifier quoted, no values).
 pub async fn count_rows(pool: &PgPool, table: &str) -> Result<i64> {
-    let sql = format!(
-        "SELECT count(*) FROM {}",
-        crate::migrate::quote_ident(table)
-    );
+    let sql = format!("SELECT count(*) FROM {}", crate::sql::quote_ident(table));
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .fetch_one(pool)
         .await

@@ -12,68 +12,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::area::{Area, locate};
 use crate::connect::{Connections, Endpoint, ServerInfo, in_current_op, map_query_error};
 use crate::error::{ErrorPayload, Result};
 use crate::profile::DivisionMode;
-
-/// A Backstage area, recognised by its tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum Area {
-    Catalog,
-    Scaffolder,
-    Auth,
-    Search,
-    Notifications,
-    Events,
-    App,
-    /// The backend's scheduler tables (`backstage_backend_tasks__tasks`).
-    Scheduler,
-}
-
-impl Area {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Area::Catalog => "catalog",
-            Area::Scaffolder => "scaffolder",
-            Area::Auth => "auth",
-            Area::Search => "search",
-            Area::Notifications => "notifications",
-            Area::Events => "events",
-            Area::App => "app",
-            Area::Scheduler => "scheduler",
-        }
-    }
-
-    /// The tables that identify an area; any one of the sets must be fully present.
-    fn signatures(self) -> &'static [&'static [&'static str]] {
-        match self {
-            Area::Catalog => &[
-                &["final_entities", "refresh_state"],
-                &["refresh_state", "relations"],
-            ],
-            Area::Scaffolder => &[&["tasks", "task_events"]],
-            Area::Auth => &[&["signing_keys"], &["offline_sessions"], &["user_info"]],
-            Area::Search => &[&["documents"]],
-            Area::Notifications => &[&["notification"], &["broadcast"]],
-            Area::Events => &[&["event_bus_events"], &["event_bus_subscriptions"]],
-            Area::App => &[&["static_assets_cache"]],
-            Area::Scheduler => &[&["backstage_backend_tasks__tasks"]],
-        }
-    }
-
-    pub const ALL: [Area; 8] = [
-        Area::Catalog,
-        Area::Scaffolder,
-        Area::Auth,
-        Area::Search,
-        Area::Notifications,
-        Area::Events,
-        Area::App,
-        Area::Scheduler,
-    ];
-}
 
 /// The areas served by a set of table names.
 pub fn areas_of<'a>(tables: impl IntoIterator<Item = &'a str>) -> Vec<Area> {
@@ -150,7 +92,7 @@ pub async fn discover(conns: &Arc<Connections>) -> Result<Discovery> {
             }
             // Plugins whose database lives on another server.
             for plugin in profile.plugins.keys() {
-                let ep = conns.plugin_endpoint(plugin);
+                let ep = locate(conns, plugin)?.endpoint;
                 if ep.host != profile.host || ep.port != profile.port {
                     let conns = conns.clone();
                     let plugin = plugin.clone();

@@ -25,9 +25,9 @@ use sqlx::postgres::PgRow;
 
 use crate::connect::{Connections, Endpoint, PgPool};
 use crate::error::{CoreError, Result};
-use crate::migrate::quote_ident;
 use crate::redact::redact_json;
 use crate::schema::{DbSchema, Need};
+use crate::sql::quote_ident;
 use crate::tables::{self, PlanFor, TableQuery, TableRow, Target, area_scope};
 
 /// Rows fetched from the server-side cursor at a time.

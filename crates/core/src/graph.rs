@@ -34,22 +34,11 @@ use sqlx::postgres::{PgConnection, PgRow};
 
 use crate::connect::{Connections, Endpoint, PgPool, map_query_error};
 use crate::error::{CoreError, Result};
-use crate::migrate::{places, quote_ident};
 use crate::page::{Page, decode_cursor, encode_cursor};
 use crate::redact::redact_text;
+use crate::refs::{EntityRef, RELATION_PAIRS, parse_ref};
 use crate::schema::{DbSchema, Need};
-
-/// The relation type pairs Backstage stores both ways; the first of each pair is the canonical
-/// direction used when both directions are shown.
-pub const RELATION_PAIRS: [(&str, &str); 7] = [
-    ("ownedBy", "ownerOf"),
-    ("dependsOn", "dependencyOf"),
-    ("partOf", "hasPart"),
-    ("providesApi", "apiProvidedBy"),
-    ("consumesApi", "apiConsumedBy"),
-    ("memberOf", "hasMember"),
-    ("childOf", "parentOf"),
-];
+use crate::sql::quote_ident;
 
 /// Default depth of a neighbourhood.
 pub const DEFAULT_DEPTH: usize = 2;
@@ -73,51 +62,6 @@ const VIEW: &str = "relation graphs";
 // ---------------------------------------------------------------------------------------------
 // Entity references and relation types
 // ---------------------------------------------------------------------------------------------
-
-/// Parses a user-given entity reference, `kind:namespace/name` or `kind:name` (namespace
-/// `default`), into the lower-cased `kind:namespace/name` form the catalog stores.
-pub fn parse_ref(input: &str) -> Result<String> {
-    let s = input.trim();
-    let bad = |why: &str| {
-        CoreError::config(format!(
-            "invalid entity reference `{input}`: {why}; write it as kind:namespace/name or kind:name \
-             (namespace `default`), for example component:default/my-service"
-        ))
-    };
-    let (kind, rest) = s
-        .split_once(':')
-        .ok_or_else(|| bad("the kind is missing"))?;
-    let (namespace, name) = rest.split_once('/').unwrap_or(("default", rest));
-    if kind.trim().is_empty() {
-        return Err(bad("the kind is empty"));
-    }
-    if namespace.trim().is_empty() {
-        return Err(bad("the namespace is empty"));
-    }
-    if name.trim().is_empty() {
-        return Err(bad("the name is empty"));
-    }
-    if name.contains('/') || name.contains(':') || kind.contains('/') {
-        return Err(bad("too many `:` or `/` separators"));
-    }
-    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad("it contains white space"));
-    }
-    Ok(format!(
-        "{}:{}/{}",
-        kind.to_lowercase(),
-        namespace.to_lowercase(),
-        name.to_lowercase()
-    ))
-}
-
-/// Splits a stored reference into kind, namespace and name, leniently (a stored ref is data, not
-/// input): a missing kind is `""`, a missing namespace `default`.
-pub fn split_ref(r: &str) -> (String, String, String) {
-    let (kind, rest) = r.split_once(':').unwrap_or(("", r));
-    let (ns, name) = rest.split_once('/').unwrap_or(("default", rest));
-    (kind.to_lowercase(), ns.to_string(), name.to_string())
-}
 
 /// The reverse of a known relation type (`ownedBy` ↔ `ownerOf`, ...).
 pub fn reverse_type(t: &str) -> Option<&'static str> {
@@ -526,13 +470,9 @@ fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
 impl RelationGraph {
     /// Reads the catalog's schema and checks that relation graphs can be served.
     pub async fn open(conns: &Connections) -> Result<Self> {
-        let place = places(conns, &["catalog".to_string()])?
-            .pop()
-            .ok_or_else(|| CoreError::Internal("no place for the catalog".into()))?;
-        let ep = conns.plugin_endpoint("catalog");
-        let pool = conns.pool(&ep).await?;
-        let db = DbSchema::read(&pool, &ep, &place.schema).await?;
-        Self::with_schema(pool, ep, &db).await
+        let place = crate::area::locate(conns, "catalog")?;
+        let (pool, db) = place.open(conns).await?;
+        Self::with_schema(pool, place.endpoint, &db).await
     }
 
     /// Like [`RelationGraph::open`] for a pool and a schema already read.
@@ -975,7 +915,11 @@ impl RelationGraph {
             .map(|&id| {
                 let r = names.get(id);
                 let (in_final, title, in_refresh) = info.get(r).cloned().unwrap_or_default();
-                let (kind, namespace, name) = split_ref(r);
+                let EntityRef {
+                    kind,
+                    namespace,
+                    name,
+                } = EntityRef::split(r);
                 GraphNode {
                     entity_ref: redact_text(r),
                     kind,
@@ -1071,7 +1015,7 @@ impl RelationGraph {
         let items = targets
             .into_iter()
             .map(|(target, count, in_refresh)| BrokenTarget {
-                kind: split_ref(&target).0,
+                kind: EntityRef::split(&target).kind,
                 status: status(false, in_refresh),
                 count,
                 relations: by_target.remove(&target).unwrap_or_default(),
@@ -1378,7 +1322,11 @@ fn all_nodes(g: &Graph) -> Vec<GraphNode> {
     for e in &g.edges {
         for r in [&e.source, &e.target] {
             if seen.insert(r.clone()) {
-                let (kind, namespace, name) = split_ref(r);
+                let EntityRef {
+                    kind,
+                    namespace,
+                    name,
+                } = EntityRef::split(r);
                 nodes.push(GraphNode {
                     entity_ref: r.clone(),
                     kind,
@@ -1496,31 +1444,6 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn refs_parse_and_normalize() {
-        assert_eq!(
-            parse_ref("Component:Default/Foo").ok().as_deref(),
-            Some("component:default/foo")
-        );
-        assert_eq!(
-            parse_ref(" group:team-a ").ok().as_deref(),
-            Some("group:default/team-a")
-        );
-        for bad in [
-            "foo", ":x", "a:", "a:/b", "a:b/", "a:b/c/d", "a b:c", "a:b:c",
-        ] {
-            let e = parse_ref(bad)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            assert!(e.contains("kind:namespace/name"), "{bad}: {e}");
-        }
-        assert_eq!(
-            split_ref("component:default/x"),
-            ("component".into(), "default".into(), "x".into())
-        );
-    }
 
     #[test]
     fn types_fold_to_one_canonical_edge() {

@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use crate::connect::{Connections, Endpoint, map_query_error};
 use crate::error::{CoreError, Result};
-use crate::migrate::quote_ident;
+use crate::sql::quote_ident;
 
 /// One Knex migrations table and its lock.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -167,7 +167,9 @@ pub async fn status_of(
             continue;
         }
         let ep = match &db.plugin {
-            Some(p) if conns.profile().plugins.contains_key(p) => conns.plugin_endpoint(p),
+            Some(p) if conns.profile().plugins.contains_key(p) => crate::area::locate(conns, p)
+                .map(|at| at.endpoint)
+                .unwrap_or_else(|_| conns.endpoint(&db.database)),
             _ => conns.endpoint(&db.database),
         };
         match tables_in(conns, &ep).await {

@@ -6,6 +6,7 @@
 
 pub mod ansi;
 pub mod appconfig;
+pub mod area;
 pub mod auth;
 pub mod catalog;
 pub mod connect;
@@ -24,11 +25,12 @@ pub mod overview;
 pub mod page;
 pub mod profile;
 pub mod redact;
+pub mod refs;
 pub mod scaffolder;
 pub mod schema;
 pub mod search;
 pub mod secrets;
-mod sqlsplit;
+pub mod sql;
 pub mod tables;
 pub mod techdocs;
 pub mod tls;

@@ -17,21 +17,14 @@ use sqlx::Row;
 use crate::connect::{Connections, Endpoint, map_query_error};
 use crate::error::{CoreError, ErrorCode, Result};
 use crate::profile::DivisionMode;
-use crate::sqlsplit;
+use crate::sql::{self, quote_ident};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 }
 
 /// The plugin areas we have migrations for, in the order they are applied.
-pub const AREAS: [&str; 6] = [
-    "catalog",
-    "scaffolder",
-    "auth",
-    "search",
-    "notifications",
-    "events",
-];
+pub use crate::area::MIGRATED_AREAS as AREAS;
 
 /// The table that records what we applied.
 pub const TRACKING_TABLE: &str = "bsi_migrations";
@@ -77,11 +70,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Quotes an identifier for PostgreSQL. The one place identifiers enter SQL text.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// Where an area's migrations go.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -110,16 +98,15 @@ pub fn places(conns: &Connections, areas: &[String]) -> Result<Vec<Place>> {
     }
     Ok(areas
         .iter()
-        .map(|a| Place {
-            area: a.clone(),
-            database: conns.plugin_endpoint(a).database,
-            schema: if p.mode == DivisionMode::Schema {
-                a.clone()
-            } else {
-                "public".to_string()
-            },
+        .map(|a| {
+            let at = crate::area::locate(conns, a)?;
+            Ok(Place {
+                area: at.area,
+                database: at.database,
+                schema: at.schema,
+            })
         })
-        .collect())
+        .collect::<Result<Vec<_>>>()?)
 }
 
 /// The default areas: all of them, or, for a single database, none until one is named.
@@ -169,8 +156,8 @@ impl AreaStatus {
     }
 }
 
-fn endpoint(conns: &Connections, place: &Place) -> Endpoint {
-    conns.plugin_endpoint(&place.area)
+fn endpoint(conns: &Connections, place: &Place) -> Result<Endpoint> {
+    Ok(crate::area::locate(conns, &place.area)?.endpoint)
 }
 
 /// Reads the migration state of each place. A missing database is a state, not an error.
@@ -196,7 +183,7 @@ pub async fn status_with(
         applied: Vec::new(),
         pending: Vec::new(),
     };
-    let ep = endpoint(conns, place);
+    let ep = endpoint(conns, place)?;
     let pool = match conns.pool(&ep).await {
         Ok(p) => p,
         Err(e) if e.code() == ErrorCode::NotFound => {
@@ -367,7 +354,7 @@ pub async fn apply_with(
                 place.database, place.schema
             )));
         }
-        let ep = endpoint(conns, place);
+        let ep = endpoint(conns, place)?;
         let pool = conns.pool(&ep).await?;
         if !st.schema_exists {
             if !opts.create_databases {
@@ -402,7 +389,7 @@ pub async fn apply_with(
                 continue;
             };
             let started = Instant::now();
-            let statements = sqlsplit::split(m.sql);
+            let statements = sql::split(m.sql);
             let mut tx = pool.begin().await.map_err(|e| map_query_error(e, &ep))?;
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                 "SET LOCAL search_path TO {}",

@@ -12,7 +12,7 @@ use crate::connect::{Connections, map_query_error};
 use crate::discovery::{Discovery, discover};
 use crate::error::{ErrorPayload, Result};
 use crate::knex::{self, KnexTable};
-use crate::migrate::quote_ident;
+use crate::sql::quote_ident;
 use crate::tables::area_scope;
 
 /// One count, or why it is unavailable.

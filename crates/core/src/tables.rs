@@ -26,27 +26,15 @@ use serde_json::Value;
 use sqlx::Row as _;
 use sqlx::postgres::PgRow;
 
+use crate::area::{PLUGIN_AREAS, locate};
 use crate::connect::{Connections, Endpoint, PgPool, map_query_error};
 use crate::error::{CoreError, ErrorCode, ErrorPayload, Result};
-use crate::migrate::quote_ident;
 use crate::page::{Page, decode_cursor, encode_cursor, limit};
-use crate::profile::DivisionMode;
 use crate::redact::{REDACTED, redact_json};
 use crate::schema::{DbSchema, TableInfo};
+use crate::sql::{like_contains, quote_ident};
 
 pub use crate::techdocs::explain_missing_table;
-
-/// The plugin ids looked at when no database or area is named: every Backstage plugin that
-/// keeps tables.
-pub const KNOWN_AREAS: [&str; 7] = [
-    "catalog",
-    "scaffolder",
-    "auth",
-    "search",
-    "notifications",
-    "events",
-    "app",
-];
 
 /// How many bytes of a `bytea` value a page shows (as hex); exports show all of it.
 pub const BYTEA_PREVIEW_BYTES: usize = 64;
@@ -59,7 +47,7 @@ pub const BYTEA_PREVIEW_BYTES: usize = 64;
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum Target {
-    /// Every known plugin area of the profile ([`KNOWN_AREAS`]).
+    /// Every known plugin area of the profile ([`PLUGIN_AREAS`]).
     #[default]
     Anywhere,
     /// A plugin area (plugin id) such as `catalog`, honouring the profile's layout and overrides.
@@ -95,36 +83,14 @@ impl Scope {
     }
 }
 
-fn validate_area(area: &str) -> Result<()> {
-    let ok = !area.is_empty()
-        && area.len() <= 63
-        && area
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(CoreError::config(format!(
-            "invalid plugin area `{area}`: use a Backstage plugin id such as {}",
-            KNOWN_AREAS.join(", ")
-        )))
-    }
-}
-
 /// The database and schema of a plugin area (plugin id) in the profile's layout.
 pub fn area_scope(conns: &Connections, area: &str) -> Result<Scope> {
-    validate_area(area)?;
-    let endpoint = conns.plugin_endpoint(area);
-    let schema = if conns.profile().mode == DivisionMode::Schema {
-        area.to_string()
-    } else {
-        "public".to_string()
-    };
+    let at = locate(conns, area)?;
     Ok(Scope {
-        area: Some(area.to_string()),
-        database: endpoint.database.clone(),
-        schema,
-        endpoint,
+        area: Some(at.area),
+        database: at.database,
+        schema: at.schema,
+        endpoint: at.endpoint,
     })
 }
 
@@ -146,7 +112,7 @@ pub fn scopes(conns: &Connections, target: &Target) -> Result<Vec<Scope>> {
         }
         Target::Anywhere => {
             let mut out: Vec<Scope> = Vec::new();
-            for a in KNOWN_AREAS {
+            for a in PLUGIN_AREAS {
                 let s = area_scope(conns, a)?;
                 match out
                     .iter_mut()
@@ -815,19 +781,6 @@ fn check_column<'a>(meta: &'a TableMeta, col: &str) -> Result<&'a ColumnMeta> {
     meta.column(col).ok_or_else(|| unknown_column(meta, col))
 }
 
-fn escape_like(v: &str) -> String {
-    let mut s = String::with_capacity(v.len() + 2);
-    s.push('%');
-    for ch in v.chars() {
-        if matches!(ch, '\\' | '%' | '_') {
-            s.push('\\');
-        }
-        s.push(ch);
-    }
-    s.push('%');
-    s
-}
-
 /// Plans the query of a page (or an export) of `meta` for `q`. Pure: checks every column
 /// against the live catalog, quotes identifiers, binds values.
 pub fn plan(meta: &TableMeta, q: &TableQuery, purpose: PlanFor) -> Result<Plan> {
@@ -940,7 +893,7 @@ pub fn plan(meta: &TableMeta, q: &TableQuery, purpose: PlanFor) -> Result<Plan> 
             FilterOp::IsNull => format!("{r} IS NULL"),
             FilterOp::NotNull => format!("{r} IS NOT NULL"),
             FilterOp::Contains => {
-                let p = bind(Some(escape_like(&value()?)));
+                let p = bind(Some(like_contains(&value()?)));
                 format!("{r}::text ILIKE {p}")
             }
             FilterOp::Eq if c.is_json() || c.type_name == "tsvector" => {
@@ -1429,7 +1382,6 @@ mod tests {
 
     #[test]
     fn like_values_are_escaped_and_names_ranked() {
-        assert_eq!(escape_like("50%_a\\"), "%50\\%\\_a\\\\%");
         let names = ["documents", "refresh_state", "relations", "search"];
         assert_eq!(
             closest_names("documents_search", names, 2),

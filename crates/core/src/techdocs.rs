@@ -16,10 +16,10 @@ use sqlx::Row;
 
 use crate::connect::{Connections, map_query_error};
 use crate::error::{CoreError, Result};
-use crate::migrate::quote_ident;
 use crate::page::{Page, decode_cursor, encode_cursor, limit};
 use crate::redact::redact_text;
 use crate::schema::{DbSchema, Need};
+use crate::sql::quote_ident;
 use crate::tables::{Scope, area_scope};
 
 /// The annotation that marks an entity as having TechDocs.

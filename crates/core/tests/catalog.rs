@@ -606,7 +606,7 @@ async fn one_entity_in_full() {
     assert_eq!(d.unreferenced, Some(true));
 
     // The exposed SQL is what runs.
-    let parsed = bsi_core::catalog::EntityRef::parse(&r).unwrap();
+    let parsed = bsi_core::refs::EntityRef::parse(&r).unwrap();
     let rows = cat
         .entity_sql(&parsed)
         .unwrap()

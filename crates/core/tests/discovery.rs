@@ -5,8 +5,9 @@
 
 use std::path::Path;
 
+use bsi_core::area::Area;
 use bsi_core::connect::Connections;
-use bsi_core::discovery::{Area, discover};
+use bsi_core::discovery::discover;
 use bsi_core::profile::{DivisionMode, Profile};
 use bsi_core::secrets::Secret;
 use bsi_core::tls::SslMode;

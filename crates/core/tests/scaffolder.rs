@@ -285,7 +285,7 @@ async fn keyset_paging_has_no_skips_or_repeats() {
     }
     // The SQL of a page is exposed and is what runs.
     let q = r.sc.task_page_sql(&TaskFilter::default()).unwrap();
-    assert!(q.sql.contains("ORDER BY t.created_at DESC, t.id DESC"));
+    assert!(q.text.contains("ORDER BY t.created_at DESC, t.id DESC"));
     assert_eq!(
         q.query().fetch_all(&r.pool).await.unwrap().len(),
         101.min(total)

@@ -4,7 +4,7 @@
 
 use bsi_core::catalog::{
     Capabilities, Catalog, EntityDetail, EntityFilter, EntityQuery, EntitySummary, ErroredEntity,
-    FacetField, Facets, ListQuery, LocationRow, OrphanEntity, StaleList, parse_duration,
+    FacetField, Facets, ListQuery, LocationRow, OrphanEntity, StaleList,
 };
 use bsi_core::page::Page;
 use bsi_core::{ErrorPayload, auth::UserSessions, scaffolder::EntityTasks};
@@ -146,7 +146,7 @@ pub async fn stale(
     page: PageArgs,
     op: Option<String>,
 ) -> CmdResult<StaleList> {
-    let d = parse_duration(&older_than).map_err(to_ipc)?;
+    let d = bsi_core::refs::time::parse_duration(&older_than).map_err(to_ipc)?;
     state
         .run(op, |c| async move {
             c.reuse(|| Catalog::open(&c))

@@ -539,7 +539,7 @@ async fn orphans(global: &Global, cat: &Catalog, page: &PageArgs) -> Result<()> 
 }
 
 async fn stale(global: &Global, cat: &Catalog, older_than: &str, page: &PageArgs) -> Result<()> {
-    let d = catalog::parse_duration(older_than)?;
+    let d = bsi_core::refs::time::parse_duration(older_than)?;
     let s = cat.stale(d, &page.query()).await?;
     if global.json {
         return output::json(&s);

@@ -8,11 +8,13 @@ use serde_json::Value;
 use sqlx::Row;
 
 use super::{
-    Catalog, EntityRef, NEED_FINAL, NEED_REFERENCES, NEED_RELATIONS, NEED_STATE, NEED_UPDATED, Sql,
-    parse_errors, ts, views,
+    Catalog, NEED_FINAL, NEED_REFERENCES, NEED_RELATIONS, NEED_STATE, NEED_UPDATED, Sql,
+    parse_errors, views,
 };
 use crate::error::{CoreError, Result};
 use crate::redact::redact_json;
+use crate::refs::EntityRef;
+use crate::sql::iso_text;
 
 /// One relation as seen from the entity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -136,7 +138,7 @@ impl Catalog {
                 ("next_update_at", "next_update"),
             ] {
                 cols.push(if self.has_col("refresh_state", col) {
-                    format!("{} AS {alias}", ts(&format!("rs.{col}")))
+                    format!("{} AS {alias}", iso_text(&format!("rs.{col}")))
                 } else {
                     format!("NULL::text AS {alias}")
                 });
@@ -162,7 +164,7 @@ impl Catalog {
             cols.push("fe.entity_id::text AS fe_id".into());
             cols.push("fe.final_entity::text AS final_entity".into());
             cols.push(if self.has(&NEED_UPDATED) {
-                format!("{} AS updated", ts("fe.last_updated_at"))
+                format!("{} AS updated", iso_text("fe.last_updated_at"))
             } else {
                 "NULL::text AS updated".into()
             });

@@ -14,12 +14,15 @@ use serde_json::Value;
 use sqlx::Row;
 
 use super::{
-    Catalog, EntityRef, NEED_FINAL, NEED_SEARCH, NEED_UPDATED, Sql, SqlParam, cursor_str, finish,
-    make_cursor, read_cursor, ts, views,
+    Catalog, NEED_FINAL, NEED_SEARCH, NEED_UPDATED, Param, Sql, cursor_str, finish, make_cursor,
+    read_cursor, views,
 };
 use crate::error::Result;
 use crate::page::{Page, limit};
 use crate::redact::redact_text;
+use crate::refs::EntityRef;
+use crate::sql::iso_text;
+use crate::sql::like_contains;
 
 /// Filters of the entity list and facets. Values of one field are alternatives (OR); fields
 /// combine with AND. Matching is case-insensitive and exact, except `text`.
@@ -273,12 +276,6 @@ impl Facets {
     }
 }
 
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 impl Catalog {
     /// The filter conditions on an entity-id expression (`id`), appended to `conds`.
     fn filter_conditions(
@@ -304,14 +301,14 @@ impl Catalog {
             if values.is_empty() {
                 continue;
             }
-            let p = sql.bind(SqlParam::TextArray(values));
+            let p = sql.bind(Param::TextArray(values));
             conds.push(format!(
                 "{id} IN (SELECT s.entity_id FROM {search} s WHERE s.key = '{}' AND s.value = ANY({p}))",
                 field.search_key()
             ));
         }
         for word in f.text.as_deref().unwrap_or_default().split_whitespace() {
-            let p = sql.text(format!("%{}%", escape_like(&word.to_lowercase())));
+            let p = sql.text(like_contains(&word.to_lowercase()));
             conds.push(format!(
                 "{id} IN (SELECT s.entity_id FROM {search} s WHERE s.key IN ({TEXT_KEYS}) AND s.value LIKE {p})"
             ));
@@ -384,9 +381,9 @@ impl Catalog {
                 format!("f.last_updated_at {dir} NULLS {nulls}, f.entity_ref {dir}")
             }
         };
-        let lim = sql.bind(SqlParam::Int(limit(q.limit) as i64 + 1));
+        let lim = sql.bind(Param::Int(limit(q.limit) as i64 + 1));
         let updated = if has_updated {
-            ts("f.last_updated_at")
+            iso_text("f.last_updated_at")
         } else {
             "NULL::text".to_string()
         };

@@ -10,12 +10,13 @@ use sqlx::Row;
 
 use super::{
     Catalog, NEED_FINAL, NEED_LOCATIONS, NEED_REFERENCES, NEED_SEARCH, NEED_STATE,
-    NEED_STATE_ERRORS, NEED_STATE_TIMES, ProcessingError, Sql, SqlParam, cursor_str, finish,
-    make_cursor, parse_errors, read_cursor, ts, views,
+    NEED_STATE_ERRORS, NEED_STATE_TIMES, Param, ProcessingError, Sql, cursor_str, finish,
+    make_cursor, parse_errors, read_cursor, views,
 };
 use crate::error::Result;
 use crate::page::{Page, limit};
 use crate::redact::redact_text;
+use crate::sql::iso_text;
 
 /// A page request of a list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,7 +123,7 @@ impl Catalog {
 
     fn ts_or_null(&self, table: &str, alias: &str, col: &str) -> String {
         if self.has_col(table, col) {
-            ts(&format!("{alias}.{col}"))
+            iso_text(&format!("{alias}.{col}"))
         } else {
             "NULL::text".to_string()
         }
@@ -146,7 +147,7 @@ impl Catalog {
         let mut sql = Sql::default();
         let mut conds = vec!["rs.errors NOT IN ('', '[]')".to_string()];
         Self::ref_keyset(&mut sql, &mut conds, q, "errors")?;
-        let lim = sql.bind(SqlParam::Int(limit(q.limit) as i64 + 1));
+        let lim = sql.bind(Param::Int(limit(q.limit) as i64 + 1));
         sql.text = format!(
             "SELECT p.*, {} AS in_final FROM (\
                SELECT rs.entity_id, rs.entity_ref::text AS entity_ref, rs.errors::text AS errors, \
@@ -222,7 +223,7 @@ impl Catalog {
             )?);
             after = format!(" AND rs.entity_ref > {p}");
         }
-        let lim = sql.bind(SqlParam::Int(limit(q.limit) as i64 + 1));
+        let lim = sql.bind(Param::Int(limit(q.limit) as i64 + 1));
         // Each criterion on its own (an anti-join over the ref indexes; the annotation from
         // the search index), merged, then the page's details per row.
         let mut parts = Vec::new();
@@ -279,10 +280,10 @@ impl Catalog {
     /// The statement that computes the cutoff of [`Catalog::stale`] on the server.
     pub fn stale_cutoff_sql(older_than: Duration) -> Sql {
         let mut sql = Sql::default();
-        let p = sql.bind(SqlParam::Float(older_than.as_secs_f64()));
+        let p = sql.bind(Param::Float(older_than.as_secs_f64()));
         sql.text = format!(
             "SELECT {} AS cutoff",
-            ts(&format!("(now() - make_interval(secs => {p}))"))
+            iso_text(&format!("(now() - make_interval(secs => {p}))"))
         );
         sql
     }
@@ -302,7 +303,7 @@ impl Catalog {
             )?);
             conds.push(format!("rs.entity_ref > {p}"));
         }
-        let lim = sql.bind(SqlParam::Int(limit(q.limit) as i64 + 1));
+        let lim = sql.bind(Param::Int(limit(q.limit) as i64 + 1));
         sql.text = format!(
             "SELECT p.*, {} AS in_final FROM (\
                SELECT rs.entity_id, rs.entity_ref::text AS entity_ref, {} AS discovered, \
@@ -313,8 +314,8 @@ impl Catalog {
                FROM {} rs WHERE {} ORDER BY rs.entity_ref LIMIT {lim}) p \
              ORDER BY p.entity_ref",
             self.in_final_expr(),
-            ts("rs.last_discovery_at"),
-            ts("rs.next_update_at"),
+            iso_text("rs.last_discovery_at"),
+            iso_text("rs.next_update_at"),
             self.col_or_null("rs", "refresh_state", "location_key", "text"),
             self.t("refresh_state"),
             conds.join(" AND ")
@@ -397,7 +398,7 @@ impl Catalog {
             (
                 format!(
                     "lu.status::text AS status, lu.message::text AS message, {} AS status_at",
-                    ts("lu.created_at")
+                    iso_text("lu.created_at")
                 ),
                 format!(
                     "LEFT JOIN {} lu ON lu.location_id = l.id",
@@ -408,7 +409,7 @@ impl Catalog {
             (
                 format!(
                     "lu.status::text AS status, lu.message::text AS message, {} AS status_at",
-                    ts("lu.created_at")
+                    iso_text("lu.created_at")
                 ),
                 format!(
                     "LEFT JOIN LATERAL (SELECT u.status, u.message, u.created_at FROM {} u \
@@ -422,7 +423,7 @@ impl Catalog {
                 String::new(),
             )
         };
-        let lim = sql.bind(SqlParam::Int(limit(q.limit) as i64 + 1));
+        let lim = sql.bind(Param::Int(limit(q.limit) as i64 + 1));
         sql.text = format!(
             "SELECT l.id::text AS id, l.type::text AS type, l.target::text AS target, \
                     {}::text AS location_entity_ref, {status} \

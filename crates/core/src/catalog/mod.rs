@@ -23,79 +23,20 @@ mod detail;
 mod entities;
 mod lists;
 
-use std::time::Duration;
-
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::connect::{Connections, Endpoint, PgPool, map_query_error};
 use crate::error::{CoreError, Result};
-use crate::migrate::quote_ident;
 use crate::page::{Page, decode_cursor, encode_cursor};
 use crate::schema::{DbSchema, Need, Unavailable};
+use crate::sql::{Param, Sql, quote_ident};
 
 pub use detail::{EntityDetail, EntitySource, ProcessingError, ProcessingState, RelationEdge};
 pub use entities::{
     EntityFilter, EntityQuery, EntitySort, EntitySummary, Facet, FacetCount, FacetField, Facets,
 };
 pub use lists::{ErroredEntity, ListQuery, LocationRow, OrphanEntity, StaleEntity, StaleList};
-
-/// One SQL statement as the catalog runs it: the text and its bound parameters, in order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Sql {
-    pub text: String,
-    pub params: Vec<SqlParam>,
-    /// Planned for its parameter values on every run (an unnamed statement) rather than
-    /// prepared once: set for filters, whose selectivity varies by orders of magnitude with
-    /// the value (a `LIKE '%word%'` on a common word or a rare one). A prepared statement
-    /// switches to a generic plan after five runs, which for the free-text filter on 100,000
-    /// entities was 150 ms instead of 30 ms.
-    #[serde(skip)]
-    pub replan: bool,
-}
-
-/// A bound parameter of an [`Sql`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum SqlParam {
-    Text(String),
-    TextArray(Vec<String>),
-    Int(i64),
-    Float(f64),
-}
-
-impl Sql {
-    /// Adds a parameter and returns its placeholder (`$n`).
-    fn bind(&mut self, p: SqlParam) -> String {
-        self.params.push(p);
-        format!("${}", self.params.len())
-    }
-
-    fn text(&mut self, v: impl Into<String>) -> String {
-        self.bind(SqlParam::Text(v.into()))
-    }
-
-    /// The statement ready to run, with every parameter bound.
-    pub fn query(
-        &self,
-    ) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.text.clone())).persistent(!self.replan);
-        for p in &self.params {
-            q = match p {
-                SqlParam::Text(s) => q.bind(s.clone()),
-                SqlParam::TextArray(a) => q.bind(a.clone()),
-                SqlParam::Int(i) => q.bind(*i),
-                SqlParam::Float(f) => q.bind(*f),
-            };
-        }
-        q
-    }
-}
-
-/// `expr` (a timestamptz) as ISO 8601 UTC text with microseconds, exact enough for cursors.
-fn ts(expr: &str) -> String {
-    format!(r#"to_char({expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#)
-}
 
 /// Whether one view can run here, and which of its fields are absent.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -201,12 +142,9 @@ pub struct Catalog {
 impl Catalog {
     /// Opens the catalog of a profile: its database (or schema, in schema mode) and live schema.
     pub async fn open(conns: &Connections) -> Result<Catalog> {
-        let place = crate::migrate::places(conns, &["catalog".to_string()])?
-            .into_iter()
-            .next()
-            .ok_or_else(|| CoreError::Internal("no place for the catalog".into()))?;
-        let ep = conns.plugin_endpoint("catalog");
-        let pool = conns.pool(&ep).await?;
+        let place = crate::area::locate(conns, "catalog")?;
+        let ep = place.endpoint.clone();
+        let pool = place.pool(conns).await?;
         Catalog::with_pool(pool, ep, &place.schema).await
     }
 
@@ -434,108 +372,6 @@ impl Catalog {
     }
 }
 
-/// An entity reference, normalised as Backstage stores it in `entity_ref` columns
-/// (`kind:namespace/name`, lower case).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct EntityRef {
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-}
-
-impl EntityRef {
-    /// Parses `kind:namespace/name` or `kind:name` (namespace `default`), case-insensitively.
-    pub fn parse(input: &str) -> Result<EntityRef> {
-        let s = input.trim();
-        let hint = "write it as kind:namespace/name (for example component:default/my-service); \
-                    the namespace may be left out for `default`";
-        let Some((kind, rest)) = s.split_once(':') else {
-            return Err(CoreError::config(format!(
-                "entity ref `{s}` has no kind; {hint}"
-            )));
-        };
-        let (namespace, name) = match rest.split_once('/') {
-            Some((ns, name)) => (ns.trim(), name.trim()),
-            None => ("default", rest.trim()),
-        };
-        let kind = kind.trim();
-        if kind.is_empty() || namespace.is_empty() || name.is_empty() {
-            return Err(CoreError::config(format!(
-                "entity ref `{s}` is incomplete; {hint}"
-            )));
-        }
-        Ok(EntityRef {
-            kind: kind.to_lowercase(),
-            namespace: namespace.to_lowercase(),
-            name: name.to_lowercase(),
-        })
-    }
-
-    /// Splits a stored ref; parts missing from a malformed ref are empty.
-    fn split(stored: &str) -> EntityRef {
-        let (kind, rest) = stored.split_once(':').unwrap_or(("", stored));
-        let (namespace, name) = rest.split_once('/').unwrap_or(("default", rest));
-        EntityRef {
-            kind: kind.to_string(),
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-        }
-    }
-}
-
-impl std::fmt::Display for EntityRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}/{}", self.kind, self.namespace, self.name)
-    }
-}
-
-/// Parses a duration such as `90s`, `15m`, `24h`, `7d`, `2w` or `1d12h` (a bare number is
-/// seconds).
-pub fn parse_duration(input: &str) -> Result<Duration> {
-    let s = input.trim().to_ascii_lowercase();
-    let bad = || {
-        CoreError::config(format!(
-            "invalid duration `{input}`: use a number with a unit, s m h d or w (for example 24h, 7d, 1d12h)"
-        ))
-    };
-    if s.is_empty() {
-        return Err(bad());
-    }
-    if let Ok(n) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(n));
-    }
-    let mut total: u64 = 0;
-    let mut num = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        if c.is_whitespace() {
-            continue;
-        }
-        let unit: u64 = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3_600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return Err(bad()),
-        };
-        let n: u64 = num.parse().map_err(|_| bad())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        num.clear();
-    }
-    if !num.is_empty() {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Cursors: `[tag, key...]`, the tag naming the list and sort so a cursor is not reused elsewhere.
 
@@ -619,39 +455,6 @@ fn parse_errors(raw: Option<&str>) -> Vec<ProcessingError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn refs_parse_case_insensitively_with_default_namespace() {
-        let r = EntityRef::parse(" Component:Default/Artist-Lookup ").unwrap();
-        assert_eq!(r.to_string(), "component:default/artist-lookup");
-        assert_eq!(
-            EntityRef::parse("api:petstore").unwrap().to_string(),
-            "api:default/petstore"
-        );
-        let e = EntityRef::parse("artist-lookup").unwrap_err();
-        assert!(e.to_string().contains("kind:namespace/name"), "{e}");
-        assert!(EntityRef::parse("component:/x").is_err());
-        assert!(EntityRef::parse(":default/x").is_err());
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("24h").unwrap(), Duration::from_secs(86_400));
-        assert_eq!(
-            parse_duration("1d12h").unwrap(),
-            Duration::from_secs(129_600)
-        );
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        assert_eq!(
-            parse_duration("2w").unwrap(),
-            Duration::from_secs(1_209_600)
-        );
-        assert!(parse_duration("24").is_ok());
-        assert!(parse_duration("h").is_err());
-        assert!(parse_duration("5x").is_err());
-        assert!(parse_duration("5h3").is_err());
-        assert!(parse_duration("").is_err());
-    }
 
     #[test]
     fn errors_parse_and_redact() {

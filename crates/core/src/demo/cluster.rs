@@ -12,8 +12,8 @@ use std::process::Command;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 
 use crate::error::{CoreError, Result};
-use crate::migrate::quote_ident;
 use crate::secrets::Secret;
+use crate::sql::quote_ident;
 
 /// The role the demo connects as (not a superuser; may create databases).
 pub const DEMO_USER: &str = "backstage";

@@ -15,6 +15,9 @@ use sqlx::postgres::{PgPool, PgPoolCopyExt};
 
 use super::names::*;
 use crate::error::{CoreError, Result};
+/// Relation types: (the direction the originating entity states, the reverse).
+use crate::refs::RELATION_PAIRS as RELS;
+use crate::refs::time::civil;
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -198,20 +201,6 @@ const MIN: i64 = 60 * SEC;
 const HOUR: i64 = 60 * MIN;
 const DAY: i64 = 24 * HOUR;
 
-fn civil(us: i64) -> [i64; 7] {
-    let (days, rem) = (us.div_euclid(DAY), us.rem_euclid(DAY));
-    let z = days + 719_468;
-    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let (h, mi, s) = (rem / HOUR, rem % HOUR / MIN, rem % MIN / SEC);
-    [y, m, d, h, mi, s, rem % SEC]
-}
-
 /// A `timestamptz` literal for COPY.
 fn ts(us: i64) -> String {
     let [y, m, d, h, mi, s, f] = civil(us);
@@ -369,16 +358,6 @@ impl Kind {
     }
 }
 
-/// Relation types: (the direction the originating entity states, the reverse).
-const RELS: [(&str, &str); 7] = [
-    ("ownedBy", "ownerOf"),
-    ("dependsOn", "dependencyOf"),
-    ("partOf", "hasPart"),
-    ("providesApi", "apiProvidedBy"),
-    ("consumesApi", "apiConsumedBy"),
-    ("memberOf", "hasMember"),
-    ("childOf", "parentOf"),
-];
 const OWNED_BY: u8 = 0;
 const DEPENDS_ON: u8 = 1;
 const PART_OF: u8 = 2;

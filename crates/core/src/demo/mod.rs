@@ -5,9 +5,10 @@ pub mod cluster;
 pub mod generate;
 mod names;
 
+use crate::area::{MIGRATED_AREAS, locate};
 use crate::connect::{Connections, map_query_error};
 use crate::error::Result;
-use crate::migrate::{AREAS, quote_ident};
+use crate::sql::quote_ident;
 
 /// Drops the plugin databases of every area of `conns`' profile (database mode), so that the
 /// demo can be generated afresh; returns the databases that existed. Meant for the demo's own
@@ -16,8 +17,8 @@ pub async fn drop_databases(conns: &Connections) -> Result<Vec<String>> {
     let ep = conns.endpoint("postgres");
     let admin = conns.pool(&ep).await?;
     let mut dropped = Vec::new();
-    for area in AREAS {
-        let db = conns.plugin_endpoint(area).database;
+    for area in MIGRATED_AREAS {
+        let db = locate(conns, area)?.database;
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
                 .bind(&db)
