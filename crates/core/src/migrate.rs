@@ -96,7 +96,7 @@ pub fn places(conns: &Connections, areas: &[String]) -> Result<Vec<Place>> {
             "a single-database profile holds one plugin area: name it with --area (catalog, scaffolder, ...)",
         ));
     }
-    Ok(areas
+    areas
         .iter()
         .map(|a| {
             let at = crate::area::locate(conns, a)?;
@@ -106,7 +106,7 @@ pub fn places(conns: &Connections, areas: &[String]) -> Result<Vec<Place>> {
                 schema: at.schema,
             })
         })
-        .collect::<Result<Vec<_>>>()?)
+        .collect()
 }
 
 /// The default areas: all of them, or, for a single database, none until one is named.
