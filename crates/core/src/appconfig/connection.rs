@@ -1,0 +1,181 @@
+//! `connection` of `backend.database` or of a plugin, normalized as `normalizeConnection`
+//! does: a mapping (host, port, user, password, database, ssl, type, and a `connectionString`
+//! spread over them) or a connection string, each value recorded where it came from; and the
+//! connection `type` (`cloudsql` cannot be followed, `azure` and `rds` mint their passwords).
+
+use std::collections::BTreeMap;
+
+use super::connstring::connection_string;
+use super::report::{Cx, MASKED};
+use super::resolve::{Conn, Given};
+use super::ssl::tls_from_node;
+use super::tree::{Leaf, Node, Scalar, file_of};
+use crate::error::{CoreError, Result};
+use crate::secrets::Secret;
+
+/// node-postgres connection settings that do not change where or as whom the inspector connects.
+const HARMLESS_CONNECTION_KEYS: [&str; 14] = [
+    "application_name",
+    "fallback_application_name",
+    "connectionTimeoutMillis",
+    "statement_timeout",
+    "query_timeout",
+    "lock_timeout",
+    "idle_in_transaction_session_timeout",
+    "keepAlive",
+    "keepAliveInitialDelayMillis",
+    "options",
+    "client_encoding",
+    "binary",
+    "types",
+    "parseInputDatesAsUTC",
+];
+
+/// `normalizeConnection`: a mapping, or a connection string parsed the way
+/// `pg-connection-string` does.
+pub(super) fn normalize_connection(node: &Node, key: &str, cx: &mut Cx<'_>) -> Result<Conn> {
+    match node {
+        Node::Leaf(Leaf {
+            value: Scalar::Str(s),
+            origin,
+        }) => connection_string(s, key, origin, cx),
+        Node::Leaf(Leaf {
+            value: Scalar::Null,
+            ..
+        }) => Ok(Conn::default()),
+        Node::Map(map) => connection_map(map, key, cx),
+        other => Err(CoreError::config(format!(
+            "{key}{} is {}; give a mapping (host, port, user, password, database, ssl) or a \
+             connection string such as postgresql://user:password@host:5432",
+            other.in_file(),
+            other.kind()
+        ))),
+    }
+}
+
+fn given_text(node: &Node, key: &str, cx: &mut Cx<'_>) -> Result<Given<String>> {
+    let value = match node {
+        Node::Leaf(Leaf {
+            value: Scalar::Bool(_),
+            ..
+        }) => {
+            return Err(CoreError::config(format!(
+                "{key}{} is a boolean; expected a string",
+                node.in_file()
+            )));
+        }
+        other => other.text(key)?,
+    }
+    .filter(|v| !v.is_empty());
+    if let Some(v) = &value {
+        cx.record(key, v, node.source());
+    }
+    Ok(Given {
+        value,
+        file: file_of(node),
+    })
+}
+
+fn given_secret(node: &Node, key: &str, cx: &mut Cx<'_>) -> Result<Given<Secret>> {
+    let value = node.text(key)?.filter(|v| !v.is_empty()).map(Secret::new);
+    if value.is_some() {
+        cx.record(key, MASKED, node.source());
+    }
+    Ok(Given {
+        value,
+        file: file_of(node),
+    })
+}
+
+fn connection_map(map: &BTreeMap<String, Node>, key: &str, cx: &mut Cx<'_>) -> Result<Conn> {
+    let mut conn = Conn::default();
+    let mut from_string = None;
+    for (k, node) in map {
+        let sub = format!("{key}.{k}");
+        match k.as_str() {
+            "host" => conn.host = Some(given_text(node, &sub, cx)?),
+            "port" => conn.port = Some(given_text(node, &sub, cx)?),
+            "user" => conn.user = Some(given_text(node, &sub, cx)?),
+            "database" => conn.database = Some(given_text(node, &sub, cx)?),
+            "password" => conn.password = Some(given_secret(node, &sub, cx)?),
+            "ssl" => conn.ssl = Some(tls_from_node(node, &sub, cx)?),
+            "type" => {
+                if let Some(t) = node.text(&sub)? {
+                    cx.record(&sub, &t, node.source());
+                    conn.kind = Some((t, file_of(node)));
+                }
+            }
+            "instance" => {
+                if let Some(i) = node.text(&sub)? {
+                    cx.record(&sub, &i, node.source());
+                    conn.instance = Some(i);
+                }
+            }
+            "connectionString" => {
+                // node-postgres: `Object.assign({}, config, parse(config.connectionString))`.
+                if let Node::Leaf(Leaf {
+                    value: Scalar::Str(s),
+                    origin,
+                }) = node
+                {
+                    from_string = Some(connection_string(s, &sub, origin, cx)?);
+                }
+            }
+            // Used by the `azure` and `rds` connection types; never shown (clientSecret).
+            "tokenCredential" | "region" | "ipAddressType" => {}
+            k if HARMLESS_CONNECTION_KEYS.contains(&k) => {}
+            _ => cx.warn(format!(
+                "{sub} is not a connection setting the inspector uses; ignored"
+            )),
+        }
+    }
+    if let Some(parsed) = from_string {
+        conn.overlay(parsed);
+    }
+    Ok(conn)
+}
+
+/// `connection.type`: `cloudsql` cannot be followed; `azure` and `rds` mint their passwords.
+pub(super) fn check_connection_type(
+    conn: &mut Conn,
+    key: &str,
+    plugin: Option<&str>,
+    cx: &mut Cx<'_>,
+) -> Result<()> {
+    let Some((kind, file)) = conn.kind.clone() else {
+        return Ok(());
+    };
+    let whose = plugin
+        .map(|id| format!("the plugin `{id}`"))
+        .unwrap_or_else(|| "Backstage".to_string());
+    match kind.as_str() {
+        "default" => Ok(()),
+        "cloudsql" => Err(CoreError::config(format!(
+            "{key}.type is `cloudsql` in {file}: {whose} reaches the database through Google's \
+             Cloud SQL connector{}, which the inspector cannot use; run the Cloud SQL Auth Proxy \
+             and add a profile for its address with `bsi profile add`",
+            conn.instance
+                .as_deref()
+                .map(|i| format!(" (instance `{i}`)"))
+                .unwrap_or_default()
+        ))),
+        "azure" | "rds" => {
+            let how = if kind == "azure" {
+                "a Microsoft Entra ID access token"
+            } else {
+                "an AWS RDS IAM authentication token"
+            };
+            cx.warn(format!(
+                "{key}.type is `{kind}` in {file}: {whose} signs in with {how} that it obtains \
+                 at run time; the inspector cannot obtain one, so the profile has no password: \
+                 give a current token as the password when connecting"
+            ));
+            conn.password = None;
+            Ok(())
+        }
+        other => Err(CoreError::config(format!(
+            "{key}.type is `{other}` in {file}, a connection type Backstage does not know \
+             (it knows default, azure, cloudsql and rds); fix the app-config"
+        ))),
+    }
+}

@@ -1,0 +1,134 @@
+//! Importing a connection profile from Backstage's own `app-config.yaml` files.
+//!
+//! The files are read the way Backstage's config loader reads them (`@backstage/config-loader`:
+//! `FileConfigSource`, `transform/substitution.ts`, `transform/include.ts`, `transform/apply.ts`;
+//! `@backstage/config`: `ConfigReader`), and `backend.database` is interpreted the way
+//! `@backstage/backend-defaults` does (`DatabaseManager.ts`, `connectors/postgres.ts`:
+//! `computePgPluginConfig`, `normalizeConnection`) on top of node-postgres
+//! (`pg/lib/connection-parameters.js`, `pg-connection-string`):
+//!
+//! - Each file is transformed on its own, relative to its own folder, then the files are merged
+//!   in order: later files win; mappings merge key by key, lists and scalars are replaced.
+//! - `${VAR}` in a string is replaced by the (trimmed) variable; if any variable of a string is
+//!   missing the whole value is *undefined*, that is the key is dropped from that file (so an
+//!   earlier file's value shows through). `$${` is a literal `${`.
+//! - `{ $env: VAR }` and `{ $file: path }` (relative to the file's folder; trailing whitespace
+//!   trimmed, as Backstage's `trimEnd()` does) replace the mapping; no other key may sit next to
+//!   them. `$include` is not supported here and is rejected.
+//! - Only the `pg` client is accepted: Backstage's `DatabaseManager` knows `pg`, `sqlite3`,
+//!   `better-sqlite3`, `mysql` and `mysql2` and nothing else, so `postgres`/`postgresql` are not
+//!   aliases there either.
+//! - A plugin's `connection` is spread over the base connection (`{...base, ...plugin}`, shallow),
+//!   after removing the base `database` unless `pluginDivisionMode` is `schema`. A connection
+//!   string is parsed by `pg-connection-string`, which always sets host, port, user and password
+//!   (empty when absent) and `database` (null when absent), so those do not fall back to the base
+//!   connection; its `ssl` only exists when the string has TLS parameters.
+//! - node-postgres fills what is still unset from `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
+//!   `PGDATABASE` and `PGSSLMODE`, then `localhost`, 5432, `$USER`, and for the database the user
+//!   name. The same `env` is used for these as for `${VAR}`.
+//!
+//! Secrets (passwords) go to [`Imported::password`] and [`Imported::plugin_passwords`] and
+//! nowhere else: not into the profile, an error message, a warning or a [`ReadValue`].
+//!
+//! The rooms, each building only on those listed before it:
+//! - `tree`: the config tree (values knowing their file and substitution) and the deep merge;
+//! - `load`: reading and transforming each file (`${VAR}`, `$${`, `$env`, `$file`, `$include`)
+//!   and merging the files' `backend.database` in order;
+//! - `report`: what the user is shown of an import ([`ReadValue`], warnings, the secret mask);
+//! - `resolve`: a connection as given, and node-postgres' fallbacks for what is unset;
+//! - `connstring`: pg connection strings (URIs and libpq key=value strings);
+//! - `ssl`: the `ssl` setting of a connection object;
+//! - `connection`: a `connection` as mapping or string, and its `type`;
+//! - `database`: the `backend.database` section (client, prefix, pluginDivisionMode, flags,
+//!   per-plugin overrides) turned into a profile;
+//! - this file: [`import`] and its result, [`Imported`].
+
+mod connection;
+mod connstring;
+mod database;
+mod load;
+mod report;
+mod resolve;
+mod ssl;
+mod tree;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::error::{CoreError, Result};
+use crate::profile::{Profile, validate_name};
+use crate::secrets::Secret;
+
+use database::Interpreted;
+use report::Cx;
+
+pub use report::ReadValue;
+
+/// The result of [`import`]: a profile, the secrets found next to it, and an account of what
+/// was read.
+#[derive(Debug)]
+pub struct Imported {
+    /// The profile; holds no secret.
+    pub profile: Profile,
+    /// The password of `backend.database.connection` (or of its connection string).
+    pub password: Option<Secret>,
+    /// Passwords of plugin overrides that differ from [`Imported::password`] (plugin id ->
+    /// secret); those overrides have `own_password` set.
+    pub plugin_passwords: BTreeMap<String, Secret>,
+    /// The files read, in merge order.
+    pub files: Vec<PathBuf>,
+    /// The values used, in the order they were read.
+    pub read: Vec<ReadValue>,
+    /// Things the user should know: unset variables, ignored settings, differences between how
+    /// Backstage and the inspector connect.
+    pub warnings: Vec<String>,
+}
+
+/// Imports the profile `name` from Backstage app-config files, merged in the order given
+/// (`app-config.yaml` first, then `app-config.local.yaml` or the `--config` files). `env`
+/// answers `${VAR}`, `$env` and node-postgres' `PG*` fallbacks.
+pub fn import(
+    name: &str,
+    files: &[PathBuf],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Imported> {
+    validate_name(name)?;
+    if files.is_empty() {
+        return Err(CoreError::config(
+            "no app-config file given; name the files Backstage is started with, in order \
+             (for example app-config.yaml app-config.production.yaml)",
+        ));
+    }
+    let files_label = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+
+    let mut cx = Cx {
+        env,
+        read: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let merged = load::load_database(files, env, &mut cx.warnings)?;
+    let Interpreted {
+        profile,
+        password,
+        plugin_passwords,
+    } = database::interpret(name, merged, &files_label, &mut cx)?;
+
+    tracing::debug!(
+        files = files.len(),
+        plugins = profile.plugins.len(),
+        warnings = cx.warnings.len(),
+        "imported a profile from app-config"
+    );
+    Ok(Imported {
+        profile,
+        password,
+        plugin_passwords,
+        files: files.to_vec(),
+        read: cx.read,
+        warnings: cx.warnings,
+    })
+}
