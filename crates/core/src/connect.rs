@@ -704,15 +704,3 @@ pub fn map_query_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
 }
 
 pub use sqlx::postgres::PgPool;
-
-/// Counts the rows of `table` in the pool's current schema (identifier quoted, no values).
-pub async fn count_rows(pool: &PgPool, table: &str) -> Result<i64> {
-    let sql = format!("SELECT count(*) FROM {}", crate::sql::quote_ident(table));
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .fetch_one(pool)
-        .await
-        .map_err(|e| CoreError::Database {
-            code: None,
-            message: e.to_string(),
-        })
-}

@@ -10,7 +10,8 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::connect::{Endpoint, PgPool, map_query_error};
-use crate::error::Result;
+use crate::error::{CoreError, Result};
+use crate::sql::quote_ident;
 
 /// One column.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -168,4 +169,16 @@ impl From<Unavailable> for crate::CoreError {
             reason: u.reason,
         }
     }
+}
+
+/// Counts the rows of `table` in the pool's current schema (identifier quoted, no values).
+pub async fn count_rows(pool: &PgPool, table: &str) -> Result<i64> {
+    let sql = format!("SELECT count(*) FROM {}", quote_ident(table));
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(pool)
+        .await
+        .map_err(|e| CoreError::Database {
+            code: None,
+            message: e.to_string(),
+        })
 }

@@ -180,7 +180,7 @@ async fn prepare(conns: &Connections, args: &DemoArgs) -> Result<()> {
 }
 
 async fn sqlx_count(pool: &bsi_core::connect::PgPool) -> Result<i64> {
-    bsi_core::connect::count_rows(pool, "refresh_state").await
+    bsi_core::schema::count_rows(pool, "refresh_state").await
 }
 
 fn open_app(password: Option<&Secret>) -> Result<()> {
