@@ -3,8 +3,9 @@
 //! command and the only place the UI calls `invoke`. 64-bit integers are `number` (every count
 //! and size here fits in 2^53); `serde_json::Value` is `unknown`.
 //!
-//! [`SPECS`](specs) lists every command with its arguments and result; a test checks it against
-//! [`crate::COMMANDS`]. Regenerate with `cargo run --bin export-bindings`.
+//! Each command describes itself ([`CommandSpec`], made by [`crate::commands::command`] from the
+//! function's signature and doc comment); [`crate::SPECS`] lists them in the order of the
+//! registry. Regenerate with `cargo run --bin export-bindings`.
 
 use std::any::type_name;
 use std::collections::BTreeMap;
@@ -12,24 +13,60 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::{Config, TS, TypeVisitor};
 
-use crate::commands::*;
 use bsi_core as core;
+
+/// A Rust type as the generator sees it: its TypeScript name and the types it refers to.
+#[derive(Clone, Copy)]
+pub struct TypeSpec {
+    name: fn(&Config) -> String,
+    visit: fn(&mut Collector),
+}
+
+impl TypeSpec {
+    pub const fn of<T: TS + 'static + ?Sized>() -> Self {
+        Self {
+            name: ts_name::<T>,
+            visit: visit_type::<T>,
+        }
+    }
+}
 
 /// One argument of a command.
 pub struct ArgSpec {
     /// The Rust parameter name (snake_case); the IPC key is its camelCase form.
     pub name: &'static str,
-    ty: fn(&Config) -> String,
-    visit: fn(&mut Collector),
+    ty: TypeSpec,
 }
 
-/// One command.
+impl ArgSpec {
+    pub const fn new(name: &'static str, ty: TypeSpec) -> Self {
+        Self { name, ty }
+    }
+}
+
+/// One command: its name, the doc comment of its function, its arguments (the state excluded)
+/// and the type of its result.
 pub struct CommandSpec {
     pub name: &'static str,
     pub doc: &'static str,
-    pub args: Vec<ArgSpec>,
-    ret: fn(&Config) -> String,
-    visit_ret: fn(&mut Collector),
+    pub args: &'static [ArgSpec],
+    ret: TypeSpec,
+}
+
+impl CommandSpec {
+    pub const fn new(
+        name: &'static str,
+        doc: &'static str,
+        args: &'static [ArgSpec],
+        ret: TypeSpec,
+    ) -> Self {
+        Self {
+            name,
+            doc,
+            args,
+            ret,
+        }
+    }
 }
 
 fn ts_name<T: TS + ?Sized>(cfg: &Config) -> String {
@@ -38,120 +75,6 @@ fn ts_name<T: TS + ?Sized>(cfg: &Config) -> String {
 
 fn visit_type<T: TS + 'static + ?Sized>(c: &mut Collector) {
     c.visit::<T>();
-}
-
-macro_rules! specs {
-    ($( $doc:literal $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty ;)*) => {
-        /// Every command with its arguments and result, in the order of [`crate::COMMANDS`].
-        pub fn specs() -> Vec<CommandSpec> {
-            vec![$(
-                CommandSpec {
-                    name: stringify!($name),
-                    doc: $doc,
-                    args: vec![$( ArgSpec {
-                        name: stringify!($arg),
-                        ty: ts_name::<$ty>,
-                        visit: visit_type::<$ty>,
-                    } ),*],
-                    ret: ts_name::<$ret>,
-                    visit_ret: visit_type::<$ret>,
-                },
-            )*]
-        }
-    };
-}
-
-type Op = Option<String>;
-
-specs! {
-    "The app's version, the open profile, and its server and databases (a connection failure is part of the answer)."
-    app_status() -> status::AppStatus;
-    "Every saved profile."
-    list_profiles() -> Vec<connections::ProfileView>;
-    "One saved profile."
-    get_profile(name: String) -> connections::ProfileView;
-    "Adds a profile from a URI and/or fields (or changes one with `update`); a password goes to the OS keyring."
-    add_profile(input: connections::ProfileInput) -> connections::SavedProfile;
-    "Reads Backstage app-config files into a profile; returns what was read and from where, secrets masked."
-    import_app_config(name: String, files: Vec<String>, update: bool) -> connections::ImportResult;
-    "Removes a profile and its stored passwords; whether it existed."
-    remove_profile(name: String) -> bool;
-    "Connects once (the open profile when `name` is null) and reports the server, or rejects with the precise error."
-    test_connection(name: Option<String>, password: Option<String>) -> core::connect::ServerInfo;
-    "Tests a profile as a form describes it, without saving it; rejects with the precise error."
-    test_profile_input(input: connections::ProfileInput) -> core::connect::ServerInfo;
-    "Whether the OS keyring can be used, and if not why."
-    keyring_status() -> core::secrets::KeyringStatus;
-    "Turns write mode on or off for a profile; turning it on needs the profile name typed back."
-    set_write_mode(profile: String, enabled: bool, confirm_name: String) -> connections::ProfileView;
-    "Opens a profile in this window; `password` is kept for this run only (no keyring needed)."
-    open_profile(name: String, password: Option<String>) -> connections::ProfileView;
-    "The profile this window has open."
-    current_profile() -> Option<connections::ProfileView>;
-    "Closes the open profile's connections."
-    close_profile() -> ();
-    "Cancels the operation started with this `op` id, on the server; that command rejects with `cancelled`."
-    cancel(op: String) -> ops::CancelOutcome;
-    "Databases, Knex state (held locks first) and health counts of the open profile."
-    overview(op: Op) -> core::overview::Overview;
-    "A page of catalog entities, filtered and sorted."
-    entities(query: core::catalog::EntityQuery, op: Op) -> core::page::Page<core::catalog::EntitySummary>;
-    "Counts per value of `fields` (all when empty) among the entities `filter` matches."
-    facets(filter: core::catalog::EntityFilter, fields: Vec<core::catalog::FacetField>, op: Op) -> core::catalog::Facets;
-    "One entity with relations, processing state, tasks that created it and sessions of a user or group."
-    entity(entity_ref: String, op: Op) -> catalog::EntityView;
-    "Entities whose processing failed."
-    processing_errors(page: PageArgs, op: Op) -> core::page::Page<core::catalog::ErroredEntity>;
-    "Orphaned entities."
-    orphans(page: PageArgs, op: Op) -> core::page::Page<core::catalog::OrphanEntity>;
-    "Entities not refreshed for longer than `older_than` (90s, 30m, 24h, 7d...)."
-    stale(older_than: String, page: PageArgs, op: Op) -> core::catalog::StaleList;
-    "Registered locations and their latest update."
-    locations(page: PageArgs, op: Op) -> core::page::Page<core::catalog::LocationRow>;
-    "Which catalog views this database can serve, and the fields they show without."
-    catalog_capabilities(op: Op) -> core::catalog::Capabilities;
-    "The relation neighbourhood of some entities."
-    graph_neighbourhood(args: graph::GraphArgs, op: Op) -> core::graph::Graph;
-    "The shortest relation path between two entities."
-    graph_path(from: String, to: String, max_depth: Option<usize>, types: Vec<String>, op: Op) -> core::graph::RelationPath;
-    "Relation targets that are not entities."
-    broken_refs(limit: Option<usize>, cursor: Option<String>, samples: Option<usize>, op: Op) -> core::page::Page<core::graph::BrokenTarget>;
-    "A page of scaffolder tasks, newest first."
-    tasks(args: scaffolder::TaskArgs, op: Op) -> core::page::Page<core::scaffolder::TaskSummary>;
-    "One scaffolder task with steps, log and output."
-    task(id: String, op: Op) -> core::scaffolder::TaskDetail;
-    "Offline sessions (refresh tokens)."
-    offline_sessions(args: auth::AuthArgs, op: Op) -> core::page::Page<core::auth::OfflineSession>;
-    "Browser sign-in sessions."
-    browser_sessions(args: auth::AuthArgs, op: Op) -> core::page::Page<core::auth::BrowserSession>;
-    "OAuth authorization sessions by status."
-    oauth_sessions(args: auth::AuthArgs, op: Op) -> Vec<core::auth::OAuthStatusGroup>;
-    "The auth backend's signing keys (public members)."
-    signing_keys(op: Op) -> Vec<core::auth::SigningKey>;
-    "`user_info` rows."
-    user_info(args: auth::AuthArgs, op: Op) -> core::page::Page<core::auth::UserInfo>;
-    "Decodes a JWT: header and claims, never the signature."
-    decode_jwt(token: String) -> core::auth::TokenView;
-    "Search document types with counts."
-    search_types(op: Op) -> Vec<core::search::DocumentTypeCount>;
-    "Full-text search over the search index."
-    search(args: search::SearchArgs, op: Op) -> core::search::SearchResults;
-    "Entities with TechDocs and the state of their search index."
-    techdocs(page: PageArgs, op: Op) -> core::techdocs::TechDocsList;
-    "The tables of a target with columns and sizes."
-    list_tables(target: core::tables::Target, op: Op) -> Vec<core::tables::ScopeTables>;
-    "A page of one table, sorted and filtered, secrets masked."
-    browse_table(target: core::tables::Target, table: String, query: core::tables::TableQuery, op: Op) -> core::tables::TablePage;
-    "Our migrations per area: applied, pending, changed."
-    migration_status(areas: Vec<String>, op: Op) -> Vec<core::migrate::AreaStatus>;
-    "The migrations `applyMigrations` would run, with their SQL."
-    migration_plan(areas: Vec<String>, op: Op) -> Vec<core::migrate::PlannedMigration>;
-    "Applies pending migrations; needs write mode and the profile name typed back in `confirm`."
-    apply_migrations(areas: Vec<String>, create_databases: bool, force: bool, confirm: String) -> Vec<core::migrate::AppliedNow>;
-    "Knex migration tables and locks of every plugin database."
-    knex_status(op: Op) -> Vec<core::knex::KnexTable>;
-    "Releases a held Knex lock; needs write mode and the database name typed back in `confirm`."
-    knex_unlock(database: String, lock_table: String, confirm: String) -> knex::UnlockOutcome;
 }
 
 /// Types every UI needs even when no command returns them directly.
@@ -237,17 +160,17 @@ const HEADER: &str =
 /// The generated files: path relative to `ui/src` -> content.
 pub fn render() -> Result<BTreeMap<PathBuf, String>, String> {
     let cfg = config();
-    let specs = specs();
+    let specs = crate::SPECS;
     let mut c = Collector {
         types: BTreeMap::new(),
         clashes: Vec::new(),
         cfg: config(),
     };
-    for s in &specs {
-        for a in &s.args {
-            (a.visit)(&mut c);
+    for s in specs {
+        for a in s.args {
+            (a.ty.visit)(&mut c);
         }
-        (s.visit_ret)(&mut c);
+        (s.ret.visit)(&mut c);
     }
     extra_types(&mut c);
     if !c.clashes.is_empty() {
@@ -308,12 +231,12 @@ pub fn render() -> Result<BTreeMap<PathBuf, String>, String> {
          \x20 return `op-${Date.now().toString(36)}-${opCounter}`;\n\
          }\n",
     );
-    for s in &specs {
+    for s in specs {
         let ts = &mut body;
         // Trailing nullable arguments may be left out.
         let mut optional_from = s.args.len();
         for (i, a) in s.args.iter().enumerate().rev() {
-            if (a.ty)(&cfg).ends_with("| null") {
+            if (a.ty.name)(&cfg).ends_with("| null") {
                 optional_from = i;
             } else {
                 break;
@@ -325,7 +248,7 @@ pub fn render() -> Result<BTreeMap<PathBuf, String>, String> {
             .enumerate()
             .map(|(i, a)| {
                 let q = if i >= optional_from { "?" } else { "" };
-                format!("{}{q}: {}", camel(a.name), (a.ty)(&cfg))
+                format!("{}{q}: {}", camel(a.name), (a.ty.name)(&cfg))
             })
             .collect();
         let keys: Vec<String> = s
@@ -341,10 +264,10 @@ pub fn render() -> Result<BTreeMap<PathBuf, String>, String> {
                 }
             })
             .collect();
-        let ret = (s.ret)(&cfg);
+        let ret = (s.ret.name)(&cfg);
         signatures.push_str(&format!("{} {ret}\n", params.join(", ")));
         let fname = camel(s.name);
-        ts.push_str(&format!("\n/** {} */\n", s.doc));
+        ts.push_str(&doc_comment(&ts_doc(s, specs)));
         ts.push_str(&format!(
             "export function {fname}({}): Promise<{ret}> {{\n",
             params.join(", ")
@@ -398,28 +321,68 @@ pub fn export(dir: &Path) -> Result<usize, String> {
     Ok(files.len())
 }
 
+/// A command's doc comment as the UI reads it: a link to a command, [`snake_case`], becomes a
+/// link to its function, and an argument of this command, quoted as `snake_case`, its camelCase
+/// name.
+fn ts_doc(spec: &CommandSpec, specs: &[CommandSpec]) -> String {
+    let mut doc = spec.doc.to_string();
+    for s in specs {
+        doc = doc.replace(
+            &format!("[`{}`]", s.name),
+            &format!("{{@link {}}}", camel(s.name)),
+        );
+    }
+    for a in spec.args {
+        doc = doc.replace(&format!("`{}`", a.name), &format!("`{}`", camel(a.name)));
+    }
+    doc
+}
+
+/// A doc comment as a JSDoc comment.
+fn doc_comment(doc: &str) -> String {
+    let doc = doc.replace("*/", "*\\/");
+    let lines: Vec<&str> = doc.lines().collect();
+    match lines.as_slice() {
+        [] => "\n".to_string(),
+        [line] => format!("\n/** {line} */\n"),
+        _ => {
+            let mut out = String::from("\n/**\n");
+            for line in lines {
+                if line.is_empty() {
+                    out.push_str(" *\n");
+                } else {
+                    out.push_str(&format!(" * {line}\n"));
+                }
+            }
+            out.push_str(" */\n");
+            out
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn every_command_has_a_spec_in_order() {
-        let specs: Vec<&str> = super::specs().iter().map(|s| s.name).collect();
-        assert_eq!(specs, crate::COMMANDS);
-    }
+    use super::*;
 
     #[test]
-    fn the_capability_allows_exactly_the_commands() {
-        let text = include_str!("../capabilities/default.json");
-        let v: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
-        let perms: Vec<String> = v["permissions"]
-            .as_array()
-            .expect("permissions")
-            .iter()
-            .filter_map(|p| p.as_str().map(str::to_string))
-            .collect();
-        let want: Vec<String> = crate::COMMANDS
-            .iter()
-            .map(|c| format!("allow-{}", c.replace('_', "-")))
-            .collect();
-        assert_eq!(perms, want);
+    fn a_command_doc_becomes_the_doc_of_its_typescript_function() {
+        const ARGS: &[ArgSpec] = &[ArgSpec::new("lock_table", TypeSpec::of::<String>())];
+        const SPECS: &[CommandSpec] = &[
+            CommandSpec::new(
+                "knex_unlock",
+                "Releases `lock_table`; see [`knex_status`].\n\nNeeds `write_mode`.",
+                ARGS,
+                TypeSpec::of::<()>(),
+            ),
+            CommandSpec::new("knex_status", "One line.", &[], TypeSpec::of::<()>()),
+        ];
+        assert_eq!(
+            doc_comment(&ts_doc(&SPECS[0], SPECS)),
+            "\n/**\n * Releases `lockTable`; see {@link knexStatus}.\n *\n * Needs `write_mode`.\n */\n"
+        );
+        assert_eq!(
+            doc_comment(&ts_doc(&SPECS[1], SPECS)),
+            "\n/** One line. */\n"
+        );
     }
 }

@@ -2,67 +2,68 @@
 //! window, its password for this run, its pools), registers the commands of [`commands`] (one
 //! module per area), and closes the pools on exit. Everything else lives in `bsi-core`.
 //!
-//! [`COMMANDS`] names every command once: the app manifest in `build.rs` allows exactly those
-//! for the main window, and [`bindings`] generates the UI's typed `commands.ts` and the
-//! TypeScript types in `ui/src/bindings/` from the same list.
+//! A command is declared once, with [`commands::command`] in its module, and registered with one
+//! line in `src-tauri/registry.rs`. From the registry come [`COMMANDS`] (the app manifest in
+//! `build.rs` makes the same names from the same file, and the capability allows exactly those
+//! for the main window), the handler of [`setup`], and [`SPECS`], from which [`bindings`]
+//! generates the UI's typed `commands.ts` and the TypeScript types in `ui/src/bindings/`.
 
 pub mod bindings;
 pub mod commands;
 pub mod state;
 
-include!("../command_names.rs");
-
 use tauri::{Manager, RunEvent};
 
-/// Registers the app's commands on a builder (shared by the real app and the command tests).
-pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    use commands::*;
-    builder.invoke_handler(tauri::generate_handler![
-        status::app_status,
-        connections::list_profiles,
-        connections::get_profile,
-        connections::add_profile,
-        connections::import_app_config,
-        connections::remove_profile,
-        connections::test_connection,
-        connections::test_profile_input,
-        connections::keyring_status,
-        connections::set_write_mode,
-        connections::open_profile,
-        connections::current_profile,
-        connections::close_profile,
-        ops::cancel,
-        overview::overview,
-        catalog::entities,
-        catalog::facets,
-        catalog::entity,
-        catalog::processing_errors,
-        catalog::orphans,
-        catalog::stale,
-        catalog::locations,
-        catalog::catalog_capabilities,
-        graph::graph_neighbourhood,
-        graph::graph_path,
-        graph::broken_refs,
-        scaffolder::tasks,
-        scaffolder::task,
-        auth::offline_sessions,
-        auth::browser_sessions,
-        auth::oauth_sessions,
-        auth::signing_keys,
-        auth::user_info,
-        auth::decode_jwt,
-        search::search_types,
-        search::search,
-        techdocs::techdocs,
-        tables::list_tables,
-        tables::browse_table,
-        migrations::migration_status,
-        migrations::migration_plan,
-        migrations::apply_migrations,
-        knex::knex_status,
-        knex::knex_unlock,
-    ])
+/// Expands the registry into the names, the handler and the descriptions of the commands.
+macro_rules! registry {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        /// Every command, by name, in the order of the registry.
+        pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+
+        /// Every command as the bindings describe it, in the order of the registry.
+        pub const SPECS: &[bindings::CommandSpec] =
+            &[$(bsi_app_macros::spec!(commands::$module::$name)),*];
+
+        /// Registers the app's commands on a builder (shared by the real app and the command
+        /// tests).
+        pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+            builder.invoke_handler(tauri::generate_handler![$(commands::$module::$name),*])
+        }
+    };
+}
+include!("../registry.rs");
+
+/// Whether the registry has a command of this name (the compile-time check of
+/// [`commands::command`]).
+const fn is_registered(name: &str) -> bool {
+    let mut i = 0;
+    while i < COMMANDS.len() {
+        if same(COMMANDS[i].as_bytes(), name.as_bytes()) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The app's Tauri context: its configuration, its UI's files and its access control (the
+/// capability, resolved at build time).
+pub fn context<R: tauri::Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
 }
 
 /// Runs the app. `--profile NAME` (or `BSI_PROFILE`) chooses the profile to open first.
@@ -79,7 +80,7 @@ pub fn run() {
             app.manage(state::AppState::new(launch.clone()));
             Ok(())
         })
-        .build(tauri::generate_context!());
+        .build(context());
     let app = match app {
         Ok(app) => app,
         Err(e) => {

@@ -27,13 +27,13 @@ import type {
   ImportResult,
   KeyringStatus,
   KnexTable,
+  ListQuery,
   LocationRow,
   OAuthStatusGroup,
   OfflineSession,
   OrphanEntity,
   Overview,
   Page,
-  PageArgs,
   PlannedMigration,
   ProfileInput,
   ProfileView,
@@ -90,12 +90,15 @@ export function newOpId(): string {
   return `op-${Date.now().toString(36)}-${opCounter}`;
 }
 
-/** The app's version, the open profile, and its server and databases (a connection failure is part of the answer). */
+/**
+ * The profile of this window, and, when it connects, its server and databases. A failure to
+ * connect is part of the answer (`error`), not a failed call.
+ */
 export function appStatus(): Promise<AppStatus> {
   return call<AppStatus>('app_status');
 }
 
-/** Every saved profile. */
+/** Every saved profile, by name. */
 export function listProfiles(): Promise<Array<ProfileView>> {
   return call<Array<ProfileView>>('list_profiles');
 }
@@ -105,67 +108,95 @@ export function getProfile(name: string): Promise<ProfileView> {
   return call<ProfileView>('get_profile', { name });
 }
 
-/** Adds a profile from a URI and/or fields (or changes one with `update`); a password goes to the OS keyring. */
+/**
+ * Adds a profile (or changes one with `update`). Write mode is never turned on here: use
+ * {@link setWriteMode}.
+ */
 export function addProfile(input: ProfileInput): Promise<SavedProfile> {
   return call<SavedProfile>('add_profile', { input });
 }
 
-/** Reads Backstage app-config files into a profile; returns what was read and from where, secrets masked. */
+/**
+ * Reads Backstage app-config files (in the order Backstage is started with) into a profile;
+ * passwords found go to the keyring. Returns what was read and from where, secrets masked.
+ */
 export function importAppConfig(name: string, files: Array<string>, update: boolean): Promise<ImportResult> {
   return call<ImportResult>('import_app_config', { name, files, update });
 }
 
-/** Removes a profile and its stored passwords; whether it existed. */
+/** Removes a profile and its stored passwords. Returns whether it existed. */
 export function removeProfile(name: string): Promise<boolean> {
   return call<boolean>('remove_profile', { name });
 }
 
-/** Connects once (the open profile when `name` is null) and reports the server, or rejects with the precise error. */
+/**
+ * Connects once to a profile's server (the open profile when `name` is null) and reports it,
+ * or fails with the precise reason (authentication, tls_untrusted, unreachable, timeout...).
+ * `password` is used for this test only.
+ */
 export function testConnection(name?: string | null, password?: string | null): Promise<ServerInfo> {
   return call<ServerInfo>('test_connection', { name: name ?? null, password: password ?? null });
 }
 
-/** Tests a profile as a form describes it, without saving it; rejects with the precise error. */
+/**
+ * Tests a profile as a form describes it, before (or without) saving it: connects once with
+ * the form's password (else the stored one of a profile being updated) and reports the server
+ * or the precise error. Nothing is saved.
+ */
 export function testProfileInput(input: ProfileInput): Promise<ServerInfo> {
   return call<ServerInfo>('test_profile_input', { input });
 }
 
-/** Whether the OS keyring can be used, and if not why. */
+/** Whether the OS keyring can be used, and if not why and what to do. */
 export function keyringStatus(): Promise<KeyringStatus> {
   return call<KeyringStatus>('keyring_status');
 }
 
-/** Turns write mode on or off for a profile; turning it on needs the profile name typed back. */
+/**
+ * Turns write mode on or off for a profile, saved in the profile. Turning it on needs the
+ * profile's name typed back in `confirmName`. The open connections are replaced.
+ */
 export function setWriteMode(profile: string, enabled: boolean, confirmName: string): Promise<ProfileView> {
   return call<ProfileView>('set_write_mode', { profile, enabled, confirmName });
 }
 
-/** Opens a profile in this window; `password` is kept for this run only (no keyring needed). */
+/**
+ * Opens a profile in this window. `password` is kept in memory for this run only (for
+ * machines without a keyring); without it the keyring is asked on the first connection.
+ * Nothing is connected until a view needs it: use {@link testConnection} to check at once.
+ */
 export function openProfile(name: string, password?: string | null): Promise<ProfileView> {
   return call<ProfileView>('open_profile', { name, password: password ?? null });
 }
 
-/** The profile this window has open. */
+/** The profile this window has open, if any. */
 export function currentProfile(): Promise<ProfileView | null> {
   return call<ProfileView | null>('current_profile');
 }
 
-/** Closes the open profile's connections. */
+/** Closes the open profile's connections and forgets its password for this run. */
 export function closeProfile(): Promise<null> {
   return call<null>('close_profile');
 }
 
-/** Cancels the operation started with this `op` id, on the server; that command rejects with `cancelled`. */
+/**
+ * Cancels the operation started with this `op` id: its running query is cancelled on the
+ * server and the command fails with `cancelled`. Allowed in read-only mode (it writes
+ * nothing).
+ */
 export function cancel(op: string): Promise<CancelOutcome> {
   return call<CancelOutcome>('cancel', { op });
 }
 
-/** Databases, Knex state (held locks first) and health counts of the open profile. */
+/**
+ * The open profile's databases, Knex state and health counts; a count whose table is missing
+ * is unavailable with its reason.
+ */
 export function overview(op?: string | null): Promise<Overview> {
   return call<Overview>('overview', { op: op ?? null });
 }
 
-/** A page of catalog entities, filtered and sorted. */
+/** A page of entities, filtered and sorted; pass `next_cursor` back for the next page. */
 export function entities(query: EntityQuery, op?: string | null): Promise<Page<EntitySummary>> {
   return call<Page<EntitySummary>>('entities', { query, op: op ?? null });
 }
@@ -175,47 +206,53 @@ export function facets(filter: EntityFilter, fields: Array<FacetField>, op?: str
   return call<Facets>('facets', { filter, fields, op: op ?? null });
 }
 
-/** One entity with relations, processing state, tasks that created it and sessions of a user or group. */
+/**
+ * One entity (`kind:namespace/name`, or `kind:name` for namespace default): relations both
+ * ways, processing state, orphan status, the redacted entity and its cross-links.
+ */
 export function entity(entityRef: string, op?: string | null): Promise<EntityView> {
   return call<EntityView>('entity', { entityRef, op: op ?? null });
 }
 
-/** Entities whose processing failed. */
-export function processingErrors(page: PageArgs, op?: string | null): Promise<Page<ErroredEntity>> {
+/** Entities whose processing failed, including those that never reached the catalog. */
+export function processingErrors(page: ListQuery, op?: string | null): Promise<Page<ErroredEntity>> {
   return call<Page<ErroredEntity>>('processing_errors', { page, op: op ?? null });
 }
 
-/** Orphaned entities. */
-export function orphans(page: PageArgs, op?: string | null): Promise<Page<OrphanEntity>> {
+/** Orphaned entities: no longer emitted by their parent, or annotated backstage.io/orphan. */
+export function orphans(page: ListQuery, op?: string | null): Promise<Page<OrphanEntity>> {
   return call<Page<OrphanEntity>>('orphans', { page, op: op ?? null });
 }
 
-/** Entities not refreshed for longer than `older_than` (90s, 30m, 24h, 7d...). */
-export function stale(olderThan: string, page: PageArgs, op?: string | null): Promise<StaleList> {
+/** Entities not discovered or refreshed for longer than `olderThan` (90s, 30m, 24h, 7d...). */
+export function stale(olderThan: string, page: ListQuery, op?: string | null): Promise<StaleList> {
   return call<StaleList>('stale', { olderThan, page, op: op ?? null });
 }
 
-/** Registered locations and their latest update. */
-export function locations(page: PageArgs, op?: string | null): Promise<Page<LocationRow>> {
+/** Registered locations and the status of their latest update. */
+export function locations(page: ListQuery, op?: string | null): Promise<Page<LocationRow>> {
   return call<Page<LocationRow>>('locations', { page, op: op ?? null });
 }
 
-/** Which catalog views this database can serve, and the fields they show without. */
+/**
+ * Which catalog views this database can serve, why not, and which fields they show without
+ * (an older or trimmed schema).
+ */
 export function catalogCapabilities(op?: string | null): Promise<Capabilities> {
   return call<Capabilities>('catalog_capabilities', { op: op ?? null });
 }
 
-/** The relation neighbourhood of some entities. */
+/** The neighbourhood of some entities. */
 export function graphNeighbourhood(args: GraphArgs, op?: string | null): Promise<Graph> {
   return call<Graph>('graph_neighbourhood', { args, op: op ?? null });
 }
 
-/** The shortest relation path between two entities. */
+/** The shortest relation path from one entity to another. */
 export function graphPath(from: string, to: string, maxDepth: number | null, types: Array<string>, op?: string | null): Promise<RelationPath> {
   return call<RelationPath>('graph_path', { from, to, maxDepth, types, op: op ?? null });
 }
 
-/** Relation targets that are not entities. */
+/** Relation targets that are not entities, a page at a time, with referring samples. */
 export function brokenRefs(limit?: number | null, cursor?: string | null, samples?: number | null, op?: string | null): Promise<Page<BrokenTarget>> {
   return call<Page<BrokenTarget>>('broken_refs', { limit: limit ?? null, cursor: cursor ?? null, samples: samples ?? null, op: op ?? null });
 }
@@ -225,87 +262,102 @@ export function tasks(args: TaskArgs, op?: string | null): Promise<Page<TaskSumm
   return call<Page<TaskSummary>>('tasks', { args, op: op ?? null });
 }
 
-/** One scaffolder task with steps, log and output. */
+/**
+ * One task (its id or a unique prefix): parameters, steps, log with ANSI spans, output; the
+ * stored secrets only by key name.
+ */
 export function task(id: string, op?: string | null): Promise<TaskDetail> {
   return call<TaskDetail>('task', { id, op: op ?? null });
 }
 
-/** Offline sessions (refresh tokens). */
+/** Offline sessions (refresh tokens), token hashes never shown. */
 export function offlineSessions(args: AuthArgs, op?: string | null): Promise<Page<OfflineSession>> {
   return call<Page<OfflineSession>>('offline_sessions', { args, op: op ?? null });
 }
 
-/** Browser sign-in sessions. */
+/** Browser sign-in sessions, redacted. */
 export function browserSessions(args: AuthArgs, op?: string | null): Promise<Page<BrowserSession>> {
   return call<Page<BrowserSession>>('browser_sessions', { args, op: op ?? null });
 }
 
-/** OAuth authorization sessions by status. */
+/** OAuth authorization sessions grouped by status. */
 export function oauthSessions(args: AuthArgs, op?: string | null): Promise<Array<OAuthStatusGroup>> {
   return call<Array<OAuthStatusGroup>>('oauth_sessions', { args, op: op ?? null });
 }
 
-/** The auth backend's signing keys (public members). */
+/** The backend's signing keys (public members only). */
 export function signingKeys(op?: string | null): Promise<Array<SigningKey>> {
   return call<Array<SigningKey>>('signing_keys', { op: op ?? null });
 }
 
-/** `user_info` rows. */
+/** `user_info` rows: the claims Backstage keeps per user, redacted. */
 export function userInfo(args: AuthArgs, op?: string | null): Promise<Page<UserInfo>> {
   return call<Page<UserInfo>>('user_info', { args, op: op ?? null });
 }
 
-/** Decodes a JWT: header and claims, never the signature. */
+/**
+ * Decodes a JWT the user pasted: header and claims, the signature never shown. Needs no
+ * connection.
+ */
 export function decodeJwt(token: string): Promise<TokenView> {
   return call<TokenView>('decode_jwt', { token });
 }
 
-/** Search document types with counts. */
+/** The document types in the search index with their counts. */
 export function searchTypes(op?: string | null): Promise<Array<DocumentTypeCount>> {
   return call<Array<DocumentTypeCount>>('search_types', { op: op ?? null });
 }
 
-/** Full-text search over the search index. */
+/** Matches of a full-text query, best first, with highlighted fragments. */
 export function search(args: SearchArgs, op?: string | null): Promise<SearchResults> {
   return call<SearchResults>('search', { args, op: op ?? null });
 }
 
-/** Entities with TechDocs and the state of their search index. */
-export function techdocs(page: PageArgs, op?: string | null): Promise<TechDocsList> {
+/** A page of entities with TechDocs. */
+export function techdocs(page: ListQuery, op?: string | null): Promise<TechDocsList> {
   return call<TechDocsList>('techdocs', { page, op: op ?? null });
 }
 
-/** The tables of a target with columns and sizes. */
+/** The tables of a target (an area, a database, or every known area) with columns and sizes. */
 export function listTables(target: Target, op?: string | null): Promise<Array<ScopeTables>> {
   return call<Array<ScopeTables>>('list_tables', { target, op: op ?? null });
 }
 
-/** A page of one table, sorted and filtered, secrets masked. */
+/**
+ * A page of one table, keyset paginated, sorted and filtered; masked columns never leave the
+ * core unmasked.
+ */
 export function browseTable(target: Target, table: string, query: TableQuery, op?: string | null): Promise<TablePage> {
   return call<TablePage>('browse_table', { target, table, query, op: op ?? null });
 }
 
-/** Our migrations per area: applied, pending, changed. */
+/** Applied, pending and changed migrations per area (empty `areas`: every area). */
 export function migrationStatus(areas: Array<string>, op?: string | null): Promise<Array<AreaStatus>> {
   return call<Array<AreaStatus>>('migration_status', { areas, op: op ?? null });
 }
 
-/** The migrations `applyMigrations` would run, with their SQL. */
+/** The migrations {@link applyMigrations} would run, in order, with their SQL. */
 export function migrationPlan(areas: Array<string>, op?: string | null): Promise<Array<PlannedMigration>> {
   return call<Array<PlannedMigration>>('migration_plan', { areas, op: op ?? null });
 }
 
-/** Applies pending migrations; needs write mode and the profile name typed back in `confirm`. */
+/**
+ * Applies the pending migrations, each in its own transaction. Needs write mode, and
+ * `confirm` must be the open profile's name typed back.
+ */
 export function applyMigrations(areas: Array<string>, createDatabases: boolean, force: boolean, confirm: string): Promise<Array<AppliedNow>> {
   return call<Array<AppliedNow>>('apply_migrations', { areas, createDatabases, force, confirm });
 }
 
-/** Knex migration tables and locks of every plugin database. */
+/** Every Knex migrations table of every plugin database, with its lock. */
 export function knexStatus(op?: string | null): Promise<Array<KnexTable>> {
   return call<Array<KnexTable>>('knex_status', { op: op ?? null });
 }
 
-/** Releases a held Knex lock; needs write mode and the database name typed back in `confirm`. */
+/**
+ * Releases a held Knex lock (`lockTable`, optionally `schema.table`) in `database`. Needs
+ * write mode, and `confirm` must be the database's name typed back.
+ */
 export function knexUnlock(database: string, lockTable: string, confirm: string): Promise<UnlockOutcome> {
   return call<UnlockOutcome>('knex_unlock', { database, lockTable, confirm });
 }

@@ -9,7 +9,7 @@ use bsi_core::page::Page;
 use serde::Deserialize;
 use tauri::State;
 
-use super::{CmdResult, to_ipc};
+use super::{CmdResult, command, to_ipc};
 use crate::state::AppState;
 
 /// Filter and page of an auth list.
@@ -36,7 +36,7 @@ impl AuthArgs {
 }
 
 /// Offline sessions (refresh tokens), token hashes never shown.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn offline_sessions(
     state: State<'_, AppState>,
@@ -53,7 +53,7 @@ pub async fn offline_sessions(
 }
 
 /// Browser sign-in sessions, redacted.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn browser_sessions(
     state: State<'_, AppState>,
@@ -70,7 +70,7 @@ pub async fn browser_sessions(
 }
 
 /// OAuth authorization sessions grouped by status.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn oauth_sessions(
     state: State<'_, AppState>,
@@ -87,7 +87,7 @@ pub async fn oauth_sessions(
 }
 
 /// The backend's signing keys (public members only).
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn signing_keys(
     state: State<'_, AppState>,
@@ -102,7 +102,7 @@ pub async fn signing_keys(
 }
 
 /// `user_info` rows: the claims Backstage keeps per user, redacted.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn user_info(
     state: State<'_, AppState>,
@@ -120,7 +120,7 @@ pub async fn user_info(
 
 /// Decodes a JWT the user pasted: header and claims, the signature never shown. Needs no
 /// connection.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(token))]
 pub async fn decode_jwt(token: String) -> CmdResult<TokenView> {
     decode_token(&token).map_err(to_ipc)

@@ -11,18 +11,11 @@ use bsi_core::{ErrorPayload, auth::UserSessions, scaffolder::EntityTasks};
 use serde::Serialize;
 use tauri::State;
 
-use super::{CmdResult, PageArgs, to_ipc};
+use super::{CmdResult, command, to_ipc};
 use crate::state::AppState;
 
-fn list(p: PageArgs) -> ListQuery {
-    ListQuery {
-        limit: p.limit,
-        cursor: p.cursor,
-    }
-}
-
 /// A page of entities, filtered and sorted; pass `next_cursor` back for the next page.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn entities(
     state: State<'_, AppState>,
@@ -38,7 +31,7 @@ pub async fn entities(
 }
 
 /// Counts per value of `fields` (all when empty) among the entities `filter` matches.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn facets(
     state: State<'_, AppState>,
@@ -72,7 +65,7 @@ pub struct EntityView {
 
 /// One entity (`kind:namespace/name`, or `kind:name` for namespace default): relations both
 /// ways, processing state, orphan status, the redacted entity and its cross-links.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn entity(
     state: State<'_, AppState>,
@@ -100,78 +93,66 @@ pub async fn entity(
 }
 
 /// Entities whose processing failed, including those that never reached the catalog.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn processing_errors(
     state: State<'_, AppState>,
-    page: PageArgs,
+    page: ListQuery,
     op: Option<String>,
 ) -> CmdResult<Page<ErroredEntity>> {
     state
         .run(op, |c| async move {
-            c.reuse(|| Catalog::open(&c))
-                .await?
-                .errors(&list(page))
-                .await
+            c.reuse(|| Catalog::open(&c)).await?.errors(&page).await
         })
         .await
         .map_err(to_ipc)
 }
 
 /// Orphaned entities: no longer emitted by their parent, or annotated backstage.io/orphan.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn orphans(
     state: State<'_, AppState>,
-    page: PageArgs,
+    page: ListQuery,
     op: Option<String>,
 ) -> CmdResult<Page<OrphanEntity>> {
     state
         .run(op, |c| async move {
-            c.reuse(|| Catalog::open(&c))
-                .await?
-                .orphans(&list(page))
-                .await
+            c.reuse(|| Catalog::open(&c)).await?.orphans(&page).await
         })
         .await
         .map_err(to_ipc)
 }
 
 /// Entities not discovered or refreshed for longer than `older_than` (90s, 30m, 24h, 7d...).
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn stale(
     state: State<'_, AppState>,
     older_than: String,
-    page: PageArgs,
+    page: ListQuery,
     op: Option<String>,
 ) -> CmdResult<StaleList> {
     let d = bsi_core::refs::time::parse_duration(&older_than).map_err(to_ipc)?;
     state
         .run(op, |c| async move {
-            c.reuse(|| Catalog::open(&c))
-                .await?
-                .stale(d, &list(page))
-                .await
+            c.reuse(|| Catalog::open(&c)).await?.stale(d, &page).await
         })
         .await
         .map_err(to_ipc)
 }
 
 /// Registered locations and the status of their latest update.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn locations(
     state: State<'_, AppState>,
-    page: PageArgs,
+    page: ListQuery,
     op: Option<String>,
 ) -> CmdResult<Page<LocationRow>> {
     state
         .run(op, |c| async move {
-            c.reuse(|| Catalog::open(&c))
-                .await?
-                .locations(&list(page))
-                .await
+            c.reuse(|| Catalog::open(&c)).await?.locations(&page).await
         })
         .await
         .map_err(to_ipc)
@@ -179,7 +160,7 @@ pub async fn locations(
 
 /// Which catalog views this database can serve, why not, and which fields they show without
 /// (an older or trimmed schema).
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn catalog_capabilities(
     state: State<'_, AppState>,

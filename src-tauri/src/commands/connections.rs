@@ -9,7 +9,7 @@ use bsi_core::{CoreError, ErrorCode};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
-use super::{CmdResult, to_ipc};
+use super::{CmdResult, command, to_ipc};
 use crate::state::AppState;
 
 /// A profile as the UI sees it: the saved settings (never a secret) and whether a password is
@@ -129,7 +129,7 @@ async fn store_password(account: &str, pw: Secret) -> (bool, Option<String>) {
 }
 
 /// Every saved profile, by name.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn list_profiles(state: State<'_, AppState>) -> CmdResult<Vec<ProfileView>> {
     let profiles = state.store().and_then(|s| s.list()).map_err(to_ipc)?;
@@ -141,7 +141,7 @@ pub async fn list_profiles(state: State<'_, AppState>) -> CmdResult<Vec<ProfileV
 }
 
 /// One saved profile.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn get_profile(state: State<'_, AppState>, name: String) -> CmdResult<ProfileView> {
     let p = state.store().and_then(|s| s.get(&name)).map_err(to_ipc)?;
@@ -229,8 +229,8 @@ fn build_profile(
 }
 
 /// Adds a profile (or changes one with `update`). Write mode is never turned on here: use
-/// `set_write_mode`.
-#[tauri::command]
+/// [`set_write_mode`].
+#[command]
 #[tracing::instrument(skip(state, input), fields(name = %input.name))]
 pub async fn add_profile(
     state: State<'_, AppState>,
@@ -270,7 +270,7 @@ pub async fn add_profile(
 
 /// Reads Backstage app-config files (in the order Backstage is started with) into a profile;
 /// passwords found go to the keyring. Returns what was read and from where, secrets masked.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn import_app_config(
     state: State<'_, AppState>,
@@ -319,7 +319,7 @@ pub async fn import_app_config(
 }
 
 /// Removes a profile and its stored passwords. Returns whether it existed.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn remove_profile(state: State<'_, AppState>, name: String) -> CmdResult<bool> {
     let store = state.store().map_err(to_ipc)?;
@@ -347,7 +347,7 @@ pub async fn remove_profile(state: State<'_, AppState>, name: String) -> CmdResu
 /// Connects once to a profile's server (the open profile when `name` is null) and reports it,
 /// or fails with the precise reason (authentication, tls_untrusted, unreachable, timeout...).
 /// `password` is used for this test only.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state, password))]
 pub async fn test_connection(
     state: State<'_, AppState>,
@@ -387,7 +387,7 @@ pub async fn test_connection(
 /// Tests a profile as a form describes it, before (or without) saving it: connects once with
 /// the form's password (else the stored one of a profile being updated) and reports the server
 /// or the precise error. Nothing is saved.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state, input), fields(name = %input.name))]
 pub async fn test_profile_input(
     state: State<'_, AppState>,
@@ -423,7 +423,7 @@ pub async fn test_profile_input(
 }
 
 /// Whether the OS keyring can be used, and if not why and what to do.
-#[tauri::command]
+#[command]
 #[tracing::instrument]
 pub async fn keyring_status() -> CmdResult<KeyringStatus> {
     tokio::task::spawn_blocking(Keyring::status)
@@ -433,7 +433,7 @@ pub async fn keyring_status() -> CmdResult<KeyringStatus> {
 
 /// Turns write mode on or off for a profile, saved in the profile. Turning it on needs the
 /// profile's name typed back in `confirm_name`. The open connections are replaced.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn set_write_mode(
     state: State<'_, AppState>,
@@ -460,8 +460,8 @@ pub async fn set_write_mode(
 
 /// Opens a profile in this window. `password` is kept in memory for this run only (for
 /// machines without a keyring); without it the keyring is asked on the first connection.
-/// Nothing is connected until a view needs it: use `test_connection` to check at once.
-#[tauri::command]
+/// Nothing is connected until a view needs it: use [`test_connection`] to check at once.
+#[command]
 #[tracing::instrument(skip(state, password))]
 pub async fn open_profile(
     state: State<'_, AppState>,
@@ -474,7 +474,7 @@ pub async fn open_profile(
 }
 
 /// The profile this window has open, if any.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn current_profile(state: State<'_, AppState>) -> CmdResult<Option<ProfileView>> {
     match state.profile().await.map_err(to_ipc)? {
@@ -484,7 +484,7 @@ pub async fn current_profile(state: State<'_, AppState>) -> CmdResult<Option<Pro
 }
 
 /// Closes the open profile's connections and forgets its password for this run.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn close_profile(state: State<'_, AppState>) -> CmdResult<()> {
     state.close_profile().await;

@@ -8,7 +8,7 @@ use bsi_core::page::Page;
 use serde::Deserialize;
 use tauri::State;
 
-use super::{CmdResult, to_ipc};
+use super::{CmdResult, command, to_ipc};
 use crate::state::AppState;
 
 /// What neighbourhood to build; unset fields take the core's defaults.
@@ -32,7 +32,7 @@ pub struct GraphArgs {
 }
 
 /// The neighbourhood of some entities.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn graph_neighbourhood(
     state: State<'_, AppState>,
@@ -60,7 +60,7 @@ pub async fn graph_neighbourhood(
 }
 
 /// The shortest relation path from one entity to another.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn graph_path(
     state: State<'_, AppState>,
@@ -86,7 +86,7 @@ pub async fn graph_path(
 }
 
 /// Relation targets that are not entities, a page at a time, with referring samples.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn broken_refs(
     state: State<'_, AppState>,

@@ -5,11 +5,11 @@ use bsi_core::knex::{self, KnexTable};
 use serde::Serialize;
 use tauri::State;
 
-use super::{CmdResult, to_ipc};
+use super::{CmdResult, command, to_ipc};
 use crate::state::AppState;
 
 /// Every Knex migrations table of every plugin database, with its lock.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn knex_status(
     state: State<'_, AppState>,
@@ -32,7 +32,7 @@ pub struct UnlockOutcome {
 
 /// Releases a held Knex lock (`lock_table`, optionally `schema.table`) in `database`. Needs
 /// write mode, and `confirm` must be the database's name typed back.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn knex_unlock(
     state: State<'_, AppState>,

@@ -4,7 +4,7 @@ use bsi_core::CoreError;
 use bsi_core::migrate::{self, AppliedNow, ApplyOptions, AreaStatus, PlannedMigration};
 use tauri::State;
 
-use super::{CmdResult, to_ipc};
+use super::{CmdResult, command, to_ipc};
 use crate::state::AppState;
 
 fn or_default_areas(a: Vec<String>) -> Vec<String> {
@@ -16,7 +16,7 @@ fn or_default_areas(a: Vec<String>) -> Vec<String> {
 }
 
 /// Applied, pending and changed migrations per area (empty `areas`: every area).
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn migration_status(
     state: State<'_, AppState>,
@@ -32,8 +32,8 @@ pub async fn migration_status(
         .map_err(to_ipc)
 }
 
-/// The migrations `apply_migrations` would run, in order, with their SQL.
-#[tauri::command]
+/// The migrations [`apply_migrations`] would run, in order, with their SQL.
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn migration_plan(
     state: State<'_, AppState>,
@@ -51,7 +51,7 @@ pub async fn migration_plan(
 
 /// Applies the pending migrations, each in its own transaction. Needs write mode, and
 /// `confirm` must be the open profile's name typed back.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn apply_migrations(
     state: State<'_, AppState>,

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use tauri::State;
 
-use super::{CmdResult, to_ipc};
+use super::{CmdResult, command, to_ipc};
 use crate::state::AppState;
 
 /// What a cancellation did.
@@ -16,7 +16,7 @@ pub struct CancelOutcome {
 /// Cancels the operation started with this `op` id: its running query is cancelled on the
 /// server and the command fails with `cancelled`. Allowed in read-only mode (it writes
 /// nothing).
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn cancel(state: State<'_, AppState>, op: String) -> CmdResult<CancelOutcome> {
     let n = state.cancel(&op).await.map_err(to_ipc)?;

@@ -3,12 +3,12 @@
 use bsi_core::overview::Overview;
 use tauri::State;
 
-use super::{CmdResult, to_ipc};
+use super::{CmdResult, command, to_ipc};
 use crate::state::AppState;
 
 /// The open profile's databases, Knex state and health counts; a count whose table is missing
 /// is unavailable with its reason.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn overview(state: State<'_, AppState>, op: Option<String>) -> CmdResult<Overview> {
     state

@@ -5,7 +5,7 @@ use bsi_core::scaffolder::{Scaffolder, StatusFilter, TaskDetail, TaskFilter, Tas
 use serde::Deserialize;
 use tauri::State;
 
-use super::{CmdResult, to_ipc};
+use super::{CmdResult, command, to_ipc};
 use crate::state::AppState;
 
 /// What the task list shows.
@@ -33,7 +33,7 @@ pub struct TaskArgs {
 }
 
 /// A page of scaffolder tasks, newest first.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn tasks(
     state: State<'_, AppState>,
@@ -59,7 +59,7 @@ pub async fn tasks(
 
 /// One task (its id or a unique prefix): parameters, steps, log with ANSI spans, output; the
 /// stored secrets only by key name.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn task(
     state: State<'_, AppState>,

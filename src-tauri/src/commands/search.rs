@@ -4,7 +4,7 @@ use bsi_core::search::{self, DocumentTypeCount, SearchQuery, SearchResults};
 use serde::Deserialize;
 use tauri::State;
 
-use super::{CmdResult, to_ipc};
+use super::{CmdResult, command, to_ipc};
 use crate::state::AppState;
 
 /// A full-text search.
@@ -23,7 +23,7 @@ pub struct SearchArgs {
 }
 
 /// The document types in the search index with their counts.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn search_types(
     state: State<'_, AppState>,
@@ -36,7 +36,7 @@ pub async fn search_types(
 }
 
 /// Matches of a full-text query, best first, with highlighted fragments.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn search(
     state: State<'_, AppState>,

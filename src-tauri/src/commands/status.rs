@@ -4,7 +4,7 @@ use bsi_core::discovery::discover;
 use serde::Serialize;
 use tauri::State;
 
-use super::{CommandError, to_ipc};
+use super::{CommandError, command, to_ipc};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ts_rs::TS)]
@@ -33,7 +33,7 @@ pub struct AppStatus {
 
 /// The profile of this window, and, when it connects, its server and databases. A failure to
 /// connect is part of the answer (`error`), not a failed call.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, CommandError> {
     let mut status = AppStatus {

@@ -4,11 +4,11 @@
 use bsi_core::tables::{self, ScopeTables, TablePage, TableQuery, Target};
 use tauri::State;
 
-use super::{CmdResult, to_ipc};
+use super::{CmdResult, command, to_ipc};
 use crate::state::AppState;
 
 /// The tables of a target (an area, a database, or every known area) with columns and sizes.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn list_tables(
     state: State<'_, AppState>,
@@ -26,7 +26,7 @@ pub async fn list_tables(
 
 /// A page of one table, keyset paginated, sorted and filtered; masked columns never leave the
 /// core unmasked.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn browse_table(
     state: State<'_, AppState>,

@@ -1,17 +1,18 @@
 //! TechDocs: which entities have documentation and the state of its search index.
 
+use bsi_core::catalog::ListQuery;
 use bsi_core::techdocs::{self, TechDocsList, TechDocsQuery};
 use tauri::State;
 
-use super::{CmdResult, PageArgs, to_ipc};
+use super::{CmdResult, command, to_ipc};
 use crate::state::AppState;
 
 /// A page of entities with TechDocs.
-#[tauri::command]
+#[command]
 #[tracing::instrument(skip(state))]
 pub async fn techdocs(
     state: State<'_, AppState>,
-    page: PageArgs,
+    page: ListQuery,
     op: Option<String>,
 ) -> CmdResult<TechDocsList> {
     let q = TechDocsQuery {
