@@ -23,7 +23,7 @@ import type {
   FacetField,
   Facets,
   Graph,
-  GraphArgs,
+  GraphOptions,
   ImportResult,
   KeyringStatus,
   KnexTable,
@@ -40,7 +40,7 @@ import type {
   RelationPath,
   SavedProfile,
   ScopeTables,
-  SearchArgs,
+  SearchQuery,
   SearchResults,
   ServerInfo,
   SigningKey,
@@ -52,6 +52,7 @@ import type {
   TaskDetail,
   TaskSummary,
   TechDocsList,
+  TechDocsQuery,
   TokenView,
   UnlockOutcome,
   UserInfo,
@@ -243,7 +244,7 @@ export function catalogCapabilities(op?: string | null): Promise<Capabilities> {
 }
 
 /** The neighbourhood of some entities. */
-export function graphNeighbourhood(args: GraphArgs, op?: string | null): Promise<Graph> {
+export function graphNeighbourhood(args: GraphOptions, op?: string | null): Promise<Graph> {
   return call<Graph>('graph_neighbourhood', { args, op: op ?? null });
 }
 
@@ -309,12 +310,12 @@ export function searchTypes(op?: string | null): Promise<Array<DocumentTypeCount
 }
 
 /** Matches of a full-text query, best first, with highlighted fragments. */
-export function search(args: SearchArgs, op?: string | null): Promise<SearchResults> {
+export function search(args: SearchQuery, op?: string | null): Promise<SearchResults> {
   return call<SearchResults>('search', { args, op: op ?? null });
 }
 
 /** A page of entities with TechDocs. */
-export function techdocs(page: ListQuery, op?: string | null): Promise<TechDocsList> {
+export function techdocs(page: TechDocsQuery, op?: string | null): Promise<TechDocsList> {
   return call<TechDocsList>('techdocs', { page, op: op ?? null });
 }
 

@@ -87,13 +87,18 @@ pub async fn document_types(conns: &Connections) -> Result<Vec<DocumentTypeCount
 }
 
 /// A full-text search.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default)]
 pub struct SearchQuery {
     /// Web-search syntax: words, `"quoted phrases"`, `or`, `-excluded`.
     pub query: String,
     /// Only documents of this type.
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub doc_type: Option<String>,
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub limit: Option<usize>,
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub cursor: Option<String>,
 }
 

@@ -115,9 +115,13 @@ pub struct TechDocsList {
 }
 
 /// Paging through [`list`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default)]
 pub struct TechDocsQuery {
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub limit: Option<usize>,
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub cursor: Option<String>,
 }
 

@@ -1,53 +1,23 @@
 //! Relation graphs: neighbourhoods, shortest paths and broken references.
 
 use bsi_core::graph::{
-    BrokenRefsOptions, BrokenTarget, Direction, Graph, GraphOptions, PathOptions, RelationGraph,
-    RelationPath,
+    BrokenRefsOptions, BrokenTarget, Graph, GraphOptions, PathOptions, RelationGraph, RelationPath,
 };
 use bsi_core::page::Page;
-use serde::Deserialize;
 use tauri::State;
 
 use super::{CmdResult, command, to_ipc};
 use crate::state::AppState;
-
-/// What neighbourhood to build; unset fields take the core's defaults.
-#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
-#[serde(default)]
-pub struct GraphArgs {
-    /// Entity refs to start from.
-    pub roots: Vec<String>,
-    /// Relation hops from the roots (default 2).
-    #[ts(optional = nullable)]
-    pub depth: Option<usize>,
-    /// Only these relation types (empty: all).
-    pub types: Vec<String>,
-    /// Only neighbours of these kinds (empty: all).
-    pub kinds: Vec<String>,
-    #[ts(optional = nullable)]
-    pub direction: Option<Direction>,
-    /// Most nodes (default 500); the cut is reported in `truncated`.
-    #[ts(optional = nullable)]
-    pub max_nodes: Option<usize>,
-}
 
 /// The neighbourhood of some entities.
 #[command]
 #[tracing::instrument(skip(state))]
 pub async fn graph_neighbourhood(
     state: State<'_, AppState>,
-    args: GraphArgs,
+    args: GraphOptions,
     op: Option<String>,
 ) -> CmdResult<Graph> {
-    let d = GraphOptions::default();
-    let opts = GraphOptions {
-        roots: args.roots,
-        depth: args.depth.unwrap_or(d.depth),
-        types: args.types,
-        kinds: args.kinds,
-        direction: args.direction.unwrap_or(d.direction),
-        max_nodes: args.max_nodes.unwrap_or(d.max_nodes),
-    };
+    let opts = args;
     state
         .run(op, |c| async move {
             c.reuse(|| RelationGraph::open(&c))

@@ -1,6 +1,5 @@
 //! TechDocs: which entities have documentation and the state of its search index.
 
-use bsi_core::catalog::ListQuery;
 use bsi_core::techdocs::{self, TechDocsList, TechDocsQuery};
 use tauri::State;
 
@@ -12,13 +11,10 @@ use crate::state::AppState;
 #[tracing::instrument(skip(state))]
 pub async fn techdocs(
     state: State<'_, AppState>,
-    page: ListQuery,
+    page: TechDocsQuery,
     op: Option<String>,
 ) -> CmdResult<TechDocsList> {
-    let q = TechDocsQuery {
-        limit: page.limit,
-        cursor: page.cursor,
-    };
+    let q = page;
     state
         .run(op, |c| async move { techdocs::list(&c, &q).await })
         .await

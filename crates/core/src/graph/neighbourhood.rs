@@ -11,7 +11,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgRow;
 
 use super::RelationGraph;
@@ -33,21 +33,56 @@ pub const DEFAULT_MAX_NODES: usize = 500;
 /// Largest cap on the nodes of a neighbourhood.
 pub const MAX_NODES: usize = 100_000;
 
-/// What neighbourhood to build.
-#[derive(Debug, Clone)]
+/// What neighbourhood to build. Unset (or null) fields take their defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default)]
 pub struct GraphOptions {
     /// Entity references to start from (any spelling [`parse_ref`] accepts).
     pub roots: Vec<String>,
     /// How many relation hops from the roots (0..=[`MAX_DEPTH`], default 2).
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    #[serde(deserialize_with = "depth_or_default")]
     pub depth: usize,
     /// Only these relation types (empty: all). With [`Direction::Both`] a type also matches its
     /// reverse (`ownedBy` finds `ownerOf` rows too), since they are the same fact.
     pub types: Vec<String>,
     /// Only neighbours of these kinds (empty: all); the roots are always included.
     pub kinds: Vec<String>,
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    #[serde(deserialize_with = "direction_or_default")]
     pub direction: Direction,
     /// Stop adding nodes at this many (default 500); the cut is reported in [`Graph::truncated`].
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    #[serde(deserialize_with = "nodes_or_default")]
     pub max_nodes: usize,
+}
+
+// A null from the UI means "the default", as a missing field does.
+fn null_or<'de, D, T>(d: D, default: T) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or(default))
+}
+
+fn depth_or_default<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<usize, D::Error> {
+    null_or(d, DEFAULT_DEPTH)
+}
+
+fn nodes_or_default<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<usize, D::Error> {
+    null_or(d, DEFAULT_MAX_NODES)
+}
+
+fn direction_or_default<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Direction, D::Error> {
+    null_or(d, Direction::default())
 }
 
 impl Default for GraphOptions {
@@ -57,7 +92,7 @@ impl Default for GraphOptions {
             depth: DEFAULT_DEPTH,
             types: Vec::new(),
             kinds: Vec::new(),
-            direction: Direction::Both,
+            direction: Direction::default(),
             max_nodes: DEFAULT_MAX_NODES,
         }
     }

@@ -3,7 +3,7 @@
 /**
  * A full-text search.
  */
-export type SearchArgs = { 
+export type SearchQuery = { 
 /**
  * Web-search syntax: words, `"quoted phrases"`, `or`, `-excluded`.
  */
