@@ -8,7 +8,7 @@ import type {
   AppStatus,
   AppliedNow,
   AreaStatus,
-  AuthArgs,
+  AuthQuery,
   BrokenTarget,
   BrowserSession,
   CancelOutcome,
@@ -48,8 +48,8 @@ import type {
   TablePage,
   TableQuery,
   Target,
-  TaskArgs,
   TaskDetail,
+  TaskFilter,
   TaskSummary,
   TechDocsList,
   TechDocsQuery,
@@ -259,7 +259,7 @@ export function brokenRefs(limit?: number | null, cursor?: string | null, sample
 }
 
 /** A page of scaffolder tasks, newest first. */
-export function tasks(args: TaskArgs, op?: string | null): Promise<Page<TaskSummary>> {
+export function tasks(args: TaskFilter, op?: string | null): Promise<Page<TaskSummary>> {
   return call<Page<TaskSummary>>('tasks', { args, op: op ?? null });
 }
 
@@ -272,17 +272,17 @@ export function task(id: string, op?: string | null): Promise<TaskDetail> {
 }
 
 /** Offline sessions (refresh tokens), token hashes never shown. */
-export function offlineSessions(args: AuthArgs, op?: string | null): Promise<Page<OfflineSession>> {
+export function offlineSessions(args: AuthQuery, op?: string | null): Promise<Page<OfflineSession>> {
   return call<Page<OfflineSession>>('offline_sessions', { args, op: op ?? null });
 }
 
 /** Browser sign-in sessions, redacted. */
-export function browserSessions(args: AuthArgs, op?: string | null): Promise<Page<BrowserSession>> {
+export function browserSessions(args: AuthQuery, op?: string | null): Promise<Page<BrowserSession>> {
   return call<Page<BrowserSession>>('browser_sessions', { args, op: op ?? null });
 }
 
 /** OAuth authorization sessions grouped by status. */
-export function oauthSessions(args: AuthArgs, op?: string | null): Promise<Array<OAuthStatusGroup>> {
+export function oauthSessions(args: AuthQuery, op?: string | null): Promise<Array<OAuthStatusGroup>> {
   return call<Array<OAuthStatusGroup>>('oauth_sessions', { args, op: op ?? null });
 }
 
@@ -292,7 +292,7 @@ export function signingKeys(op?: string | null): Promise<Array<SigningKey>> {
 }
 
 /** `user_info` rows: the claims Backstage keeps per user, redacted. */
-export function userInfo(args: AuthArgs, op?: string | null): Promise<Page<UserInfo>> {
+export function userInfo(args: AuthQuery, op?: string | null): Promise<Page<UserInfo>> {
   return call<Page<UserInfo>>('user_info', { args, op: op ?? null });
 }
 

@@ -6,44 +6,20 @@ use bsi_core::auth::{
     UserInfo, decode_token,
 };
 use bsi_core::page::Page;
-use serde::Deserialize;
 use tauri::State;
 
 use super::{CmdResult, command, to_ipc};
 use crate::state::AppState;
-
-/// Filter and page of an auth list.
-#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
-#[serde(default)]
-pub struct AuthArgs {
-    /// Only these users (entity refs); null: everyone.
-    #[ts(optional = nullable)]
-    pub users: Option<Vec<String>>,
-    #[ts(optional = nullable)]
-    pub limit: Option<usize>,
-    #[ts(optional = nullable)]
-    pub cursor: Option<String>,
-}
-
-impl AuthArgs {
-    fn query(self) -> AuthQuery {
-        AuthQuery {
-            users: self.users,
-            limit: self.limit,
-            cursor: self.cursor,
-        }
-    }
-}
 
 /// Offline sessions (refresh tokens), token hashes never shown.
 #[command]
 #[tracing::instrument(skip(state))]
 pub async fn offline_sessions(
     state: State<'_, AppState>,
-    args: AuthArgs,
+    args: AuthQuery,
     op: Option<String>,
 ) -> CmdResult<Page<OfflineSession>> {
-    let q = args.query();
+    let q = args;
     state
         .run(op, |c| async move {
             c.reuse(|| Auth::open(&c)).await?.offline_sessions(&q).await
@@ -57,10 +33,10 @@ pub async fn offline_sessions(
 #[tracing::instrument(skip(state))]
 pub async fn browser_sessions(
     state: State<'_, AppState>,
-    args: AuthArgs,
+    args: AuthQuery,
     op: Option<String>,
 ) -> CmdResult<Page<BrowserSession>> {
-    let q = args.query();
+    let q = args;
     state
         .run(op, |c| async move {
             c.reuse(|| Auth::open(&c)).await?.browser_sessions(&q).await
@@ -74,10 +50,10 @@ pub async fn browser_sessions(
 #[tracing::instrument(skip(state))]
 pub async fn oauth_sessions(
     state: State<'_, AppState>,
-    args: AuthArgs,
+    args: AuthQuery,
     op: Option<String>,
 ) -> CmdResult<Vec<OAuthStatusGroup>> {
-    let q = args.query();
+    let q = args;
     state
         .run(op, |c| async move {
             c.reuse(|| Auth::open(&c)).await?.oauth_sessions(&q).await
@@ -106,10 +82,10 @@ pub async fn signing_keys(
 #[tracing::instrument(skip(state))]
 pub async fn user_info(
     state: State<'_, AppState>,
-    args: AuthArgs,
+    args: AuthQuery,
     op: Option<String>,
 ) -> CmdResult<Page<UserInfo>> {
-    let q = args.query();
+    let q = args;
     state
         .run(op, |c| async move {
             c.reuse(|| Auth::open(&c)).await?.user_info(&q).await

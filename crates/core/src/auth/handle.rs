@@ -18,11 +18,16 @@ use crate::sql::{Param, Sql, quote_ident};
 pub type InCatalog = Option<bool>;
 
 /// Filter and page of an auth list.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default)]
 pub struct AuthQuery {
-    /// Only these users (entity refs).
+    /// Only these users (entity refs); null: everyone.
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub users: Option<Vec<String>>,
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub limit: Option<usize>,
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub cursor: Option<String>,
 }
 

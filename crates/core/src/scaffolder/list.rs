@@ -58,18 +58,27 @@ impl StatusFilter {
 }
 
 /// What the task list shows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default)]
 pub struct TaskFilter {
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub status: Option<StatusFilter>,
     /// A template ref (`template:default/x`, `default/x` or `x`).
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub template: Option<String>,
     /// A user ref (`user:default/ada`, `ada`): `tasks.created_by`, else `spec.user.ref`.
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub creator: Option<String>,
     /// Tasks created at or after this (see [`parse_time`]).
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub since: Option<String>,
     /// Tasks created before this.
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub until: Option<String>,
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub limit: Option<usize>,
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub cursor: Option<String>,
 }
 

@@ -3,7 +3,7 @@
 /**
  * Filter and page of an auth list.
  */
-export type AuthArgs = { 
+export type AuthQuery = { 
 /**
  * Only these users (entity refs); null: everyone.
  */

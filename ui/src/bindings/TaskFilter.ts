@@ -4,20 +4,20 @@ import type { StatusFilter } from "./StatusFilter";
 /**
  * What the task list shows.
  */
-export type TaskArgs = { status?: StatusFilter | null, 
+export type TaskFilter = { status?: StatusFilter | null, 
 /**
  * A template ref (`template:default/x`, `default/x` or `x`).
  */
 template?: string | null, 
 /**
- * A user ref (`user:default/ada`, `ada`).
+ * A user ref (`user:default/ada`, `ada`): `tasks.created_by`, else `spec.user.ref`.
  */
 creator?: string | null, 
 /**
- * Created at or after this (an RFC 3339 time, a date, or an age such as 24h).
+ * Tasks created at or after this (see [`parse_time`]).
  */
 since?: string | null, 
 /**
- * Created before this.
+ * Tasks created before this.
  */
 until?: string | null, limit?: number | null, cursor?: string | null, };
