@@ -22,7 +22,7 @@ use super::vocab::{
 use crate::connect::{Connections, map_query_error};
 use crate::error::{CoreError, Result};
 use crate::redact::redact_text;
-use crate::refs::{EntityRef, RELATION_PAIRS, parse_ref};
+use crate::refs::{EntityRef, RELATION_PAIRS, kind_of, parse_ref};
 
 /// Default depth of a neighbourhood.
 pub const DEFAULT_DEPTH: usize = 2;
@@ -175,7 +175,7 @@ impl Plan {
     /// Whether a neighbour of this ref is of a wanted kind.
     fn wants(&self, far: &str) -> bool {
         self.kinds.as_ref().is_none_or(|k| {
-            let kind = far.split_once(':').map_or("", |(k, _)| k);
+            let kind = kind_of(far);
             k.iter().any(|w| w.eq_ignore_ascii_case(kind))
         })
     }

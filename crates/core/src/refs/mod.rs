@@ -84,6 +84,19 @@ impl EntityRef {
     }
 }
 
+impl EntityRef {
+    /// The path of the entity's page in Backstage's UI: `/catalog/<namespace>/<kind>/<name>`.
+    pub fn catalog_path(&self) -> String {
+        format!("/catalog/{}/{}/{}", self.namespace, self.kind, self.name)
+    }
+}
+
+/// The kind part of a stored ref as written (`component` of `component:default/x`; empty
+/// without a kind), without allocating: for filters run on every neighbour of a graph.
+pub fn kind_of(stored: &str) -> &str {
+    stored.split_once(':').map_or("", |(k, _)| k)
+}
+
 impl std::fmt::Display for EntityRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}/{}", self.kind, self.namespace, self.name)
@@ -159,6 +172,12 @@ mod tests {
             }
         );
         assert_eq!(EntityRef::split("x").to_string(), ":default/x");
+        assert_eq!(
+            EntityRef::split("component:default/svc").catalog_path(),
+            "/catalog/default/component/svc"
+        );
+        assert_eq!(kind_of("Group:default/a"), "Group");
+        assert_eq!(kind_of("a"), "");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::handle::{NEED_EVENTS, Scaffolder};
 use super::list::TaskSummary;
 use crate::error::Result;
 use crate::page::limit;
-use crate::refs::normalize_ref;
+use crate::refs::{EntityRef, normalize_ref};
 use crate::sql::{Param, Sql, query_error};
 
 /// A task linked to an entity, and why.
@@ -167,9 +167,7 @@ impl Scaffolder {
 
 /// `/catalog/<ns>/<kind>/<name>` of a normalised ref: how Backstage links to an entity page.
 fn catalog_path(r: &str) -> String {
-    let (kind, rest) = r.split_once(':').unwrap_or(("component", r));
-    let (ns, name) = rest.split_once('/').unwrap_or(("default", rest));
-    format!("/catalog/{ns}/{kind}/{name}")
+    EntityRef::split(r).catalog_path()
 }
 
 /// Whether an output names the entity: an `entityRef` equal to it (case-insensitively), or
