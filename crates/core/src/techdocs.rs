@@ -3,8 +3,9 @@
 //! This module owns: the list of catalog entities with a `backstage.io/techdocs-ref`
 //! annotation (read from the catalog's own `search` key/value table, falling back to the
 //! `final_entities` JSON on installs without it), whether the search index (`documents` of
-//! search-backend-module-pg) holds `techdocs` pages for each of them, and the explanations for
-//! table names people look for that do not exist ([`explain_missing_table`]).
+//! search-backend-module-pg) holds `techdocs` pages for each of them. The explanations for
+//! table names people look for that do not exist ([`explain_missing_table`], `techdocs_metadata`
+//! among them) belong to the table lookup, [`crate::tables`], and are re-exported here.
 //!
 //! TechDocs has **no tables of its own**: the metadata of a built site is a file,
 //! `techdocs_metadata.json`, beside the site in the publisher's storage ([`METADATA_EXPLANATION`]).
@@ -32,49 +33,8 @@ pub const METADATA_FILE: &str = "techdocs_metadata.json";
 pub const SEARCH_TYPE: &str = "techdocs";
 
 /// Where TechDocs metadata really lives.
-pub const METADATA_EXPLANATION: &str = "TechDocs keeps no tables in any database. The metadata of each built \
-site is a file, `techdocs_metadata.json`, stored beside the site in the TechDocs publisher's storage, at \
-`<namespace>/<kind>/<name>/techdocs_metadata.json`: with `techdocs.publisher.type: local` under \
-`techdocs.publisher.local.publishDirectory` (by default the techdocs-backend package's `static/docs` folder), \
-with googleGcs, awsS3, azureBlobStorage or openStackSwift in that bucket or container. What the databases \
-know about TechDocs is the `backstage.io/techdocs-ref` annotation of catalog entities (`bsi techdocs`) and the \
-`techdocs` documents of the search index (`bsi search QUERY --type techdocs`).";
-
-const DOCUMENTS_SEARCH_EXPLANATION: &str = "There is no `documents_search` table in Backstage. The full-text \
-search index of search-backend-module-pg is the table `documents` in the search plugin's database \
-(`backstage_plugin_search` by default): `type`, `document` (jsonb), `body` (a tsvector generated from the \
-document) and `hash`. `bsi search QUERY` searches it and `bsi table documents --area search` browses it. \
-(The catalog's own `search` table, in the catalog database, is a key/value filter index, not full-text search.)";
-
-const REFRESH_TOKENS_EXPLANATION: &str = "There is no `refresh_tokens` table in Backstage. Refresh tokens \
-(OIDC offline access of the auth backend) are the rows of `offline_sessions` in the auth plugin's database \
-(`backstage_plugin_auth` by default): one row per user and OIDC client, holding only a scrypt hash of the \
-token (`token_hash`), never the token itself. `bsi table offline_sessions --area auth` browses it, with \
-`token_hash` masked.";
-
-/// A clear message for table names that people look for but that do not exist in Backstage
-/// (`techdocs_metadata`, `documents_search`, `refresh_tokens`, and close variants, with or
-/// without a schema or quotes); `None` for any other name.
-pub fn explain_missing_table(name: &str) -> Option<&'static str> {
-    let mut n = name
-        .trim()
-        .trim_matches('"')
-        .replace('"', "")
-        .to_ascii_lowercase();
-    if let Some(stem) = n.strip_suffix(".json") {
-        n = stem.to_string();
-    }
-    let n = n.rsplit('.').next().unwrap_or_default().replace('-', "_");
-    match n.as_str() {
-        "techdocs_metadata" | "techdoc_metadata" | "techdocs_metadatas" | "techdocs_meta"
-        | "techdocs" => Some(METADATA_EXPLANATION),
-        "documents_search" | "document_search" | "search_documents" | "search_document" => {
-            Some(DOCUMENTS_SEARCH_EXPLANATION)
-        }
-        "refresh_tokens" | "refresh_token" | "refreshtokens" => Some(REFRESH_TOKENS_EXPLANATION),
-        _ => None,
-    }
-}
+pub use crate::tables::TECHDOCS_METADATA_EXPLANATION as METADATA_EXPLANATION;
+pub use crate::tables::explain_missing_table;
 
 /// One entity with TechDocs.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -323,32 +283,4 @@ async fn search_counts(
                 .map(|n| (e.entity_ref.clone(), *n))
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn famous_wrong_names_are_explained() {
-        assert!(
-            explain_missing_table("techdocs_metadata")
-                .unwrap()
-                .contains("techdocs_metadata.json")
-        );
-        assert!(explain_missing_table("public.\"techdocs_metadata\"").is_some());
-        assert!(explain_missing_table("techdocs_metadata.json").is_some());
-        assert!(
-            explain_missing_table("DOCUMENTS_SEARCH")
-                .unwrap()
-                .contains("`documents`")
-        );
-        assert!(
-            explain_missing_table("refresh_tokens")
-                .unwrap()
-                .contains("offline_sessions")
-        );
-        assert!(explain_missing_table("refresh_state").is_none());
-        assert!(explain_missing_table("").is_none());
-    }
 }
