@@ -171,6 +171,19 @@ impl From<Unavailable> for crate::CoreError {
     }
 }
 
+/// `r`, or `None` with a note when the database lacks what a view needs
+/// ([`CoreError::SchemaDegraded`]): for pages that show several views and degrade one by one.
+pub fn or_note<T>(r: Result<T>, notes: &mut Vec<String>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(CoreError::SchemaDegraded { view, reason }) => {
+            notes.push(format!("{view}: {reason}"));
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Counts the rows of `table` in the pool's current schema (identifier quoted, no values).
 pub async fn count_rows(pool: &PgPool, table: &str) -> Result<i64> {
     let sql = format!("SELECT count(*) FROM {}", quote_ident(table));

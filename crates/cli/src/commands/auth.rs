@@ -245,16 +245,7 @@ async fn sessions(
         None => {
             // An overview: the first rows of every list; a missing table is a note, not an error.
             let q = q(20);
-            fn soft<T>(r: Result<T>, notes: &mut Vec<String>) -> Result<Option<T>> {
-                match r {
-                    Ok(v) => Ok(Some(v)),
-                    Err(CoreError::SchemaDegraded { view, reason }) => {
-                        notes.push(format!("{view}: {reason}"));
-                        Ok(None)
-                    }
-                    Err(e) => Err(e),
-                }
-            }
+            use bsi_core::schema::or_note as soft;
             let mut notes = Vec::new();
             let offline = soft(auth.offline_sessions(&q).await, &mut notes)?;
             let browser = soft(auth.browser_sessions(&q).await, &mut notes)?;

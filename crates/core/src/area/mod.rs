@@ -86,15 +86,10 @@ impl Area {
     ];
 
     /// The Backstage plugins that keep tables, looked at when no database is named.
-    pub const PLUGINS: [Area; 7] = [
-        Area::Catalog,
-        Area::Scaffolder,
-        Area::Auth,
-        Area::Search,
-        Area::Notifications,
-        Area::Events,
-        Area::App,
-    ];
+    pub const PLUGINS: [Area; 7] = {
+        let m = Area::MIGRATED;
+        [m[0], m[1], m[2], m[3], m[4], m[5], Area::App]
+    };
 
     /// The area of a plugin id (`catalog`, `scaffolder`, ...).
     pub fn parse(id: &str) -> Option<Area> {

@@ -14,6 +14,7 @@ use crate::error::{CoreError, Result};
 use crate::page::{Page, decode_cursor, limit};
 use crate::redact::{redact_json, redact_text};
 use crate::refs::normalize_ref;
+use crate::schema::or_note;
 use crate::sql::{Param, Sql, iso_text, quote_ident};
 
 /// The claims Backstage cached for a user at sign-in.
@@ -234,18 +235,6 @@ impl Auth {
             out.oauth = groups.into_iter().flat_map(|g| g.sessions).collect();
         }
         Ok(out)
-    }
-}
-
-/// `r`, or `None` with a note when the database lacks what it needs.
-fn or_note<T>(r: Result<T>, notes: &mut Vec<String>) -> Result<Option<T>> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(CoreError::SchemaDegraded { view, reason }) => {
-            notes.push(format!("{view}: {reason}"));
-            Ok(None)
-        }
-        Err(e) => Err(e),
     }
 }
 
