@@ -357,7 +357,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_first_source_with_a_password_wins_and_empty_is_none() {
-        let env = |k: &str| (k == "PGPASSWORD").then(|| String::new());
+        let env = |k: &str| (k == "PGPASSWORD").then(String::new);
         let sources = vec![
             PasswordSource::Given(None),
             PasswordSource::pg_password(&env),
