@@ -206,9 +206,12 @@ impl Connections {
 
     /// Opens one connection outside any pool, with the connect timeout, and classifies
     /// failures precisely.
-    #[tracing::instrument(level = "debug", skip(self), fields(server = %ep.server(), database = %ep.database))]
-    pub async fn connect_once(&self, ep: &Endpoint) -> Result<PgConnection> {
-        self.session(ep).connect_once(ep).await
+    // Not an `async fn`, so that no wrapper future adds to the size of every caller's.
+    pub fn connect_once<'a>(
+        &'a self,
+        ep: &'a Endpoint,
+    ) -> impl std::future::Future<Output = Result<PgConnection>> + Send + 'a {
+        self.session(ep).connect_once(ep)
     }
 
     /// The pool of a database, created on first use after a checked first connection.
@@ -320,12 +323,14 @@ impl Connections {
     /// Runs `fut` as the operation `op`: [`Connections::cancel`] with the same id cancels its
     /// running query on the server. Ids are chosen by the caller and must be unique among the
     /// operations running at the same time.
-    pub async fn run_op<T>(
-        &self,
-        op: &str,
+    // A plain function returning the operation's future, not an `async fn`: a wrapper would
+    // hold `fut` twice, and these futures are large.
+    pub fn run_op<'a, T>(
+        &'a self,
+        op: &'a str,
         fut: impl std::future::Future<Output = Result<T>>,
-    ) -> Result<T> {
-        self.ops.run(op, fut).await
+    ) -> impl std::future::Future<Output = Result<T>> {
+        self.ops.run(op, fut)
     }
 
     /// Cancels the operation `op`: its running queries are cancelled on the server

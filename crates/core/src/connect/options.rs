@@ -16,6 +16,7 @@ use crate::secrets::Secret;
 use crate::tls::TlsSettings;
 
 /// What one session to `ep` is opened with.
+#[derive(Clone, Copy)]
 pub(super) struct SessionSettings<'a> {
     pub password: Option<&'a Secret>,
     pub tls: &'a TlsSettings,
@@ -51,7 +52,8 @@ impl SessionSettings<'_> {
 
     /// Opens one connection outside any pool, with the connect timeout, and classifies
     /// failures precisely.
-    pub async fn connect_once(&self, ep: &Endpoint) -> Result<PgConnection> {
+    #[tracing::instrument(level = "debug", skip(self), fields(server = %ep.server(), database = %ep.database))]
+    pub async fn connect_once(self, ep: &Endpoint) -> Result<PgConnection> {
         let opts = self.options(ep);
         let timeout = self.connect_timeout();
         let started = Instant::now();
