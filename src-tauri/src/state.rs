@@ -3,7 +3,8 @@
 //!
 //! A window starts with the launch profile (`--profile NAME` or `BSI_PROFILE`), if any, and can
 //! open another at runtime ([`AppState::open`]). The password comes from the caller (kept in
-//! memory for this run only, for machines without a usable keyring) or else from the OS keyring.
+//! memory for this run only, for machines without a usable keyring) or else from the OS keyring
+//! (looked up by the core's `Credentials::resolve`).
 //! Connections are created lazily and replaced whenever the profile or its write mode changes;
 //! the old pools are closed. The `RwLock` guards are never held across a database await.
 
@@ -12,7 +13,7 @@ use std::sync::Arc;
 
 use bsi_core::connect::Connections;
 use bsi_core::profile::{Profile, ProfileStore};
-use bsi_core::secrets::{Keyring, Secret};
+use bsi_core::secrets::{Credentials, PasswordSource, Secret};
 use bsi_core::{CoreError, Result};
 use tokio::sync::RwLock;
 
@@ -133,44 +134,17 @@ impl AppState {
             )
         })?;
         let profile = self.store()?.get(&selection.name)?;
-        let password = self.password_for(&profile, selection.password).await?;
-        let plugin_passwords = self.plugin_passwords(&profile).await;
-        let conns = Connections::with_plugin_passwords(profile, password, plugin_passwords);
+        // The password of this run, else the keyring's; a keyring that cannot be used is not
+        // an error when a password was given.
+        let sources = vec![
+            PasswordSource::Given(selection.password),
+            PasswordSource::Keyring(profile.keyring_accounts()),
+        ];
+        let creds = Credentials::resolve(sources, None).await?;
+        let conns =
+            Connections::with_plugin_passwords(profile, creds.password, creds.plugin_passwords);
         let mut guard = self.conns.write().await;
         Ok(guard.get_or_insert(conns).clone())
-    }
-
-    /// The password of this run, else the keyring's. A keyring that cannot be used is not an
-    /// error when a password was given.
-    async fn password_for(
-        &self,
-        profile: &Profile,
-        given: Option<Secret>,
-    ) -> Result<Option<Secret>> {
-        if given.is_some() {
-            return Ok(given);
-        }
-        Keyring::default()
-            .get_async(&profile.keyring_account())
-            .await
-    }
-
-    async fn plugin_passwords(
-        &self,
-        profile: &Profile,
-    ) -> std::collections::HashMap<String, Secret> {
-        let mut out = std::collections::HashMap::new();
-        let keyring = Keyring::default();
-        for (plugin, o) in &profile.plugins {
-            if o.own_password
-                && let Ok(Some(p)) = keyring
-                    .get_async(&profile.plugin_keyring_account(plugin))
-                    .await
-            {
-                out.insert(plugin.clone(), p);
-            }
-        }
-        out
     }
 
     /// Runs `fut` with the open profile's connections, as the cancellable operation `op` when

@@ -2,8 +2,9 @@
 //!
 //! The profile comes from `--profile` (or `BSI_PROFILE`), `--url` or `--app-config`, then the
 //! run's overrides (`--prefix`, `--schema-mode`, `--write`) apply. The password, first found
-//! wins: `--password-stdin`, the password inside `--url` or the app-config, `PGPASSWORD`, the
-//! OS keyring, and a prompt on a terminal (kept for this run only).
+//! wins (the core's `Credentials::resolve`): `--password-stdin`, the password inside `--url` or
+//! the app-config, `PGPASSWORD`, the OS keyring, and a prompt on a terminal (kept for this run
+//! only).
 
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal};
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use bsi_core::connect::Connections;
 use bsi_core::conninfo::ConnInfo;
 use bsi_core::profile::{DivisionMode, Profile, ProfileStore};
-use bsi_core::secrets::{Keyring, Secret};
+use bsi_core::secrets::{Credentials, PasswordSource, Secret};
 use bsi_core::{CoreError, Result};
 
 use crate::cli::Global;
@@ -65,8 +66,7 @@ pub fn prompt_password(profile: &Profile) -> Result<Option<Secret>> {
 /// Resolves the profile of this run. `name` overrides `--profile`.
 pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
     let mut plugin_passwords = HashMap::new();
-    let (mut profile, mut password, saved) = if let Some(name) = name.or(global.profile.as_deref())
-    {
+    let (mut profile, password, saved) = if let Some(name) = name.or(global.profile.as_deref()) {
         (ProfileStore::open_default()?.get(name)?, None, true)
     } else if let Some(url) = &global.url {
         let ci = ConnInfo::parse(url)?.or(ConnInfo::from_env(&env)?);
@@ -101,34 +101,26 @@ pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
     }
     profile.validate()?;
 
+    let mut sources = Vec::new();
     if global.password_stdin {
-        password = Some(password_from_stdin()?);
+        sources.push(PasswordSource::Given(Some(password_from_stdin()?)));
     }
-    if password.is_none() {
-        password = env("PGPASSWORD").filter(|p| !p.is_empty()).map(Secret::new);
+    sources.push(PasswordSource::Given(password));
+    sources.push(PasswordSource::GivenForPlugins(plugin_passwords));
+    sources.push(PasswordSource::pg_password(&env));
+    if saved {
+        sources.push(PasswordSource::Keyring(profile.keyring_accounts()));
     }
-    if password.is_none() && saved {
-        let keyring = Keyring::default();
-        match keyring.get_async(&profile.keyring_account()).await {
-            Ok(p) => password = p,
-            Err(e) => eprintln!("warning: {e}"),
+    let mut prompt = |keyring: Option<&CoreError>| {
+        if let Some(e) = keyring {
+            eprintln!("warning: {e}");
         }
-        for (plugin, o) in &profile.plugins {
-            if o.own_password
-                && let Ok(Some(p)) = keyring
-                    .get_async(&profile.plugin_keyring_account(plugin))
-                    .await
-            {
-                plugin_passwords.insert(plugin.clone(), p);
-            }
-        }
-    }
-    if password.is_none() {
-        password = prompt_password(&profile)?;
-    }
+        prompt_password(&profile)
+    };
+    let creds = Credentials::resolve(sources, Some(&mut prompt)).await?;
     Ok(Target {
         profile,
-        password,
-        plugin_passwords,
+        password: creds.password,
+        plugin_passwords: creds.plugin_passwords,
     })
 }

@@ -1,12 +1,15 @@
 //! Links from one entity to the other plugins' data: the scaffolder tasks that created it or
 //! ran its source template, and the sessions of a user (or of a group's members). Each link
 //! is read on its own; one that cannot be read (its database or table is missing) carries its
-//! error and does not hide the entity.
+//! error and does not hide the entity. [`entity_with_links`] is an entity with its links, as
+//! both shells show it.
+
+use serde::Serialize;
 
 use crate::auth::{Auth, UserSessions};
-use crate::catalog::EntityDetail;
+use crate::catalog::{Catalog, EntityDetail};
 use crate::connect::Connections;
-use crate::error::ErrorPayload;
+use crate::error::{ErrorPayload, Result};
 use crate::scaffolder::{EntityTasks, Scaffolder};
 
 /// How many tasks an entity shows.
@@ -73,4 +76,36 @@ pub async fn for_entity(conns: &Connections, detail: &EntityDetail) -> CrossLink
         Err(e) => out.sessions_error = Some(e.to_payload()),
     }
     out
+}
+
+/// One entity with its cross-links. A cross-link that cannot be read (its database or table
+/// is missing) carries its error instead of failing the entity.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EntityView {
+    pub detail: EntityDetail,
+    /// Scaffolder tasks that created or ran for this entity.
+    pub tasks: Option<EntityTasks>,
+    pub tasks_error: Option<ErrorPayload>,
+    /// Sessions of this user, or of the members of this group; `null` for other kinds.
+    pub sessions: Option<UserSessions>,
+    pub sessions_error: Option<ErrorPayload>,
+}
+
+/// The entity `entity_ref` of `catalog` in full ([`Catalog::entity`]) with its cross-links
+/// ([`for_entity`]). Only the entity itself can fail.
+pub async fn entity_with_links(
+    conns: &Connections,
+    catalog: &Catalog,
+    entity_ref: &str,
+) -> Result<EntityView> {
+    let detail = catalog.entity(entity_ref).await?;
+    let links = for_entity(conns, &detail).await;
+    Ok(EntityView {
+        detail,
+        tasks: links.tasks,
+        tasks_error: links.tasks_error,
+        sessions: links.sessions,
+        sessions_error: links.sessions_error,
+    })
 }

@@ -112,6 +112,50 @@ pub async fn tables_in(conns: &Connections, ep: &Endpoint) -> Result<Vec<KnexTab
     Ok(out)
 }
 
+/// A Knex lock to release, as the user names it (`lock_table` or `schema.lock_table`; the
+/// schema defaults to `public`), checked before anything is asked or written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockRelease {
+    pub database: String,
+    pub schema: String,
+    pub table: String,
+}
+
+impl LockRelease {
+    /// The release of `lock_table` in `database`; refused with [`CoreError::ReadOnly`] unless
+    /// the profile is in write mode, so that no confirmation is asked for in vain.
+    pub fn prepare(conns: &Connections, database: &str, lock_table: &str) -> Result<Self> {
+        let (schema, table) = lock_table.split_once('.').unwrap_or(("public", lock_table));
+        conns.require_write(&releasing(database, schema, table))?;
+        Ok(Self {
+            database: database.to_string(),
+            schema: schema.to_string(),
+            table: table.to_string(),
+        })
+    }
+
+    /// `schema.table`.
+    pub fn qualified_table(&self) -> String {
+        format!("{}.{}", self.schema, self.table)
+    }
+
+    /// Releases the lock ([`unlock`]); returns how many lock rows changed.
+    pub async fn run(&self, conns: &Connections) -> Result<u64> {
+        unlock(
+            conns,
+            &conns.endpoint(&self.database),
+            &self.schema,
+            &self.table,
+        )
+        .await
+    }
+}
+
+/// What releasing a lock is called in the read-only refusal.
+fn releasing(database: &str, schema: &str, lock_table: &str) -> String {
+    format!("releasing the Knex lock {schema}.{lock_table} in {database}")
+}
+
 /// Releases a held Knex lock. Needs write mode. Returns how many lock rows changed.
 pub async fn unlock(
     conns: &Connections,
@@ -119,14 +163,7 @@ pub async fn unlock(
     schema: &str,
     lock_table: &str,
 ) -> Result<u64> {
-    if !conns.write_mode() {
-        return Err(CoreError::ReadOnly {
-            message: format!(
-                "releasing the Knex lock {schema}.{lock_table} in {} writes to the database",
-                ep.database
-            ),
-        });
-    }
+    conns.require_write(&releasing(&ep.database, schema, lock_table))?;
     if !lock_table.ends_with("knex_migrations_lock") {
         return Err(CoreError::config(format!(
             "`{lock_table}` is not a Knex lock table (its name ends in knex_migrations_lock)"

@@ -298,6 +298,16 @@ pub struct AppliedNow {
     pub elapsed_ms: u64,
 }
 
+/// What applying migrations is called in the read-only refusal.
+const APPLYING: &str = "applying migrations";
+
+/// The places of `areas` to apply migrations to, checked before anything is asked or
+/// written: refused with [`CoreError::ReadOnly`] unless the profile is in write mode.
+pub fn prepare_apply(conns: &Connections, areas: &[String]) -> Result<Vec<Place>> {
+    conns.require_write(APPLYING)?;
+    places(conns, areas)
+}
+
 /// Applies every pending migration of `places`. Needs write mode.
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn apply(
@@ -305,11 +315,7 @@ pub async fn apply(
     places: &[Place],
     opts: &ApplyOptions,
 ) -> Result<Vec<AppliedNow>> {
-    if !conns.write_mode() {
-        return Err(CoreError::ReadOnly {
-            message: "applying migrations writes to the database".to_string(),
-        });
-    }
+    conns.require_write(APPLYING)?;
     let mut done = Vec::new();
     for place in places {
         done.extend(apply_with(conns, place, &migrations(&place.area), opts).await?);
@@ -324,11 +330,7 @@ pub async fn apply_with(
     files: &[Migration],
     opts: &ApplyOptions,
 ) -> Result<Vec<AppliedNow>> {
-    if !conns.write_mode() {
-        return Err(CoreError::ReadOnly {
-            message: "applying migrations writes to the database".to_string(),
-        });
-    }
+    conns.require_write(APPLYING)?;
     let mut done = Vec::new();
     {
         let mut st = status_with(conns, place, files).await?;

@@ -11,7 +11,13 @@
 //! which run them on the blocking pool. When no keyring is usable, [`KeyringStatus`] says why
 //! (the store's own cause) and callers fall back to a password for this run only; nothing is
 //! ever written to a plaintext file.
+//!
+//! [`Credentials::resolve`] is the one password lookup: it asks the sources its caller lists,
+//! in order, and the first that has a password wins (the CLI: `--password-stdin`, the password
+//! inside the URL or app-config, `PGPASSWORD`, the keyring, a prompt on a terminal; the app:
+//! the password given for this run, the keyring).
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -191,6 +197,112 @@ impl Keyring {
     }
 }
 
+/// The keyring entries of one profile: the account of its password and, per plugin override
+/// with a password of its own, that plugin's account (made by `Profile::keyring_accounts`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyringAccounts {
+    pub account: String,
+    /// `(plugin id, account)`.
+    pub plugins: Vec<(String, String)>,
+}
+
+/// One place a password may come from. An empty password counts as none.
+#[derive(Debug)]
+pub enum PasswordSource {
+    /// A password given for this run (`--password-stdin`, a form, the app's password for this
+    /// run) or found with the connection (inside a URL or app-config).
+    Given(Option<Secret>),
+    /// Plugin overrides' own passwords given with the connection (app-config files).
+    GivenForPlugins(HashMap<String, Secret>),
+    /// The OS keyring entries of a saved profile, its plugins' own passwords included.
+    Keyring(KeyringAccounts),
+}
+
+impl PasswordSource {
+    /// `PGPASSWORD`, read through `env` (as libpq does).
+    pub fn pg_password(env: &dyn Fn(&str) -> Option<String>) -> Self {
+        Self::Given(env("PGPASSWORD").map(Secret::new))
+    }
+}
+
+/// The passwords of one connection: the profile's and its plugin overrides' own.
+#[derive(Debug, Default)]
+pub struct Credentials {
+    pub password: Option<Secret>,
+    pub plugin_passwords: HashMap<String, Secret>,
+}
+
+/// Asks for the password when no source has it; told why the keyring did not answer, if it
+/// failed. `Ok(None)`: it cannot ask (no terminal).
+pub type Prompt<'a> = &'a mut (dyn FnMut(Option<&CoreError>) -> Result<Option<Secret>> + Send);
+
+impl Credentials {
+    /// Asks `sources` in order; the first that has the profile's password wins, and likewise
+    /// for each plugin's own password. When none has the password, `prompt` (only a shell with
+    /// a terminal has one) is asked; it may answer `None` (no terminal), and then there is no
+    /// password. A keyring that cannot be read is passed to the prompt when one is offered, and
+    /// is the error otherwise (the caller can then ask for a password for this run).
+    pub async fn resolve(
+        sources: Vec<PasswordSource>,
+        prompt: Option<Prompt<'_>>,
+    ) -> Result<Credentials> {
+        Self::resolve_with(&Keyring::default(), sources, prompt).await
+    }
+
+    /// [`Credentials::resolve`] with this keyring.
+    pub async fn resolve_with(
+        keyring: &Keyring,
+        sources: Vec<PasswordSource>,
+        prompt: Option<Prompt<'_>>,
+    ) -> Result<Credentials> {
+        let mut out = Credentials::default();
+        let mut keyring_error = None;
+        for source in sources {
+            match source {
+                PasswordSource::Given(given) => {
+                    if out.password.is_none() {
+                        out.password = given.filter(|p| !p.is_empty());
+                    }
+                }
+                PasswordSource::GivenForPlugins(given) => {
+                    for (plugin, pw) in given.into_iter().filter(|(_, p)| !p.is_empty()) {
+                        out.plugin_passwords.entry(plugin).or_insert(pw);
+                    }
+                }
+                PasswordSource::Keyring(accounts) => {
+                    if out.password.is_none() {
+                        match keyring.get_async(&accounts.account).await {
+                            Ok(pw) => out.password = pw.filter(|p| !p.is_empty()),
+                            Err(e) => keyring_error = Some(e),
+                        }
+                    }
+                    for (plugin, account) in accounts.plugins {
+                        if out.plugin_passwords.contains_key(&plugin) {
+                            continue;
+                        }
+                        // A plugin's own password that cannot be read falls back to the
+                        // profile's.
+                        if let Ok(Some(pw)) = keyring.get_async(&account).await {
+                            out.plugin_passwords.insert(plugin, pw);
+                        }
+                    }
+                }
+            }
+        }
+        if out.password.is_some() {
+            return Ok(out);
+        }
+        match (prompt, keyring_error) {
+            (Some(prompt), error) => {
+                out.password = prompt(error.as_ref())?;
+                Ok(out)
+            }
+            (None, Some(error)) => Err(error),
+            (None, None) => Ok(out),
+        }
+    }
+}
+
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
@@ -241,5 +353,50 @@ mod tests {
         let m = mask("eyJhbGciOiJFUzI1NiJ9.payload.signature");
         assert!(m.starts_with("eyJh"));
         assert!(!m.contains("signature"));
+    }
+
+    #[tokio::test]
+    async fn the_first_source_with_a_password_wins_and_empty_is_none() {
+        let env = |k: &str| (k == "PGPASSWORD").then(String::new);
+        let sources = vec![
+            PasswordSource::Given(None),
+            PasswordSource::pg_password(&env),
+            PasswordSource::Given(Some(Secret::new("second"))),
+            PasswordSource::Given(Some(Secret::new("third"))),
+            PasswordSource::GivenForPlugins(HashMap::from([(
+                "auth".to_string(),
+                Secret::new("own"),
+            )])),
+        ];
+        let mut asked = false;
+        let mut prompt = |_: Option<&CoreError>| {
+            asked = true;
+            Ok(Some(Secret::new("typed")))
+        };
+        let c = Credentials::resolve(sources, Some(&mut prompt))
+            .await
+            .unwrap();
+        assert_eq!(c.password.unwrap().expose(), "second");
+        assert_eq!(c.plugin_passwords["auth"].expose(), "own");
+        assert!(!asked, "no prompt when a source has the password");
+    }
+
+    #[tokio::test]
+    async fn the_prompt_is_last_and_may_have_no_answer() {
+        let mut prompt = |e: Option<&CoreError>| {
+            assert!(e.is_none());
+            Ok(Some(Secret::new("typed")))
+        };
+        let c = Credentials::resolve(vec![PasswordSource::Given(None)], Some(&mut prompt))
+            .await
+            .unwrap();
+        assert_eq!(c.password.unwrap().expose(), "typed");
+        let mut no_terminal = |_: Option<&CoreError>| Ok(None);
+        let c = Credentials::resolve(vec![], Some(&mut no_terminal))
+            .await
+            .unwrap();
+        assert!(c.password.is_none());
+        let c = Credentials::resolve(vec![], None).await.unwrap();
+        assert!(c.password.is_none() && c.plugin_passwords.is_empty());
     }
 }

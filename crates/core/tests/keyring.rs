@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use bsi_core::secrets::{Keyring, Secret};
+use bsi_core::secrets::{Credentials, Keyring, KeyringAccounts, PasswordSource, Secret};
 
 #[tokio::test]
 async fn set_get_delete_round_trip_through_the_secret_service() {
@@ -50,4 +50,66 @@ async fn set_get_delete_round_trip_through_the_secret_service() {
     assert!(keyring.delete_async(&account).await.unwrap());
     assert!(!keyring.delete_async(&account).await.unwrap());
     assert_eq!(keyring.get_async(&account).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn credentials_come_from_the_keyring_after_the_given_ones() {
+    let keyring = Keyring::new("backstage-inspector-test");
+    let account = format!("creds-{}", std::process::id());
+    let plugin_account = format!("{account}/auth");
+    keyring
+        .set_async(&account, Secret::new("stored"))
+        .await
+        .unwrap();
+    keyring
+        .set_async(&plugin_account, Secret::new("plugin-stored"))
+        .await
+        .unwrap();
+    let accounts = KeyringAccounts {
+        account: account.clone(),
+        plugins: vec![("auth".to_string(), plugin_account.clone())],
+    };
+    let c = Credentials::resolve_with(
+        &keyring,
+        vec![
+            PasswordSource::Given(None),
+            PasswordSource::Keyring(accounts.clone()),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(c.password.unwrap().expose(), "stored");
+    assert_eq!(c.plugin_passwords["auth"].expose(), "plugin-stored");
+
+    // A password given for this run wins; the plugins' own still come from the keyring.
+    let c = Credentials::resolve_with(
+        &keyring,
+        vec![
+            PasswordSource::Given(Some(Secret::new("given"))),
+            PasswordSource::Keyring(accounts.clone()),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(c.password.unwrap().expose(), "given");
+    assert_eq!(c.plugin_passwords["auth"].expose(), "plugin-stored");
+
+    keyring.delete_async(&account).await.unwrap();
+    keyring.delete_async(&plugin_account).await.unwrap();
+    // Nothing stored: the prompt is asked, and no keyring error is passed to it.
+    let mut prompt = |e: Option<&bsi_core::CoreError>| {
+        assert!(e.is_none(), "{e:?}");
+        Ok(Some(Secret::new("typed")))
+    };
+    let c = Credentials::resolve_with(
+        &keyring,
+        vec![PasswordSource::Keyring(accounts)],
+        Some(&mut prompt),
+    )
+    .await
+    .unwrap();
+    assert_eq!(c.password.unwrap().expose(), "typed");
+    assert!(c.plugin_passwords.is_empty());
 }

@@ -3,12 +3,12 @@
 //! orphans, stale entities and locations.
 
 use bsi_core::catalog::{
-    Capabilities, Catalog, EntityDetail, EntityFilter, EntityQuery, EntitySummary, ErroredEntity,
-    FacetField, Facets, ListQuery, LocationRow, OrphanEntity, StaleList,
+    Capabilities, Catalog, EntityFilter, EntityQuery, EntitySummary, ErroredEntity, FacetField,
+    Facets, ListQuery, LocationRow, OrphanEntity, StaleList,
 };
+pub use bsi_core::crosslinks::EntityView;
+use bsi_core::crosslinks::entity_with_links;
 use bsi_core::page::Page;
-use bsi_core::{ErrorPayload, auth::UserSessions, scaffolder::EntityTasks};
-use serde::Serialize;
 use tauri::State;
 
 use super::{CmdResult, command, to_ipc};
@@ -50,19 +50,6 @@ pub async fn facets(
         .map_err(to_ipc)
 }
 
-/// One entity with its cross-links. A cross-link that cannot be read (its database or table
-/// is missing) carries its error instead of failing the entity.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
-pub struct EntityView {
-    pub detail: EntityDetail,
-    /// Scaffolder tasks that created or ran for this entity.
-    pub tasks: Option<EntityTasks>,
-    pub tasks_error: Option<ErrorPayload>,
-    /// Sessions of this user, or of the members of this group; `null` for other kinds.
-    pub sessions: Option<UserSessions>,
-    pub sessions_error: Option<ErrorPayload>,
-}
-
 /// One entity (`kind:namespace/name`, or `kind:name` for namespace default): relations both
 /// ways, processing state, orphan status, the redacted entity and its cross-links.
 #[command]
@@ -74,19 +61,8 @@ pub async fn entity(
 ) -> CmdResult<EntityView> {
     state
         .run(op, |c| async move {
-            let detail = c
-                .reuse(|| Catalog::open(&c))
-                .await?
-                .entity(&entity_ref)
-                .await?;
-            let links = bsi_core::crosslinks::for_entity(&c, &detail).await;
-            Ok(EntityView {
-                detail,
-                tasks: links.tasks,
-                tasks_error: links.tasks_error,
-                sessions: links.sessions,
-                sessions_error: links.sessions_error,
-            })
+            let catalog = c.reuse(|| Catalog::open(&c)).await?;
+            entity_with_links(&c, &catalog, &entity_ref).await
         })
         .await
         .map_err(to_ipc)

@@ -1,12 +1,12 @@
 //! Profiles: list, show, add (from a URI or fields), import from app-config files, remove,
 //! test, keyring status, write mode, and which profile this window has open.
 
-use bsi_core::conninfo::ConnInfo;
-use bsi_core::profile::{DEFAULT_MAINTENANCE_DB, DivisionMode, Profile};
-use bsi_core::secrets::{Keyring, KeyringStatus, Secret};
-use bsi_core::tls::SslMode;
+use bsi_core::connect::Connections;
+use bsi_core::profile::Profile;
+pub use bsi_core::profile::ProfileInput;
+use bsi_core::secrets::{Credentials, Keyring, KeyringStatus, PasswordSource, Secret};
 use bsi_core::{CoreError, ErrorCode};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tauri::State;
 
 use super::{CmdResult, command, to_ipc};
@@ -23,59 +23,6 @@ pub struct ProfileView {
     pub password_stored: Option<bool>,
     /// Whether this window has it open.
     pub open: bool,
-}
-
-/// A new or changed profile, from a URI (`postgresql://...` or `key=value`) and/or fields.
-// Its `Debug` (below) never shows the password, nor the URI, which may hold one.
-#[derive(Clone, Default, Deserialize, ts_rs::TS)]
-#[serde(default)]
-pub struct ProfileInput {
-    pub name: String,
-    /// A libpq URI or key=value string; fields below override what it says.
-    #[ts(optional = nullable)]
-    pub url: Option<String>,
-    #[ts(optional = nullable)]
-    pub host: Option<String>,
-    #[ts(optional = nullable)]
-    pub port: Option<u16>,
-    #[ts(optional = nullable)]
-    pub user: Option<String>,
-    /// A database other than `postgres` makes a single-database profile.
-    #[ts(optional = nullable)]
-    pub database: Option<String>,
-    #[ts(optional = nullable)]
-    pub mode: Option<DivisionMode>,
-    #[ts(optional = nullable)]
-    pub prefix: Option<String>,
-    #[ts(optional = nullable)]
-    pub sslmode: Option<SslMode>,
-    /// A PEM file of CA certificates to trust.
-    #[ts(optional = nullable)]
-    pub ca_file: Option<String>,
-    #[ts(optional = nullable)]
-    pub pool_size: Option<u32>,
-    #[ts(optional = nullable)]
-    pub connect_timeout_secs: Option<u64>,
-    #[ts(optional = nullable)]
-    pub statement_timeout_secs: Option<u64>,
-    /// Stored in the OS keyring, never in the profile file.
-    #[ts(optional = nullable)]
-    pub password: Option<String>,
-    /// Replace an existing profile of that name.
-    pub update: bool,
-}
-
-impl std::fmt::Debug for ProfileInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProfileInput")
-            .field("name", &self.name)
-            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("user", &self.user)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .finish_non_exhaustive()
-    }
 }
 
 /// What saving a profile did.
@@ -95,6 +42,10 @@ pub struct ImportResult {
     pub files: Vec<String>,
     pub read: Vec<bsi_core::appconfig::ReadValue>,
     pub warnings: Vec<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 async fn password_stored(profile: &Profile) -> Option<bool> {
@@ -148,86 +99,6 @@ pub async fn get_profile(state: State<'_, AppState>, name: String) -> CmdResult<
     Ok(view(&state, p).await)
 }
 
-fn build_profile(
-    existing: Option<Profile>,
-    a: &ProfileInput,
-) -> bsi_core::Result<(Profile, Option<Secret>)> {
-    let (mut profile, password) =
-        if let Some(url) = a.url.as_deref().filter(|u| !u.trim().is_empty()) {
-            let (mut p, pw) = Profile::from_conninfo(&a.name, ConnInfo::parse(url)?)?;
-            if let Some(prev) = &existing {
-                p.pool = prev.pool.clone();
-                p.plugins = prev.plugins.clone();
-                p.write_mode = prev.write_mode;
-            }
-            (p, pw)
-        } else if let Some(p) = existing {
-            (p, None)
-        } else {
-            let host = a
-                .host
-                .clone()
-                .filter(|h| !h.is_empty())
-                .ok_or_else(|| CoreError::config("give a URI or at least a host and a user"))?;
-            let user = a
-                .user
-                .clone()
-                .filter(|u| !u.is_empty())
-                .ok_or_else(|| CoreError::config("give a user name"))?;
-            (Profile::new(&a.name, host, user), None)
-        };
-    if let Some(h) = a.host.as_ref().filter(|h| !h.is_empty()) {
-        profile.host = h.clone();
-    }
-    if let Some(p) = a.port {
-        profile.port = p;
-    }
-    if let Some(u) = a.user.as_ref().filter(|u| !u.is_empty()) {
-        profile.user = u.clone();
-    }
-    if let Some(db) = a.database.as_ref().filter(|d| !d.is_empty()) {
-        profile.database = Some(db.clone());
-        if profile.mode == DivisionMode::Database && db != DEFAULT_MAINTENANCE_DB {
-            profile.mode = DivisionMode::Single;
-        }
-    }
-    if let Some(m) = a.mode {
-        profile.mode = m;
-    }
-    if let Some(prefix) = a.prefix.as_ref().filter(|p| !p.is_empty()) {
-        profile.prefix = prefix.clone();
-    }
-    if let Some(m) = a.sslmode {
-        profile.tls.sslmode = m;
-    }
-    if let Some(ca) = a.ca_file.as_ref().filter(|c| !c.is_empty()) {
-        let abs = std::fs::canonicalize(ca)
-            .map_err(|e| CoreError::config(format!("the CA file {ca} cannot be read: {e}")))?;
-        profile.tls.root_cert = Some(abs);
-        profile.tls.root_cert_pem = None;
-    }
-    if let Some(n) = a.pool_size {
-        profile.pool.max_connections = n;
-    }
-    if let Some(t) = a.connect_timeout_secs {
-        profile.pool.connect_timeout_secs = t;
-    }
-    if let Some(t) = a.statement_timeout_secs {
-        profile.pool.statement_timeout_secs = t;
-    }
-    if profile.source.is_none() {
-        profile.source = Some("Backstage Inspector app".into());
-    }
-    profile.validate()?;
-    let password = a
-        .password
-        .as_ref()
-        .filter(|p| !p.is_empty())
-        .map(|p| Secret::new(p.clone()))
-        .or(password);
-    Ok((profile, password))
-}
-
 /// Adds a profile (or changes one with `update`). Write mode is never turned on here: use
 /// [`set_write_mode`].
 #[command]
@@ -237,22 +108,10 @@ pub async fn add_profile(
     input: ProfileInput,
 ) -> CmdResult<SavedProfile> {
     let store = state.store().map_err(to_ipc)?;
-    bsi_core::profile::validate_name(&input.name).map_err(to_ipc)?;
-    let existing = match store.get(&input.name) {
-        Ok(p) => Some(p),
-        Err(e) if e.code() == ErrorCode::NotFound => None,
-        Err(e) => return Err(to_ipc(e)),
-    };
-    if existing.is_some() && !input.update {
-        return Err(to_ipc(CoreError::config(format!(
-            "profile `{}` already exists; update it or choose another name",
-            input.name
-        ))));
-    }
-    if existing.is_none() && input.update {
-        return Err(to_ipc(CoreError::not_found("profile", input.name.clone())));
-    }
-    let (profile, password) = build_profile(existing, &input).map_err(to_ipc)?;
+    let existing = store
+        .for_change(&input.name, input.update)
+        .map_err(to_ipc)?;
+    let (profile, password) = input.patch().apply(existing, &env).map_err(to_ipc)?;
     store.save(&profile).map_err(to_ipc)?;
     let (stored, warning) = match password {
         Some(pw) => store_password(&profile.keyring_account(), pw).await,
@@ -278,15 +137,9 @@ pub async fn import_app_config(
     files: Vec<String>,
     update: bool,
 ) -> CmdResult<ImportResult> {
-    bsi_core::profile::validate_name(&name).map_err(to_ipc)?;
     let store = state.store().map_err(to_ipc)?;
-    if store.get(&name).is_ok() && !update {
-        return Err(to_ipc(CoreError::config(format!(
-            "profile `{name}` already exists; update it or choose another name"
-        ))));
-    }
+    store.check_replace(&name, update).map_err(to_ipc)?;
     let paths: Vec<std::path::PathBuf> = files.iter().map(Into::into).collect();
-    let env = |k: &str| std::env::var(k).ok();
     let mut imported = bsi_core::appconfig::import(&name, &paths, &env).map_err(to_ipc)?;
     store.save(&imported.profile).map_err(to_ipc)?;
     let (mut stored, mut warning) = (false, None);
@@ -371,14 +224,12 @@ pub async fn test_connection(
             .ok_or_else(|| to_ipc(CoreError::config("no profile is open")))?,
     };
     let profile = state.store().and_then(|s| s.get(&name)).map_err(to_ipc)?;
-    let password = match password {
-        Some(p) => Some(p),
-        None => Keyring::default()
-            .get_async(&profile.keyring_account())
-            .await
-            .map_err(to_ipc)?,
-    };
-    let conns = bsi_core::connect::Connections::new(profile, password);
+    let sources = vec![
+        PasswordSource::Given(password),
+        PasswordSource::Keyring(profile.keyring_accounts()),
+    ];
+    let creds = Credentials::resolve(sources, None).await.map_err(to_ipc)?;
+    let conns = Connections::with_plugin_passwords(profile, creds.password, creds.plugin_passwords);
     let r = conns.test().await;
     conns.close().await;
     r.map_err(to_ipc)
@@ -403,20 +254,17 @@ pub async fn test_profile_input(
     } else {
         None
     };
-    let mut input = input;
-    if input.name.is_empty() {
-        input.name = "unsaved".to_string();
+    let mut patch = input.patch();
+    if patch.name.is_empty() {
+        patch.name = "unsaved".to_string();
     }
-    let (profile, password) = build_profile(existing, &input).map_err(to_ipc)?;
-    let password = match password {
-        Some(p) => Some(p),
-        None if input.update => Keyring::default()
-            .get_async(&profile.keyring_account())
-            .await
-            .unwrap_or(None),
-        None => None,
-    };
-    let conns = bsi_core::connect::Connections::new(profile, password);
+    let (profile, password) = patch.apply(existing, &env).map_err(to_ipc)?;
+    let mut sources = vec![PasswordSource::Given(password)];
+    if input.update {
+        sources.push(PasswordSource::Keyring(profile.keyring_accounts()));
+    }
+    let creds = Credentials::resolve(sources, None).await.map_err(to_ipc)?;
+    let conns = Connections::with_plugin_passwords(profile, creds.password, creds.plugin_passwords);
     let r = conns.test().await;
     conns.close().await;
     r.map_err(to_ipc)

@@ -41,29 +41,16 @@ pub async fn knex_unlock(
     confirm: String,
 ) -> CmdResult<UnlockOutcome> {
     let conns = state.connections().await.map_err(to_ipc)?;
-    let (schema, table) = lock_table
-        .split_once('.')
-        .map(|(s, t)| (s.to_string(), t.to_string()))
-        .unwrap_or(("public".into(), lock_table.clone()));
-    if !conns.write_mode() {
-        return Err(to_ipc(CoreError::ReadOnly {
-            message: format!(
-                "releasing the Knex lock {schema}.{table} in {database} writes to the database"
-            ),
-        }));
-    }
+    let release = knex::LockRelease::prepare(&conns, &database, &lock_table).map_err(to_ipc)?;
     if confirm != database {
         return Err(to_ipc(CoreError::config(format!(
             "to release the lock, type the database name `{database}` to confirm"
         ))));
     }
-    let ep = conns.endpoint(&database);
-    let n = knex::unlock(&conns, &ep, &schema, &table)
-        .await
-        .map_err(to_ipc)?;
+    let n = release.run(&conns).await.map_err(to_ipc)?;
     Ok(UnlockOutcome {
         database,
-        table: format!("{schema}.{table}"),
+        table: release.qualified_table(),
         released: u32::try_from(n).unwrap_or(u32::MAX),
     })
 }

@@ -61,18 +61,13 @@ pub async fn apply_migrations(
     confirm: String,
 ) -> CmdResult<Vec<AppliedNow>> {
     let c = state.connections().await.map_err(to_ipc)?;
-    if !c.write_mode() {
-        return Err(to_ipc(CoreError::ReadOnly {
-            message: "applying migrations writes to the database".to_string(),
-        }));
-    }
+    let places = migrate::prepare_apply(&c, &or_default_areas(areas)).map_err(to_ipc)?;
     let name = c.profile().name.clone();
     if confirm != name {
         return Err(to_ipc(CoreError::config(format!(
             "to apply migrations, type the profile name `{name}` to confirm"
         ))));
     }
-    let places = migrate::places(&c, &or_default_areas(areas)).map_err(to_ipc)?;
     migrate::apply(
         &c,
         &places,

@@ -9,7 +9,8 @@ use bsi_core::catalog::{
 };
 
 use bsi_core::connect::Connections;
-use bsi_core::crosslinks::{self, CrossLinks};
+use bsi_core::crosslinks::{self, EntityView};
+use bsi_core::{ErrorPayload, auth::UserSessions, scaffolder::EntityTasks};
 
 use crate::cli::Global;
 use crate::{context, output};
@@ -281,40 +282,41 @@ async fn entity(
     r: &str,
     yaml: bool,
 ) -> Result<()> {
-    let d = cat.entity(r).await?;
     if yaml {
+        let d = cat.entity(r).await?;
         match &d.yaml {
             Some(y) => print!("{y}"),
             None => println!("# {}: no readable entity JSON is stored", d.entity_ref),
         }
         return Ok(());
     }
-    let links = crosslinks::for_entity(conns, &d).await;
+    let view = crosslinks::entity_with_links(conns, cat, r).await?;
     if global.json {
         // The detail, plus the cross-links: `tasks` (scaffolder tasks that created the entity
         // or ran its source template) and, for users and groups, `sessions`; a link that could
         // not be read is `null` with its error in `tasks_error` / `sessions_error`.
-        let mut v = serde_json::to_value(&d).map_err(|e| {
+        #[derive(serde::Serialize)]
+        struct Flat<'a> {
+            #[serde(flatten)]
+            detail: &'a catalog::EntityDetail,
+            tasks: &'a Option<EntityTasks>,
+            tasks_error: &'a Option<ErrorPayload>,
+            sessions: &'a Option<UserSessions>,
+            sessions_error: &'a Option<ErrorPayload>,
+        }
+        let flat = Flat {
+            detail: &view.detail,
+            tasks: &view.tasks,
+            tasks_error: &view.tasks_error,
+            sessions: &view.sessions,
+            sessions_error: &view.sessions_error,
+        };
+        let v = serde_json::to_value(&flat).map_err(|e| {
             bsi_core::CoreError::config(format!("the entity could not be written as JSON: {e}"))
         })?;
-        if let Some(obj) = v.as_object_mut() {
-            let val = |x: serde_json::Result<serde_json::Value>| x.unwrap_or_default();
-            obj.insert("tasks".into(), val(serde_json::to_value(&links.tasks)));
-            obj.insert(
-                "tasks_error".into(),
-                val(serde_json::to_value(&links.tasks_error)),
-            );
-            obj.insert(
-                "sessions".into(),
-                val(serde_json::to_value(&links.sessions)),
-            );
-            obj.insert(
-                "sessions_error".into(),
-                val(serde_json::to_value(&links.sessions_error)),
-            );
-        }
         return output::json(&v);
     }
+    let d = &view.detail;
     let status = if d.in_final {
         "in the catalog"
     } else {
@@ -386,13 +388,13 @@ async fn entity(
     );
     edges("relations from it", d.outgoing.as_ref());
     edges("relations to it", d.incoming.as_ref());
-    print_links(&links);
+    print_links(&view);
     println!("\n`bsi entity {} --yaml` prints the entity.", d.entity_ref);
     Ok(())
 }
 
 /// The scaffolder tasks behind an entity and, for users and groups, their sessions.
-fn print_links(links: &CrossLinks) {
+fn print_links(links: &EntityView) {
     match (&links.tasks, &links.tasks_error) {
         (Some(t), _) if t.items.is_empty() => {
             println!("\nscaffolder tasks: none created it or ran its source template")

@@ -41,12 +41,8 @@ pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
                 Ok(())
             }
             KnexCommand::Unlock { database, table, yes } => {
-                let (schema, table) = table.split_once('.').map(|(s, t)| (s.to_string(), t.to_string())).unwrap_or(("public".into(), table));
-                if !conns.write_mode() {
-                    return Err(CoreError::ReadOnly {
-                        message: format!("releasing the Knex lock {schema}.{table} in {database} writes to the database"),
-                    });
-                }
+                let release = knex::LockRelease::prepare(&conns, &database, &table)?;
+                let (schema, table) = (&release.schema, &release.table);
                 if !yes {
                     if !std::io::stdin().is_terminal() {
                         return Err(CoreError::config("unlocking needs a confirmation: run it on a terminal or pass --yes"));
@@ -59,8 +55,7 @@ pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
                         return Err(CoreError::Cancelled);
                     }
                 }
-                let ep = conns.endpoint(&database);
-                let n = knex::unlock(&conns, &ep, &schema, &table).await?;
+                let n = release.run(&conns).await?;
                 if global.json {
                     return output::json(&serde_json::json!({ "database": database, "table": format!("{schema}.{table}"), "released": n }));
                 }

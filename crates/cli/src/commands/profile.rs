@@ -1,10 +1,9 @@
 //! `bsi profile add|import|list|show|test|remove` and `bsi keyring`.
 
-use bsi_core::conninfo::ConnInfo;
-use bsi_core::profile::{DivisionMode, Profile, ProfileStore};
-use bsi_core::secrets::{Keyring, Secret};
+use bsi_core::profile::{DivisionMode, Profile, ProfilePatch, ProfileStore};
+use bsi_core::secrets::{Credentials, Keyring, PasswordSource, Prompt, Secret};
 use bsi_core::tls::SslMode;
-use bsi_core::{CoreError, ErrorCode, Result};
+use bsi_core::{CoreError, Result};
 use serde::Serialize;
 
 use crate::cli::{AddArgs, Global, ProfileCommand};
@@ -46,102 +45,48 @@ async fn store_password(account: &str, secret: Secret) -> bool {
 
 async fn add(global: &Global, a: AddArgs) -> Result<()> {
     let store = ProfileStore::open_default()?;
-    let existing = match store.get(&a.name) {
-        Ok(p) => Some(p),
-        Err(e) if e.code() == ErrorCode::NotFound => None,
-        Err(e) => return Err(e),
+    let existing = store.for_change(&a.name, a.update)?;
+    let patch = ProfilePatch {
+        name: a.name.clone(),
+        url: a.from_url.clone(),
+        from_env: a.from_env,
+        host: a.host.clone(),
+        port: a.port,
+        user: a.user.clone(),
+        database: a.database.clone(),
+        // `--prefix` is database mode; `--schema-mode` wins.
+        mode: if global.schema_mode {
+            Some(DivisionMode::Schema)
+        } else {
+            global.prefix.as_ref().map(|_| DivisionMode::Database)
+        },
+        prefix: global.prefix.clone(),
+        sslmode: a
+            .sslmode
+            .as_deref()
+            .map(str::parse::<SslMode>)
+            .transpose()?,
+        ca_file: a.ca.clone(),
+        pool_size: a.pool_size,
+        connect_timeout_secs: a.connect_timeout,
+        statement_timeout_secs: a.statement_timeout,
+        write_mode: if a.read_only {
+            Some(false)
+        } else {
+            a.write_mode.then_some(true)
+        },
+        password: None,
+        made_by: "bsi profile add".into(),
     };
-    if existing.is_some() && !a.update {
-        return Err(CoreError::config(format!(
-            "profile `{}` already exists; pass --update to change it or choose another name",
-            a.name
-        )));
-    }
-    if existing.is_none() && a.update {
-        return Err(CoreError::not_found("profile", a.name.clone()));
-    }
-    let (mut profile, mut password) = if let Some(url) = &a.from_url {
-        let (p, pw) = Profile::from_conninfo(&a.name, ConnInfo::parse(url)?)?;
-        (p, pw)
-    } else if a.from_env {
-        let (mut p, pw) = Profile::from_conninfo(&a.name, ConnInfo::from_env(&env)?)?;
-        p.source = Some("PG* environment variables".into());
-        (p, pw)
-    } else if let Some(p) = existing.clone() {
-        (p, None)
-    } else {
-        let host = a.host.clone().ok_or_else(|| {
-            CoreError::config("give --from-url URL, --from-env, or at least --host (and --user)")
-        })?;
-        let user = a
-            .user
-            .clone()
-            .or_else(|| env("USER"))
-            .ok_or_else(|| CoreError::config("give --user"))?;
-        (Profile::new(&a.name, host, user), None)
-    };
-    if let (Some(prev), true) = (&existing, a.from_url.is_some() || a.from_env) {
-        // Keep what a URL cannot say.
-        profile.pool = prev.pool.clone();
-        profile.plugins = prev.plugins.clone();
-        profile.write_mode = prev.write_mode;
-    }
-    if let Some(h) = &a.host {
-        profile.host = h.clone();
-    }
-    if let Some(p) = a.port {
-        profile.port = p;
-    }
-    if let Some(u) = &a.user {
-        profile.user = u.clone();
-    }
-    if let Some(db) = &a.database {
-        profile.database = Some(db.clone());
-        if profile.mode == DivisionMode::Database && db != bsi_core::profile::DEFAULT_MAINTENANCE_DB
-        {
-            profile.mode = DivisionMode::Single;
-        }
-    }
-    if let Some(prefix) = &global.prefix {
-        profile.prefix = prefix.clone();
-        profile.mode = DivisionMode::Database;
-    }
-    if global.schema_mode {
-        profile.mode = DivisionMode::Schema;
-    }
-    if let Some(m) = &a.sslmode {
-        profile.tls.sslmode = m.parse::<SslMode>()?;
-    }
-    if let Some(ca) = &a.ca {
-        let abs = std::fs::canonicalize(ca).map_err(|e| {
-            CoreError::config(format!("the CA file {} cannot be read: {e}", ca.display()))
-        })?;
-        profile.tls.root_cert = Some(abs);
-        profile.tls.root_cert_pem = None;
-    }
-    if let Some(n) = a.pool_size {
-        profile.pool.max_connections = n;
-    }
-    if let Some(t) = a.connect_timeout {
-        profile.pool.connect_timeout_secs = t;
-    }
-    if let Some(t) = a.statement_timeout {
-        profile.pool.statement_timeout_secs = t;
-    }
-    if a.write_mode {
-        profile.write_mode = true;
-    }
-    if a.read_only {
-        profile.write_mode = false;
-    }
-    if profile.source.is_none() {
-        profile.source = Some("bsi profile add".into());
-    }
+    let (profile, from_url) = patch.apply(existing, &env)?;
+    let mut sources = Vec::new();
     if global.password_stdin {
-        password = Some(context::password_from_stdin()?);
-    } else if password.is_none() && a.ask_password {
-        password = context::prompt_password(&profile)?;
+        sources.push(PasswordSource::Given(Some(context::password_from_stdin()?)));
     }
+    sources.push(PasswordSource::Given(from_url));
+    let mut ask = |_: Option<&CoreError>| context::prompt_password(&profile);
+    let prompt: Option<Prompt<'_>> = if a.ask_password { Some(&mut ask) } else { None };
+    let password = Credentials::resolve(sources, prompt).await?.password;
     store.save(&profile)?;
     let stored = match password {
         Some(pw) => store_password(&profile.keyring_account(), pw).await,
@@ -177,13 +122,8 @@ async fn import(
     files: &[std::path::PathBuf],
     update: bool,
 ) -> Result<()> {
-    bsi_core::profile::validate_name(name)?;
     let store = ProfileStore::open_default()?;
-    if store.get(name).is_ok() && !update {
-        return Err(CoreError::config(format!(
-            "profile `{name}` already exists; pass --update to replace it"
-        )));
-    }
+    store.check_replace(name, update)?;
     let mut imported = bsi_core::appconfig::import(name, files, &env)?;
     if global.write {
         imported.profile.write_mode = true;

@@ -1,0 +1,364 @@
+//! Connections: one bounded, lazily created `PgPool` per database, TLS per the profile,
+//! timeouts, read-only sessions unless the profile is in write mode, the one write-mode guard
+//! ([`Connections::require_write`]), and the classification of every connection failure into an
+//! error the user can act on.
+//!
+//! Every session is started with `default_transaction_read_only=on` in its startup packet
+//! (no extra round trip) unless write mode is on, plus `statement_timeout` and
+//! `application_name`. Pools live in a map behind an `RwLock`: a pool is cloned out and the
+//! guard dropped before any await on the database.
+//!
+//! Operations ([`Connections::run_op`]) can be cancelled on the server: while an operation runs,
+//! every connection it takes from a pool records its backend pid under the operation's id, and
+//! [`Connections::cancel`] sends `pg_cancel_backend` for those pids over a separate connection.
+//! That writes nothing, so it works in read-only mode too. The cancelled query fails with
+//! SQLSTATE 57014 and the operation with [`CoreError::Cancelled`].
+//!
+//! The rooms, each building only on those listed before it:
+//! - `endpoint`: [`Endpoint`], where one database lives;
+//! - `classify`: error classification ([`map_query_error`] and connection failures);
+//! - `options`: connect options, TLS, timeouts and session settings, one connection opened;
+//! - `cancel`: operations and the server sessions they hold, cancelled on the server;
+//! - this file: [`Connections`] (the pools, endpoints, views reused, the write-mode guard) and
+//!   [`ServerInfo`].
+
+mod cancel;
+mod classify;
+mod endpoint;
+mod options;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sqlx::postgres::{PgConnection, PgPoolOptions};
+use sqlx::{Connection, Row};
+use tokio::sync::RwLock;
+
+use crate::error::{CoreError, Result};
+use crate::profile::Profile;
+use crate::secrets::Secret;
+use crate::tls::TlsSettings;
+
+use cancel::Ops;
+use options::SessionSettings;
+
+pub use cancel::in_current_op;
+pub use classify::map_query_error;
+pub use endpoint::Endpoint;
+pub use sqlx::postgres::PgPool;
+
+/// What a successful connection test learned.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ServerInfo {
+    pub server: String,
+    pub database: String,
+    pub user: String,
+    /// `server_version`, for example `15.18 (Debian 15.18-0+deb12u1)`.
+    pub version: String,
+    pub version_num: i32,
+    /// TLS protocol and cipher when the session is encrypted.
+    pub tls: Option<String>,
+    /// Whether sessions are read-only (the profile is not in write mode).
+    pub read_only: bool,
+    pub connect_ms: u64,
+}
+
+/// The connections of one profile.
+pub struct Connections {
+    profile: Profile,
+    write_mode: bool,
+    password: Option<Secret>,
+    plugin_passwords: HashMap<String, Secret>,
+    pools: RwLock<HashMap<Endpoint, PgPool>>,
+    ops: Arc<Ops>,
+    handles: Mutex<HashMap<std::any::TypeId, Handle>>,
+}
+
+/// An opened view of an area (a catalog with its live schema, say) and when it was opened.
+type Handle = (Instant, Arc<dyn std::any::Any + Send + Sync>);
+
+/// How long [`Connections::reuse`] keeps an opened view: a schema change (an upgrade of
+/// Backstage) is seen after this long at most.
+pub const HANDLE_MAX_AGE: Duration = Duration::from_secs(30);
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connections")
+            .field("profile", &self.profile.name)
+            .field("write_mode", &self.write_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connections {
+    /// `write_mode` is the profile's setting unless the caller turned it on for this run.
+    pub fn new(profile: Profile, password: Option<Secret>) -> Arc<Self> {
+        let write_mode = profile.write_mode;
+        Arc::new(Self {
+            profile,
+            write_mode,
+            password,
+            plugin_passwords: HashMap::new(),
+            pools: RwLock::new(HashMap::new()),
+            ops: Arc::new(Ops::default()),
+            handles: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn with_plugin_passwords(
+        profile: Profile,
+        password: Option<Secret>,
+        plugin_passwords: HashMap<String, Secret>,
+    ) -> Arc<Self> {
+        let write_mode = profile.write_mode;
+        Arc::new(Self {
+            profile,
+            write_mode,
+            password,
+            plugin_passwords,
+            pools: RwLock::new(HashMap::new()),
+            ops: Arc::new(Ops::default()),
+            handles: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    pub fn write_mode(&self) -> bool {
+        self.write_mode
+    }
+
+    /// The write-mode guard of every write: `Ok` in write mode, else [`CoreError::ReadOnly`]
+    /// saying that `what` writes to the database (for example "applying migrations").
+    pub fn require_write(&self, what: &str) -> Result<()> {
+        if self.write_mode {
+            Ok(())
+        } else {
+            Err(CoreError::ReadOnly {
+                message: format!("{what} writes to the database"),
+            })
+        }
+    }
+
+    /// The endpoint of a database on the profile's own server.
+    pub fn endpoint(&self, database: &str) -> Endpoint {
+        Endpoint {
+            host: self.profile.host.clone(),
+            port: self.profile.port,
+            user: self.profile.user.clone(),
+            database: database.to_string(),
+        }
+    }
+
+    /// The endpoint of a plugin's database, honouring per-plugin overrides.
+    pub fn plugin_endpoint(&self, plugin: &str) -> Endpoint {
+        let o = self.profile.plugins.get(plugin);
+        Endpoint {
+            host: o
+                .and_then(|o| o.host.clone())
+                .unwrap_or_else(|| self.profile.host.clone()),
+            port: o.and_then(|o| o.port).unwrap_or(self.profile.port),
+            user: o
+                .and_then(|o| o.user.clone())
+                .unwrap_or_else(|| self.profile.user.clone()),
+            database: match self.profile.mode {
+                crate::profile::DivisionMode::Database => self.profile.plugin_database(plugin),
+                _ => o
+                    .and_then(|o| o.database.clone())
+                    .unwrap_or_else(|| self.profile.maintenance_database().to_string()),
+            },
+        }
+    }
+
+    fn tls_for(&self, ep: &Endpoint) -> &TlsSettings {
+        self.profile
+            .plugins
+            .iter()
+            .find(|(plugin, o)| o.tls.is_some() && self.plugin_endpoint(plugin) == *ep)
+            .and_then(|(_, o)| o.tls.as_ref())
+            .unwrap_or(&self.profile.tls)
+    }
+
+    fn password_for(&self, ep: &Endpoint) -> Option<&Secret> {
+        for (plugin, secret) in &self.plugin_passwords {
+            if self.plugin_endpoint(plugin) == *ep {
+                return Some(secret);
+            }
+        }
+        self.password.as_ref()
+    }
+
+    /// What a session to `ep` is opened with: its password and TLS, the pool's timeouts, and
+    /// read-only unless write mode is on.
+    fn session(&self, ep: &Endpoint) -> SessionSettings<'_> {
+        SessionSettings {
+            password: self.password_for(ep),
+            tls: self.tls_for(ep),
+            pool: &self.profile.pool,
+            write_mode: self.write_mode,
+        }
+    }
+
+    /// Opens one connection outside any pool, with the connect timeout, and classifies
+    /// failures precisely.
+    // Not an `async fn`, so that no wrapper future adds to the size of every caller's.
+    pub fn connect_once<'a>(
+        &'a self,
+        ep: &'a Endpoint,
+    ) -> impl std::future::Future<Output = Result<PgConnection>> + Send + 'a {
+        self.session(ep).connect_once(ep)
+    }
+
+    /// The pool of a database, created on first use after a checked first connection.
+    pub async fn pool(&self, ep: &Endpoint) -> Result<PgPool> {
+        if let Some(pool) = self.pools.read().await.get(ep) {
+            return Ok(pool.clone());
+        }
+        // First use: a real connection tells apart every failure before the pool hides it.
+        let conn = self.connect_once(ep).await?;
+        let _ = conn.close().await;
+        let mut pools = self.pools.write().await;
+        if let Some(pool) = pools.get(ep) {
+            return Ok(pool.clone());
+        }
+        let (ops_connect, ep_connect) = (self.ops.clone(), ep.clone());
+        let (ops_acquire, ep_acquire) = (self.ops.clone(), ep.clone());
+        let pool = PgPoolOptions::new()
+            .after_connect(move |conn, _meta| {
+                let (ops, ep) = (ops_connect.clone(), ep_connect.clone());
+                Box::pin(async move { ops.track(conn, &ep).await })
+            })
+            .before_acquire(move |conn, _meta| {
+                let (ops, ep) = (ops_acquire.clone(), ep_acquire.clone());
+                Box::pin(async move { ops.track(conn, &ep).await.map(|()| true) })
+            })
+            .max_connections(self.profile.pool.max_connections)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(
+                self.profile.pool.acquire_timeout_secs.max(1),
+            ))
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .connect_lazy_with(self.session(ep).options(ep));
+        tracing::debug!(server = %ep.server(), database = %ep.database, max = self.profile.pool.max_connections, "pool created");
+        pools.insert(ep.clone(), pool.clone());
+        Ok(pool)
+    }
+
+    /// The pool of a database on the profile's server.
+    pub async fn database(&self, database: &str) -> Result<PgPool> {
+        self.pool(&self.endpoint(database)).await
+    }
+
+    /// Connects to the maintenance database (or the single database) and reports what the
+    /// server is.
+    pub async fn test(&self) -> Result<ServerInfo> {
+        let ep = self.endpoint(self.profile.maintenance_database());
+        let started = Instant::now();
+        let mut conn = self.connect_once(&ep).await?;
+        let connect_ms = started.elapsed().as_millis() as u64;
+        let row = sqlx::query(
+            "SELECT current_setting('server_version') AS version, \
+                    current_setting('server_version_num')::int AS num, \
+                    current_user::text AS usr, \
+                    current_setting('default_transaction_read_only') = 'on' AS ro, \
+                    (SELECT CASE WHEN ssl THEN version || ' ' || cipher END FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| map_query_error(e, &ep))?;
+        let _ = conn.close().await;
+        Ok(ServerInfo {
+            server: ep.server(),
+            database: ep.database.clone(),
+            user: row.get("usr"),
+            version: row.get("version"),
+            version_num: row.get("num"),
+            tls: row.get("tls"),
+            read_only: row.get("ro"),
+            connect_ms,
+        })
+    }
+
+    /// The view of type `T` opened by `open` within the last [`HANDLE_MAX_AGE`], else a new
+    /// one. Views such as [`crate::catalog::Catalog`] read the live schema when opened; reusing
+    /// them spares those round trips on every page of a list.
+    pub async fn reuse<T, F, Fut>(&self, open: F) -> Result<Arc<T>>
+    where
+        T: std::any::Any + Send + Sync,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let key = std::any::TypeId::of::<T>();
+        let hit = self
+            .handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .filter(|(at, _)| at.elapsed() < HANDLE_MAX_AGE)
+            .map(|(_, h)| h.clone());
+        if let Some(t) = hit.and_then(|h| h.downcast::<T>().ok()) {
+            return Ok(t);
+        }
+        let t = Arc::new(open().await?);
+        self.handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key, (Instant::now(), t.clone()));
+        Ok(t)
+    }
+
+    /// Forgets the opened views: the next [`Connections::reuse`] reads the schema again.
+    pub fn forget_views(&self) {
+        self.handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
+    /// Runs `fut` as the operation `op`: [`Connections::cancel`] with the same id cancels its
+    /// running query on the server. Ids are chosen by the caller and must be unique among the
+    /// operations running at the same time.
+    // A plain function returning the operation's future, not an `async fn`: a wrapper would
+    // hold `fut` twice, and these futures are large.
+    pub fn run_op<'a, T>(
+        &'a self,
+        op: &'a str,
+        fut: impl std::future::Future<Output = Result<T>>,
+    ) -> impl std::future::Future<Output = Result<T>> {
+        self.ops.run(op, fut)
+    }
+
+    /// Cancels the operation `op`: its running queries are cancelled on the server
+    /// (`pg_cancel_backend`, from a separate connection) and [`Connections::run_op`] returns
+    /// [`CoreError::Cancelled`]. An operation that has not started yet is cancelled when it
+    /// starts. Returns how many server sessions were signalled.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn cancel(&self, op: &str) -> Result<usize> {
+        let mut signalled = 0;
+        for (ep, pids) in self.ops.cancel(op) {
+            let mut conn = self.connect_once(&ep).await?;
+            signalled += cancel::signal(&mut conn, &ep, &pids).await?;
+            let _ = conn.close().await;
+        }
+        Ok(signalled)
+    }
+
+    /// The ids of the operations running now.
+    pub fn running_ops(&self) -> Vec<String> {
+        self.ops.running()
+    }
+
+    /// Closes every pool (on exit).
+    pub async fn close(&self) {
+        let pools: Vec<PgPool> = self.pools.write().await.drain().map(|(_, p)| p).collect();
+        for p in pools {
+            p.close().await;
+        }
+        tracing::debug!(profile = %self.profile.name, "pools closed");
+    }
+}

@@ -1,0 +1,96 @@
+//! Connect options: the endpoint, the password, TLS per the profile (or a plugin override),
+//! the session settings sent in the startup packet (`default_transaction_read_only` unless
+//! write mode is on, `statement_timeout`, `application_name`), and one connection opened with
+//! the connect timeout, its failure classified.
+
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+use super::classify;
+use super::endpoint::Endpoint;
+use crate::error::{CoreError, Result};
+use crate::profile::PoolSettings;
+use crate::secrets::Secret;
+use crate::tls::TlsSettings;
+
+/// What one session to `ep` is opened with.
+#[derive(Clone, Copy)]
+pub(super) struct SessionSettings<'a> {
+    pub password: Option<&'a Secret>,
+    pub tls: &'a TlsSettings,
+    pub pool: &'a PoolSettings,
+    pub write_mode: bool,
+}
+
+impl SessionSettings<'_> {
+    /// The options of a session to `ep`. Every session is read-only unless write mode is on.
+    pub fn options(&self, ep: &Endpoint) -> PgConnectOptions {
+        let statement_timeout = format!("{}s", self.pool.statement_timeout_secs);
+        let mut opts = PgConnectOptions::new_without_pgpass()
+            .host(&ep.host)
+            .port(ep.port)
+            .username(&ep.user)
+            .database(&ep.database)
+            .application_name(crate::PRODUCT_NAME);
+        if let Some(pw) = self.password {
+            opts = opts.password(pw.expose());
+        }
+        opts = self.tls.apply(opts);
+        let read_only = if self.write_mode { "off" } else { "on" };
+        opts.options([
+            ("default_transaction_read_only", read_only),
+            ("statement_timeout", statement_timeout.as_str()),
+        ])
+    }
+
+    /// How long establishing a connection (TLS included) may take.
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.pool.connect_timeout_secs.max(1))
+    }
+
+    /// Opens one connection outside any pool, with the connect timeout, and classifies
+    /// failures precisely.
+    #[tracing::instrument(level = "debug", skip(self), fields(server = %ep.server(), database = %ep.database))]
+    pub async fn connect_once(self, ep: &Endpoint) -> Result<PgConnection> {
+        let opts = self.options(ep);
+        let timeout = self.connect_timeout();
+        let started = Instant::now();
+        tracing::debug!(sslmode = %self.tls.effective_mode(), read_only = !self.write_mode, "connecting");
+        let res = tokio::time::timeout(timeout, PgConnection::connect_with(&opts)).await;
+        match res {
+            Ok(Ok(conn)) => {
+                tracing::debug!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "connected"
+                );
+                Ok(conn)
+            }
+            Ok(Err(e)) => {
+                let err = classify::connect_error(ep, self.tls, e, timeout).await;
+                tracing::debug!(
+                    code = err.code().as_str(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "connection failed"
+                );
+                Err(err)
+            }
+            Err(_) => {
+                tracing::debug!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "connect timed out"
+                );
+                Err(CoreError::Timeout {
+                    what: format!("connecting to {}", ep.server()),
+                    after: timeout,
+                    hint: Some(
+                        "the server accepted nothing or did not answer; check the host, port and firewall, \
+                         or raise the profile's connect timeout"
+                            .to_string(),
+                    ),
+                })
+            }
+        }
+    }
+}
