@@ -10,6 +10,7 @@ use crate::auth::{Auth, UserSessions};
 use crate::catalog::{Catalog, EntityDetail};
 use crate::connect::Connections;
 use crate::error::{ErrorPayload, Result};
+use crate::refs::EntityRef;
 use crate::scaffolder::{EntityTasks, Scaffolder};
 
 /// How many tasks an entity shows.
@@ -35,13 +36,6 @@ pub fn annotation<'a>(detail: &'a EntityDetail, name: &str) -> Option<&'a str> {
         .as_str()
 }
 
-fn kind_of(entity_ref: &str) -> String {
-    entity_ref
-        .split_once(':')
-        .map(|(k, _)| k.to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
 /// Tasks for every entity; sessions for users and groups.
 pub async fn for_entity(conns: &Connections, detail: &EntityDetail) -> CrossLinks {
     let mut out = CrossLinks::default();
@@ -53,7 +47,7 @@ pub async fn for_entity(conns: &Connections, detail: &EntityDetail) -> CrossLink
             .tasks_for_entity(&detail.entity_ref, template, Some(TASK_LIMIT))
             .await
     };
-    let kind = kind_of(&detail.entity_ref);
+    let kind = EntityRef::split(&detail.entity_ref).kind;
     let sessions = async {
         if kind == "user" || kind == "group" {
             conns
