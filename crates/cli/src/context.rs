@@ -16,7 +16,7 @@ use bsi_core::profile::{DivisionMode, Profile, ProfileStore};
 use bsi_core::secrets::{Credentials, PasswordSource, Secret};
 use bsi_core::{CoreError, Result};
 
-use crate::cli::Global;
+use crate::global::Global;
 
 pub struct Target {
     pub profile: Profile,

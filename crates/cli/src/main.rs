@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod context;
+mod global;
 mod output;
 
 use clap::Parser;
@@ -24,7 +25,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let result = runtime.block_on(commands::run(cli));
+    let result = runtime.block_on(cli::run(cli));
     match result {
         Ok(()) => {}
         Err(err) => {

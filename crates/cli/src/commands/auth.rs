@@ -11,7 +11,7 @@ use bsi_core::auth::{
 use bsi_core::{CoreError, Result};
 use serde_json::json;
 
-use crate::cli::Global;
+use crate::global::Global;
 use crate::{context, output};
 
 #[derive(Debug, clap::Subcommand)]

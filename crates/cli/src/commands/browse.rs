@@ -12,7 +12,7 @@ use bsi_core::techdocs::{self, TechDocsQuery};
 use bsi_core::{CoreError, Result};
 use serde_json::Value;
 
-use crate::cli::Global;
+use crate::global::Global;
 use crate::{context, output};
 
 #[derive(Debug, clap::Subcommand)]

@@ -12,7 +12,7 @@ use bsi_core::connect::Connections;
 use bsi_core::crosslinks::{self, EntityView};
 use bsi_core::{ErrorPayload, auth::UserSessions, scaffolder::EntityTasks};
 
-use crate::cli::Global;
+use crate::global::Global;
 use crate::{context, output};
 
 #[derive(Debug, clap::Subcommand)]

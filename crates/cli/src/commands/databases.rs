@@ -3,8 +3,8 @@
 use bsi_core::Result;
 use bsi_core::discovery::discover;
 
-use crate::cli::Global;
 use crate::context;
+use crate::global::Global;
 use crate::output;
 
 pub async fn run(global: &Global) -> Result<()> {

@@ -2,7 +2,9 @@
 //! a `demo` profile (password in the keyring), and the app opened on it. A second run reuses
 //! everything that is there.
 
+use clap::Args;
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use bsi_core::connect::Connections;
 use bsi_core::demo::cluster::{self, DEMO_USER};
@@ -13,7 +15,29 @@ use bsi_core::secrets::{Keyring, Secret};
 use bsi_core::tls::SslMode;
 use bsi_core::{CoreError, Result};
 
-use crate::cli::{DemoArgs, Global};
+use crate::global::Global;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The demo's data folder (default: in the OS data folder; BSI_DEMO_DIR overrides).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Number of entities to generate on first run.
+    #[arg(long, default_value_t = 300)]
+    pub size: usize,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Prepare everything but do not open the app.
+    #[arg(long)]
+    pub no_open: bool,
+    /// Stop the demo's PostgreSQL and exit.
+    #[arg(long)]
+    pub stop: bool,
+    /// Drop the demo's databases first and generate them afresh (with --size and --seed).
+    #[arg(long, conflicts_with = "stop")]
+    pub reset: bool,
+}
 
 pub const DEMO_PROFILE: &str = "demo";
 

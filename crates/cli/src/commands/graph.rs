@@ -8,7 +8,7 @@ use bsi_core::graph::{
     DEFAULT_PATH_DEPTH, Direction, Graph, GraphOptions, NodeStatus, PathOptions, RelationGraph,
 };
 
-use crate::cli::Global;
+use crate::global::Global;
 use crate::{context, output};
 
 #[derive(Debug, clap::Subcommand)]

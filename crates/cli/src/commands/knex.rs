@@ -1,11 +1,28 @@
 //! `bsi knex status|unlock`.
 
+use clap::Subcommand;
 use std::io::{BufRead, IsTerminal, Write};
 
 use bsi_core::{CoreError, Result, knex};
 
-use crate::cli::{Global, KnexCommand};
+use crate::global::Global;
 use crate::{context, output};
+
+#[derive(Debug, Subcommand)]
+pub enum KnexCommand {
+    /// Every knex_migrations table: what ran, the newest migration, and the lock.
+    Status,
+    /// Release a held Knex migration lock (needs write mode).
+    Unlock {
+        /// The database holding the lock table.
+        database: String,
+        /// The lock table, as SCHEMA.TABLE or TABLE (schema public).
+        table: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
 
 pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
     let conns = context::resolve(global, None).await?.connections();

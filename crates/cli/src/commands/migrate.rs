@@ -2,9 +2,35 @@
 
 use bsi_core::Result;
 use bsi_core::migrate::{self, ApplyOptions};
+use clap::{Args, Subcommand};
 
-use crate::cli::{AreaArgs, Global, MigrateCommand};
+use crate::global::Global;
 use crate::{context, output};
+
+#[derive(Debug, Args, Clone)]
+pub struct AreaArgs {
+    /// Only these plugin areas (catalog, scaffolder, auth, search, notifications, events).
+    #[arg(long = "area", value_name = "AREA")]
+    pub areas: Vec<String>,
+}
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Applied, pending and changed migrations of each area.
+    Status(AreaArgs),
+    /// The SQL that `apply` would run.
+    Plan(AreaArgs),
+    /// Apply the pending migrations (needs write mode), each in its own transaction.
+    Apply {
+        #[command(flatten)]
+        areas: AreaArgs,
+        /// Apply even to a database that real Backstage manages (it has knex_migrations).
+        #[arg(long)]
+        force: bool,
+        /// Create missing plugin databases (or schemas) when the role may.
+        #[arg(long)]
+        create_databases: bool,
+    },
+}
 
 fn areas(a: &AreaArgs) -> Vec<String> {
     if a.areas.is_empty() {

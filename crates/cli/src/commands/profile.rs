@@ -4,10 +4,84 @@ use bsi_core::profile::{DivisionMode, Profile, ProfilePatch, ProfileStore};
 use bsi_core::secrets::{Credentials, Keyring, PasswordSource, Prompt, Secret};
 use bsi_core::tls::SslMode;
 use bsi_core::{CoreError, Result};
+use clap::{Args, Subcommand};
 use serde::Serialize;
+use std::path::PathBuf;
 
-use crate::cli::{AddArgs, Global, ProfileCommand};
+use crate::global::Global;
 use crate::{context, output};
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Save a profile from a URI, from fields, or from the PG* environment variables.
+    Add(Box<AddArgs>),
+    /// Save a profile from Backstage's app-config.yaml files (merged in order).
+    Import {
+        /// The profile's name.
+        name: String,
+        /// app-config files, merged in order (app-config.yaml, then app-config.local.yaml...).
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+        /// Replace an existing profile of this name.
+        #[arg(long)]
+        update: bool,
+    },
+    /// List the saved profiles.
+    List,
+    /// Show one profile (never its password).
+    Show { name: String },
+    /// Connect with a profile and report the server, TLS and session mode.
+    Test { name: Option<String> },
+    /// Remove a profile and its keyring entries.
+    Remove { name: String },
+}
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The profile's name.
+    pub name: String,
+    /// A libpq URI or key=value string (its password goes to the keyring).
+    #[arg(long = "from-url", value_name = "URL")]
+    pub from_url: Option<String>,
+    /// Take the connection from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE...
+    #[arg(long)]
+    pub from_env: bool,
+    #[arg(long)]
+    pub host: Option<String>,
+    #[arg(long)]
+    pub port: Option<u16>,
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Single-database mode with this database (or the database of schema mode).
+    #[arg(long)]
+    pub database: Option<String>,
+    /// disable, allow, prefer, require, verify-ca, verify-full.
+    #[arg(long)]
+    pub sslmode: Option<String>,
+    /// A PEM file with the CA certificate(s) to trust.
+    #[arg(long = "ca", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Connections per database.
+    #[arg(long)]
+    pub pool_size: Option<u32>,
+    /// Seconds to establish a connection.
+    #[arg(long)]
+    pub connect_timeout: Option<u64>,
+    /// Seconds a statement may run.
+    #[arg(long)]
+    pub statement_timeout: Option<u64>,
+    /// Turn write mode on for this profile (off by default).
+    #[arg(long, conflicts_with = "read_only")]
+    pub write_mode: bool,
+    /// Turn write mode off.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Ask for the password on the terminal and store it in the keyring.
+    #[arg(long)]
+    pub ask_password: bool,
+    /// Change an existing profile: unspecified fields keep their values.
+    #[arg(long)]
+    pub update: bool,
+}
 
 pub async fn run(global: &Global, cmd: ProfileCommand) -> Result<()> {
     match cmd {

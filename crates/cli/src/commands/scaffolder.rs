@@ -9,7 +9,7 @@ use bsi_core::scaffolder::{Scaffolder, StatusFilter, TaskDetail, TaskFilter, Tas
 use bsi_core::{CoreError, Result, ansi};
 use serde_json::Value;
 
-use crate::cli::Global;
+use crate::global::Global;
 use crate::{context, output};
 
 #[derive(Debug, clap::Subcommand)]
