@@ -93,6 +93,58 @@ fn make_certs() -> Certs {
     }
 }
 
+/// Appends the server's settings to `postgresql.conf` (loopback on `port`, the socket in
+/// `dir`, TLS as `tls` asks, SCRAM, no durability) and writes `pg_hba.conf`.
+fn configure(dir: &Path, data: &Path, port: u16, tls: TlsSetup) {
+    let ssl = tls != TlsSetup::Off;
+    let mut conf = std::fs::OpenOptions::new()
+        .append(true)
+        .open(data.join("postgresql.conf"))
+        .expect("postgresql.conf");
+    writeln!(
+        conf,
+        "\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
+         ssl = {}\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
+         password_encryption = 'scram-sha-256'\nfsync = off\nsynchronous_commit = off\n\
+         full_page_writes = off\nmax_connections = 200\nlog_min_messages = warning\n",
+        dir.display(),
+        if ssl { "on" } else { "off" }
+    )
+    .expect("write conf");
+    let hba = if ssl {
+        "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n"
+    } else {
+        "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n"
+    };
+    std::fs::write(data.join("pg_hba.conf"), hba).expect("pg_hba");
+}
+
+/// Starts the wrapper: it runs postgres, waits for our pipe to close, stops it and removes the
+/// folder. Returns the wrapper and our end of the pipe.
+fn spawn(runner: &Runner, bin: &Path, data: &Path, dir: &Path) -> (Child, ChildStdin) {
+    let script = r#"
+"$1/postgres" -D "$2" >"$3/server.log" 2>&1 &
+pid=$!
+read -r _ignored
+kill -INT "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+rm -rf "$3"
+"#;
+    let mut cmd = runner.cmd(Path::new("sh"));
+    cmd.arg("-c")
+        .arg(script)
+        .arg("sh")
+        .arg(bin)
+        .arg(data)
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("start postgres");
+    let stdin = child.stdin.take().expect("stdin");
+    (child, stdin)
+}
+
 impl PgServer {
     /// Starts a new server. Panics with a clear message when that is impossible.
     pub fn start(tls: TlsSetup) -> PgServer {
@@ -132,50 +184,9 @@ impl PgServer {
             &certs.leaf_key_pem,
         ));
         let port = free_port();
-        let ssl = tls != TlsSetup::Off;
-        let mut conf = std::fs::OpenOptions::new()
-            .append(true)
-            .open(data.join("postgresql.conf"))
-            .expect("postgresql.conf");
-        writeln!(
-            conf,
-            "\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
-             ssl = {}\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
-             password_encryption = 'scram-sha-256'\nfsync = off\nsynchronous_commit = off\n\
-             full_page_writes = off\nmax_connections = 200\nlog_min_messages = warning\n",
-            dir.display(),
-            if ssl { "on" } else { "off" }
-        )
-        .expect("write conf");
-        let hba = if ssl {
-            "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n"
-        } else {
-            "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n"
-        };
-        std::fs::write(data.join("pg_hba.conf"), hba).expect("pg_hba");
+        configure(&dir, &data, port, tls);
         ok(runner.chown(&dir));
-
-        // The wrapper: runs postgres, waits for our pipe to close, stops it, removes the folder.
-        let script = r#"
-"$1/postgres" -D "$2" >"$3/server.log" 2>&1 &
-pid=$!
-read -r _ignored
-kill -INT "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-rm -rf "$3"
-"#;
-        let mut cmd = runner.cmd(Path::new("sh"));
-        cmd.arg("-c")
-            .arg(script)
-            .arg("sh")
-            .arg(&bin)
-            .arg(&data)
-            .arg(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let mut child = cmd.spawn().expect("start postgres");
-        let stdin = child.stdin.take().expect("stdin");
+        let (child, stdin) = spawn(&runner, &bin, &data, &dir);
 
         let server = PgServer {
             port,

@@ -2,6 +2,8 @@
 //! a `demo` profile (password in the keyring), and the app opened on it. A second run reuses
 //! everything that is there.
 
+use std::path::Path;
+
 use bsi_core::connect::Connections;
 use bsi_core::demo::cluster::{self, DEMO_USER};
 use bsi_core::demo::generate::GenerateOptions;
@@ -50,9 +52,42 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
     profile.tls.root_cert = Some(cl.ca.clone());
     profile.source = Some(format!("bsi demo ({})", dir.display()));
 
+    let (password, keyring_ok) = password(&profile, cl.new_password, &dir).await?;
+    ProfileStore::open_default()?.save(&profile)?;
+
+    // Migrations and data, through a write-mode copy of the profile for this run only.
+    let mut writer = profile.clone();
+    writer.write_mode = true;
+    let conns = Connections::new(writer, Some(password.clone()));
+    let result = prepare(&conns, &args).await;
+    conns.close().await;
+    result?;
+
+    if global.json {
+        return crate::output::json(&serde_json::json!({
+            "profile": DEMO_PROFILE, "port": cl.port, "dir": dir, "ca": cl.ca,
+        }));
+    }
+    say(&format!(
+        "the demo is ready: profile `{DEMO_PROFILE}` (localhost:{}, verify-full, read-only); try `bsi --profile {DEMO_PROFILE} databases`",
+        cl.port
+    ));
+    if args.no_open {
+        return Ok(());
+    }
+    open_app(if keyring_ok { None } else { Some(&password) })
+}
+
+/// The demo role's password: a new one goes into the OS keyring, a reused one comes from it
+/// (or from PGPASSWORD). Also tells whether the keyring holds it.
+async fn password(
+    profile: &Profile,
+    new_password: Option<Secret>,
+    dir: &Path,
+) -> Result<(Secret, bool)> {
     let keyring = Keyring::default();
     let mut keyring_ok = true;
-    let password = match cl.new_password {
+    let password = match new_password {
         Some(pw) => {
             if let Err(e) = keyring
                 .set_async(&profile.keyring_account(), pw.clone())
@@ -80,29 +115,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
             }
         },
     };
-    ProfileStore::open_default()?.save(&profile)?;
-
-    // Migrations and data, through a write-mode copy of the profile for this run only.
-    let mut writer = profile.clone();
-    writer.write_mode = true;
-    let conns = Connections::new(writer, Some(password.clone()));
-    let result = prepare(&conns, &args).await;
-    conns.close().await;
-    result?;
-
-    if global.json {
-        return crate::output::json(&serde_json::json!({
-            "profile": DEMO_PROFILE, "port": cl.port, "dir": dir, "ca": cl.ca,
-        }));
-    }
-    say(&format!(
-        "the demo is ready: profile `{DEMO_PROFILE}` (localhost:{}, verify-full, read-only); try `bsi --profile {DEMO_PROFILE} databases`",
-        cl.port
-    ));
-    if args.no_open {
-        return Ok(());
-    }
-    open_app(if keyring_ok { None } else { Some(&password) })
+    Ok((password, keyring_ok))
 }
 
 async fn prepare(conns: &Connections, args: &DemoArgs) -> Result<()> {

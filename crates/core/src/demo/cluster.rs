@@ -301,33 +301,7 @@ pub fn ensure(dir: &Path, progress: &dyn Fn(&str)) -> Result<DemoCluster> {
     let data = dir.join("data");
     let mut new_password = None;
     if !data.join("PG_VERSION").is_file() {
-        progress(&format!(
-            "creating a PostgreSQL cluster in {}",
-            dir.display()
-        ));
-        std::fs::create_dir_all(dir).map_err(|e| CoreError::io("cannot create", dir, e))?;
-        if data.exists() {
-            return Err(CoreError::config(format!(
-                "{} exists but is not a PostgreSQL data folder; remove it or choose another folder with --dir",
-                data.display()
-            )));
-        }
-        runner.chown(dir)?;
-        runner.initdb(&bin, &data, &[])?;
-        certificates(&runner, dir, &data)?;
-        let port = free_port()?;
-        let conf = format!(
-            "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\nssl = on\n\
-             ssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\npassword_encryption = 'scram-sha-256'\n\
-             max_connections = 100\nshared_buffers = '256MB'\nmax_wal_size = '4GB'\n",
-            dir.display()
-        );
-        std::fs::write(data.join("postgresql.auto.conf"), conf)
-            .map_err(|e| CoreError::io("cannot write", &data, e))?;
-        let hba = "local all postgres trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n";
-        std::fs::write(data.join("pg_hba.conf"), hba)
-            .map_err(|e| CoreError::io("cannot write", &data, e))?;
-        runner.chown(dir)?;
+        create(&runner, &bin, dir, &data, progress)?;
         new_password = Some(Secret::new(random_hex(18)));
     }
     let port = read_port(&data).ok_or_else(|| {
@@ -336,10 +310,69 @@ pub fn ensure(dir: &Path, progress: &dyn Fn(&str)) -> Result<DemoCluster> {
             data.display()
         ))
     })?;
+    start(&runner, &bin, dir, &data, port, progress)?;
+    if let Some(pw) = &new_password {
+        create_role(&runner, &bin, dir, port, pw)?;
+    }
+    Ok(DemoCluster {
+        dir: dir.to_path_buf(),
+        port,
+        ca: dir.join("ca.crt"),
+        new_password,
+    })
+}
+
+/// A new cluster in `data` (under `dir`): initdb, certificates, a free port, TLS and SCRAM on
+/// loopback only.
+fn create(
+    runner: &Runner,
+    bin: &Path,
+    dir: &Path,
+    data: &Path,
+    progress: &dyn Fn(&str),
+) -> Result<()> {
+    progress(&format!(
+        "creating a PostgreSQL cluster in {}",
+        dir.display()
+    ));
+    std::fs::create_dir_all(dir).map_err(|e| CoreError::io("cannot create", dir, e))?;
+    if data.exists() {
+        return Err(CoreError::config(format!(
+            "{} exists but is not a PostgreSQL data folder; remove it or choose another folder with --dir",
+            data.display()
+        )));
+    }
+    runner.chown(dir)?;
+    runner.initdb(bin, data, &[])?;
+    certificates(runner, dir, data)?;
+    let port = free_port()?;
+    let conf = format!(
+        "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\nssl = on\n\
+         ssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\npassword_encryption = 'scram-sha-256'\n\
+         max_connections = 100\nshared_buffers = '256MB'\nmax_wal_size = '4GB'\n",
+        dir.display()
+    );
+    std::fs::write(data.join("postgresql.auto.conf"), conf)
+        .map_err(|e| CoreError::io("cannot write", data, e))?;
+    let hba = "local all postgres trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n";
+    std::fs::write(data.join("pg_hba.conf"), hba)
+        .map_err(|e| CoreError::io("cannot write", data, e))?;
+    runner.chown(dir)
+}
+
+/// Starts the cluster unless it runs.
+fn start(
+    runner: &Runner,
+    bin: &Path,
+    dir: &Path,
+    data: &Path,
+    port: u16,
+    progress: &dyn Fn(&str),
+) -> Result<()> {
     let running = runner
         .cmd(&bin.join("pg_ctl"))
         .arg("-D")
-        .arg(&data)
+        .arg(data)
         .arg("status")
         .output()
         .map(|o| o.status.success())
@@ -350,48 +383,46 @@ pub fn ensure(dir: &Path, progress: &dyn Fn(&str)) -> Result<DemoCluster> {
             runner
                 .cmd(&bin.join("pg_ctl"))
                 .arg("-D")
-                .arg(&data)
+                .arg(data)
                 .arg("-l")
                 .arg(dir.join("server.log"))
                 .args(["-w", "-t", "60", "start"]),
             "starting PostgreSQL (see server.log in the demo folder)",
         )?;
     }
-    if let Some(pw) = &new_password {
-        // The role's password travels over the owner-only local socket, never through a file.
-        let sql = format!(
-            "CREATE ROLE {} LOGIN CREATEDB PASSWORD '{}'",
-            quote_ident(DEMO_USER),
-            pw.expose().replace('\'', "''")
-        );
-        runner.run(
-            runner
-                .cmd(&bin.join("psql"))
-                .arg("-h")
-                .arg(dir)
-                .arg("-p")
-                .arg(port.to_string())
-                .args([
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "postgres",
-                    "-X",
-                    "-q",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-c",
-                ])
-                .arg(sql),
-            "creating the demo role",
-        )?;
-    }
-    Ok(DemoCluster {
-        dir: dir.to_path_buf(),
-        port,
-        ca: dir.join("ca.crt"),
-        new_password,
-    })
+    Ok(())
+}
+
+/// The role the demo connects as, with its password.
+fn create_role(runner: &Runner, bin: &Path, dir: &Path, port: u16, pw: &Secret) -> Result<()> {
+    // The role's password travels over the owner-only local socket, never through a file.
+    let sql = format!(
+        "CREATE ROLE {} LOGIN CREATEDB PASSWORD '{}'",
+        quote_ident(DEMO_USER),
+        pw.expose().replace('\'', "''")
+    );
+    runner.run(
+        runner
+            .cmd(&bin.join("psql"))
+            .arg("-h")
+            .arg(dir)
+            .arg("-p")
+            .arg(port.to_string())
+            .args([
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+            ])
+            .arg(sql),
+        "creating the demo role",
+    )?;
+    Ok(())
 }
 
 /// Stops the demo cluster if it runs.
