@@ -1,5 +1,5 @@
 //! The demo: a local PostgreSQL ([`cluster`]) filled with generated Backstage data
-//! ([`generate`]); [`fill`] migrates a profile's areas and runs the generator on them.
+//! ([`generate`]); [`fill()`] migrates a profile's areas and runs the generator on them.
 
 pub mod cluster;
 mod fill;

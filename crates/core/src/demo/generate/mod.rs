@@ -1,12 +1,12 @@
 //! The demo data generator: fills migrated plugin databases the way a real Backstage would,
 //! deterministically from a seed (timestamps count back from a fixed epoch, never from now).
 //!
-//! Only the small entity graph (kinds, names, ids, edges: [`plan`]) is kept in memory; each
-//! entity's JSON ([`entity`]) is built as it is written. Every table is filled with
-//! `COPY ... FROM STDIN` (text format, [`copy`]) in chunks of about 1 MB, each chunk its own
-//! statement and transaction, flushed in foreign-key order. One writer per area: [`catalog`],
-//! [`scaffolder`], [`auth`], [`documents`] (search) and [`notifications`] (with the event
-//! bus); each draws from a random stream of its own ([`rng`]), so the areas are written at once.
+//! Only the small entity graph (kinds, names, ids, edges: `plan`) is kept in memory; each
+//! entity's JSON (`entity`) is built as it is written. Every table is filled with
+//! `COPY ... FROM STDIN` (text format, `copy`) in chunks of about 1 MB, each chunk its own
+//! statement and transaction, flushed in foreign-key order. One writer per area: `catalog`,
+//! `scaffolder`, `auth`, `documents` (search) and `notifications` (with the event
+//! bus); each draws from a random stream of its own (`rng`), so the areas are written at once.
 
 mod auth;
 mod catalog;

@@ -3,7 +3,7 @@
 //! by `-`, `_` or `.`). None of them contains `that-left`, `retired` or `legacy`: those words
 //! are kept for references to entities that do not exist.
 //!
-//! [`people`] holds the organisation's words (people, departments, teams), [`words`] the
+//! `people` holds the organisation's words (people, departments, teams), `words` the
 //! software's (business areas, technical nouns, suffixes, tags, descriptions) and the names
 //! of entities that do not exist.
 
