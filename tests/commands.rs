@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use backstage_inspector_app::state::{AppState, Launch};
 use bsi_core::connect::Connections;
-use bsi_core::demo::generate::{GenerateOptions, Targets, generate};
-use bsi_core::migrate::{self, AREAS, ApplyOptions};
+use bsi_core::demo::generate::GenerateOptions;
+use bsi_core::demo::{FillOptions, fill, migrate_areas};
+use bsi_core::migrate::AREAS;
 use bsi_core::profile::{DivisionMode, Profile};
 use bsi_core::secrets::Secret;
 use bsi_core::tls::SslMode;
@@ -148,33 +149,19 @@ fn writer(prefix: &str) -> std::sync::Arc<Connections> {
 /// Migrates `<prefix><area>` for `areas` and, with `data`, fills them with generated data.
 async fn prepare(prefix: &str, areas: &[&str], data: bool) {
     let w = writer(prefix);
-    let areas: Vec<String> = areas.iter().map(|a| a.to_string()).collect();
-    let places = migrate::places(&w, &areas).unwrap();
-    let opts = ApplyOptions {
-        create_databases: true,
-        ..Default::default()
-    };
-    migrate::apply(&w, &places, &opts).await.unwrap();
     if data {
-        let pool = |a: &'static str| {
-            let w = w.clone();
-            async move { w.pool(&w.plugin_endpoint(a)).await.unwrap() }
-        };
-        let t = Targets {
-            catalog: pool("catalog").await,
-            scaffolder: pool("scaffolder").await,
-            auth: pool("auth").await,
-            search: pool("search").await,
-            notifications: Some(pool("notifications").await),
-            events: Some(pool("events").await),
-        };
         let o = GenerateOptions {
             seed: 7,
             tasks: 20,
             events_per_task: 4,
             ..GenerateOptions::size(300)
         };
-        generate(&t, &o, &|_, _, _| {}).await.unwrap();
+        fill(&w, &FillOptions::new(areas, o), &|_| {})
+            .await
+            .unwrap();
+    } else {
+        let areas: Vec<String> = areas.iter().map(|a| a.to_string()).collect();
+        migrate_areas(&w, &areas).await.unwrap();
     }
     w.close().await;
 }

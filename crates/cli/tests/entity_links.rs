@@ -3,41 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Output, Stdio};
+mod common;
 
 use bsi_core::connect::Connections;
-use bsi_core::demo::generate::{GenerateOptions, Targets, generate};
+use bsi_core::demo::generate::GenerateOptions;
+use bsi_core::demo::{FillOptions, fill};
 use bsi_core::profile::{DivisionMode, Profile};
 use bsi_core::secrets::Secret;
 use bsi_core::tls::SslMode;
 use bsi_testkit::shared;
-
-fn bsi(args: &[&str]) -> Output {
-    let config = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_bsi"))
-        .args(args)
-        .env("BSI_CONFIG_DIR", config.path())
-        .env("PGPASSWORD", &shared().password)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn url() -> String {
-    format!(
-        "postgresql://postgres@localhost:{}/postgres?sslmode=require",
-        shared().port
-    )
-}
+use common::{bsi, text, url};
 
 /// Migrations applied through `bsi migrate apply`, then generated data.
 async fn prepare(prefix: &str) {
@@ -62,23 +37,15 @@ async fn prepare(prefix: &str) {
     p.write_mode = true;
     p.pool.statement_timeout_secs = 600;
     let c = Connections::new(p, Some(Secret::new(s.password.clone())));
-    let pool = |a: &'static str| {
-        let c = c.clone();
-        async move { c.pool(&c.plugin_endpoint(a)).await.unwrap() }
-    };
-    let t = Targets {
-        catalog: pool("catalog").await,
-        scaffolder: pool("scaffolder").await,
-        auth: pool("auth").await,
-        search: pool("search").await,
-        notifications: None,
-        events: None,
-    };
     let o = GenerateOptions {
         seed: 5,
         ..GenerateOptions::size(200)
     };
-    generate(&t, &o, &|_, _, _| {}).await.unwrap();
+    // The migrations are there already: the fill finds nothing to apply and generates.
+    let areas = ["catalog", "scaffolder", "auth", "search"];
+    fill(&c, &FillOptions::new(&areas, o), &|_| {})
+        .await
+        .unwrap();
     c.close().await;
 }
 

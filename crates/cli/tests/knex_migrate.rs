@@ -2,36 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Output, Stdio};
+mod common;
 
 use bsi_testkit::shared;
-
-fn bsi(args: &[&str]) -> Output {
-    let config = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_bsi"))
-        .args(args)
-        .env("BSI_CONFIG_DIR", config.path())
-        .env("PGPASSWORD", &shared().password)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn url() -> String {
-    format!(
-        "postgresql://postgres@localhost:{}/postgres?sslmode=require",
-        shared().port
-    )
-}
+use common::{bsi, text, url};
 
 #[test]
 fn knex_status_reports_a_held_lock_and_unlock_needs_write_mode() {

@@ -28,9 +28,10 @@ use std::time::Instant;
 use bsi_core::catalog::{Catalog, EntityFilter, EntityQuery, EntitySort, FacetField};
 use bsi_core::connect::{Connections, PgPool};
 use bsi_core::conninfo::ConnInfo;
-use bsi_core::demo::generate::{GenerateOptions, Targets, generate};
+use bsi_core::demo::generate::GenerateOptions;
+use bsi_core::demo::{self, FillOptions, FillProgress};
 use bsi_core::graph::{Direction, GraphOptions, RelationGraph};
-use bsi_core::migrate::{self, AREAS, ApplyOptions};
+use bsi_core::migrate::AREAS;
 use bsi_core::profile::{DivisionMode, Profile};
 use bsi_core::refs::EntityRef;
 use bsi_core::scaffolder::{Scaffolder, TaskFilter};
@@ -121,34 +122,18 @@ async fn setup() -> Setup {
 
 /// Applies our migrations (creating the databases) and generates `n` entities' worth of data.
 async fn fill(write: &Arc<Connections>, n: usize) {
-    let areas: Vec<String> = AREAS.iter().map(|a| a.to_string()).collect();
-    let places = migrate::places(write, &areas).unwrap();
-    let opts = ApplyOptions {
-        create_databases: true,
-        ..Default::default()
+    let opts = FillOptions::all(GenerateOptions::size(n));
+    let progress = |step: FillProgress<'_>| {
+        if let FillProgress::Generating = step {
+            println!("generating {n} entities ...");
+        }
     };
-    migrate::apply(write, &places, &opts).await.unwrap();
-    let pool = |a: &'static str| {
-        let conns = write.clone();
-        async move { conns.pool(&conns.plugin_endpoint(a)).await.unwrap() }
-    };
-    let targets = Targets {
-        catalog: pool("catalog").await,
-        scaffolder: pool("scaffolder").await,
-        auth: pool("auth").await,
-        search: pool("search").await,
-        notifications: Some(pool("notifications").await),
-        events: Some(pool("events").await),
-    };
-    println!("generating {n} entities ...");
-    let started = Instant::now();
-    let report = generate(&targets, &GenerateOptions::size(n), &|_, _, _| {})
-        .await
-        .unwrap();
+    let filled = demo::fill(write, &opts, &progress).await.unwrap();
+    let report = filled.generated.expect("generated data");
     println!(
         "generated in {:.1} s: {} entities ({} final), {} relation rows, {} search rows, {} tasks, \
          {} task events",
-        started.elapsed().as_secs_f64(),
+        report.elapsed_ms as f64 / 1000.0,
         report.entities,
         report.final_entities,
         report.relations,

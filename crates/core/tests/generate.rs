@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use bsi_core::connect::{Connections, PgPool};
-use bsi_core::demo::generate::{GenerateOptions, GenerateReport, Targets, generate};
-use bsi_core::migrate::{self, AREAS, ApplyOptions};
+use bsi_core::demo::generate::{GenerateOptions, GenerateReport, Targets};
+use bsi_core::demo::{FillOptions, FillProgress, fill};
 use bsi_core::profile::{DivisionMode, Profile};
 use bsi_core::secrets::Secret;
 use bsi_core::tls::SslMode;
@@ -21,8 +21,8 @@ struct Demo {
     t: Targets,
 }
 
-/// Fresh databases `<prefix><area>` with our migrations, and write-mode pools on them.
-async fn fresh(tag: &str) -> Demo {
+/// Write-mode connections on databases `<prefix><area>` that do not exist yet.
+fn fresh(tag: &str) -> Arc<Connections> {
     static N: AtomicU32 = AtomicU32::new(0);
     let s = shared();
     let mut p = Profile::new("gen", "localhost", "postgres");
@@ -36,31 +36,24 @@ async fn fresh(tag: &str) -> Demo {
     p.mode = DivisionMode::Database;
     p.tls.sslmode = SslMode::Require;
     p.write_mode = true;
-    let conns = Connections::new(p, Some(Secret::new(s.password.clone())));
-    let areas: Vec<String> = AREAS.iter().map(|a| a.to_string()).collect();
-    let places = migrate::places(&conns, &areas).unwrap();
-    let opts = ApplyOptions {
-        create_databases: true,
-        ..Default::default()
-    };
-    migrate::apply(&conns, &places, &opts).await.unwrap();
-    let pool = |a: &'static str| {
-        let conns = conns.clone();
-        async move { conns.pool(&conns.plugin_endpoint(a)).await.unwrap() }
-    };
-    let t = Targets {
-        catalog: pool("catalog").await,
-        scaffolder: pool("scaffolder").await,
-        auth: pool("auth").await,
-        search: pool("search").await,
-        notifications: Some(pool("notifications").await),
-        events: Some(pool("events").await),
-    };
-    Demo { conns, t }
+    Connections::new(p, Some(Secret::new(s.password.clone())))
 }
 
-async fn run(d: &Demo, opts: &GenerateOptions) -> GenerateReport {
-    generate(&d.t, opts, &|_, _, _| {}).await.unwrap()
+/// Our migrations on fresh databases, filled by the generator: the pools and its report.
+async fn run(conns: Arc<Connections>, opts: &GenerateOptions) -> (Demo, GenerateReport) {
+    run_with(conns, opts, &|_| {}).await
+}
+
+async fn run_with(
+    conns: Arc<Connections>,
+    opts: &GenerateOptions,
+    progress: &(dyn Fn(FillProgress<'_>) + Send + Sync),
+) -> (Demo, GenerateReport) {
+    let filled = fill(&conns, &FillOptions::all(opts.clone()), progress)
+        .await
+        .unwrap();
+    let t = filled.targets;
+    (Demo { conns, t }, filled.generated.unwrap())
 }
 
 async fn num(pool: &PgPool, sql: &'static str) -> i64 {
@@ -91,9 +84,8 @@ fn opts(seed: u64, entities: usize) -> GenerateOptions {
 
 #[tokio::test]
 async fn catalog_is_consistent_and_counts_match() {
-    let d = fresh("c").await;
     let o = opts(7, 400);
-    let r = run(&d, &o).await;
+    let (d, r) = run(fresh("c"), &o).await;
     let c = &d.t.catalog;
 
     assert_eq!(r.entities, o.entities);
@@ -248,12 +240,11 @@ async fn catalog_is_consistent_and_counts_match() {
 
 #[tokio::test]
 async fn scaffolder_tasks_in_every_status_with_one_secret() {
-    let d = fresh("t").await;
     let o = GenerateOptions {
         tasks: 300,
         ..opts(3, 200)
     };
-    let r = run(&d, &o).await;
+    let (d, r) = run(fresh("t"), &o).await;
     let s = &d.t.scaffolder;
     assert_eq!(r.tasks, 300);
     assert_eq!(num(s, "SELECT count(*) FROM tasks").await as usize, r.tasks);
@@ -326,8 +317,7 @@ async fn scaffolder_tasks_in_every_status_with_one_secret() {
 
 #[tokio::test]
 async fn auth_search_notifications_and_events() {
-    let d = fresh("a").await;
-    let r = run(&d, &opts(5, 300)).await;
+    let (d, r) = run(fresh("a"), &opts(5, 300)).await;
     let (a, s, c) = (&d.t.auth, &d.t.search, &d.t.catalog);
     assert_eq!(
         num(a, "SELECT count(*) FROM signing_keys").await as usize,
@@ -463,10 +453,12 @@ async fn same_seed_same_data_other_seed_other_data() {
         d.conns.close().await;
         (fe, rel)
     };
-    let (a, b, c) = tokio::join!(fresh("s1"), fresh("s2"), fresh("s3"));
-    run(&a, &opts(11, 250)).await;
-    run(&b, &opts(11, 250)).await;
-    run(&c, &opts(12, 250)).await;
+    let (same, other) = (opts(11, 250), opts(12, 250));
+    let ((a, _), (b, _), (c, _)) = tokio::join!(
+        run(fresh("s1"), &same),
+        run(fresh("s2"), &same),
+        run(fresh("s3"), &other)
+    );
     let (a, b, c) = (digest(a).await, digest(b).await, digest(c).await);
     assert_eq!(a, b);
     assert_ne!(a.0, c.0);
@@ -476,22 +468,18 @@ async fn same_seed_same_data_other_seed_other_data() {
 #[tokio::test]
 #[ignore = "large: 100,000 entities; run in release"]
 async fn large_100k() {
-    let d = fresh("big").await;
     let started = Instant::now();
-    let r = generate(
-        &d.t,
-        &GenerateOptions::size(100_000),
-        &|phase, done, total| {
-            if done == total {
-                eprintln!(
-                    "{phase}: {total} ({:.1} s)",
-                    started.elapsed().as_secs_f64()
-                );
-            }
-        },
-    )
-    .await
-    .unwrap();
+    let progress = |step: FillProgress<'_>| {
+        if let FillProgress::Phase { phase, done, total } = step
+            && done == total
+        {
+            eprintln!(
+                "{phase}: {total} ({:.1} s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    };
+    let (d, r) = run_with(fresh("big"), &GenerateOptions::size(100_000), &progress).await;
     println!("elapsed {:.1} s: {r:#?}", started.elapsed().as_secs_f64());
     assert_eq!(r.entities, 100_000);
     d.conns.close().await;

@@ -1,11 +1,13 @@
 //! Test harness: a real PostgreSQL with TLS and SCRAM, started by the tests themselves.
 //!
-//! [`PgServer::start`] runs `initdb` and `postgres` from the machine's PostgreSQL binaries
-//! (`$BSI_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`, else `pg_config --bindir`) in a
-//! fresh folder, on a free loopback port. When the tests run as root the server runs as the
-//! `postgres` user (PostgreSQL refuses to run as root). Certificates are made at start: a root
-//! CA, an intermediate CA, and a server certificate for `localhost` signed by the intermediate;
-//! the server presents the full chain, or only its leaf with [`TlsSetup::LeafOnly`].
+//! [`PgServer::start`] runs `initdb` and `postgres` from the machine's PostgreSQL binaries in a
+//! fresh folder, on a free loopback port. The local-PostgreSQL pieces are the demo's
+//! (`bsi_core::demo::cluster`): where the binaries are (`$BSI_PG_BIN`, else the newest
+//! `/usr/lib/postgresql/*/bin`, else `pg_config --bindir`), running them as the `postgres` user
+//! when the tests run as root (PostgreSQL refuses to run as root), and the certificates, made at
+//! start: a root CA, an intermediate CA, and a server certificate for `localhost` signed by the
+//! intermediate; the server presents the full chain, or only its leaf with
+//! [`TlsSetup::LeafOnly`].
 //!
 //! The server lives as long as the test process: a small shell wrapper holds a pipe from this
 //! process and stops PostgreSQL and removes its folder when the pipe closes, so nothing is left
@@ -19,7 +21,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use bsi_core::demo::cluster::{self, Authority, Runner};
 
 /// How the server does TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,59 +62,13 @@ pub fn shared() -> &'static PgServer {
     SERVER.get_or_init(|| PgServer::start(TlsSetup::FullChain))
 }
 
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-fn find_bin() -> PathBuf {
-    if let Some(dir) = std::env::var_os("BSI_PG_BIN") {
-        return PathBuf::from(dir);
-    }
-    let mut candidates: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
-            let bin = e.path().join("bin");
-            bin.join("initdb").is_file().then_some((v, bin))
-        })
-        .collect();
-    candidates.sort();
-    if let Some((_, bin)) = candidates.pop() {
-        return bin;
-    }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if dir.join("initdb").is_file() {
-            return dir;
-        }
-    }
-    panic!(
-        "PostgreSQL server binaries not found: install the `postgresql` package or set BSI_PG_BIN \
-         to the folder that holds initdb and postgres"
-    );
+/// The value of a set-up step, or a panic that says what failed.
+fn ok<T>(r: bsi_core::Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
-}
-
-fn run(cmd: &mut Command, what: &str) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(cluster::free_port())
 }
 
 struct Certs {
@@ -123,59 +79,77 @@ struct Certs {
     unrelated_pem: String,
 }
 
-fn ca_params(cn: &str) -> CertificateParams {
-    let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.distinguished_name
-        .push(DnType::OrganizationName, "Backstage Inspector tests");
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    p
-}
-
 fn make_certs() -> Certs {
-    let root_key = KeyPair::generate().expect("key");
-    let root_params = ca_params("Backstage Inspector Test Root CA");
-    let root = root_params.self_signed(&root_key).expect("root");
-    let root_issuer = Issuer::new(root_params, root_key);
-
-    let int_key = KeyPair::generate().expect("key");
-    let int_params = ca_params("Backstage Inspector Test Intermediate CA");
-    let intermediate = int_params
-        .signed_by(&int_key, &root_issuer)
-        .expect("intermediate");
-    let int_issuer = Issuer::new(int_params, int_key);
-
-    let leaf_key = KeyPair::generate().expect("key");
-    let mut leaf_params = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-    leaf_params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    let leaf = leaf_params.signed_by(&leaf_key, &int_issuer).expect("leaf");
-
-    let other_key = KeyPair::generate().expect("key");
-    let other = ca_params("Unrelated Test CA")
-        .self_signed(&other_key)
-        .expect("other");
-
+    let root = ok(Authority::root("Backstage Inspector Test Root CA"));
+    let intermediate = ok(root.intermediate("Backstage Inspector Test Intermediate CA"));
+    let (leaf_pem, leaf_key_pem) = ok(intermediate.localhost());
+    let other = ok(Authority::root("Unrelated Test CA"));
     Certs {
         root_pem: root.pem(),
         intermediate_pem: intermediate.pem(),
-        leaf_pem: leaf.pem(),
-        leaf_key_pem: leaf_key.serialize_pem(),
+        leaf_pem,
+        leaf_key_pem,
         unrelated_pem: other.pem(),
     }
+}
+
+/// Appends the server's settings to `postgresql.conf` (loopback on `port`, the socket in
+/// `dir`, TLS as `tls` asks, SCRAM, no durability) and writes `pg_hba.conf`.
+fn configure(dir: &Path, data: &Path, port: u16, tls: TlsSetup) {
+    let ssl = tls != TlsSetup::Off;
+    let mut conf = std::fs::OpenOptions::new()
+        .append(true)
+        .open(data.join("postgresql.conf"))
+        .expect("postgresql.conf");
+    writeln!(
+        conf,
+        "\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
+         ssl = {}\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
+         password_encryption = 'scram-sha-256'\nfsync = off\nsynchronous_commit = off\n\
+         full_page_writes = off\nmax_connections = 200\nlog_min_messages = warning\n",
+        dir.display(),
+        if ssl { "on" } else { "off" }
+    )
+    .expect("write conf");
+    let hba = if ssl {
+        "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n"
+    } else {
+        "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n"
+    };
+    std::fs::write(data.join("pg_hba.conf"), hba).expect("pg_hba");
+}
+
+/// Starts the wrapper: it runs postgres, waits for our pipe to close, stops it and removes the
+/// folder. Returns the wrapper and our end of the pipe.
+fn spawn(runner: &Runner, bin: &Path, data: &Path, dir: &Path) -> (Child, ChildStdin) {
+    let script = r#"
+"$1/postgres" -D "$2" >"$3/server.log" 2>&1 &
+pid=$!
+read -r _ignored
+kill -INT "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+rm -rf "$3"
+"#;
+    let mut cmd = runner.cmd(Path::new("sh"));
+    cmd.arg("-c")
+        .arg(script)
+        .arg("sh")
+        .arg(bin)
+        .arg(data)
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("start postgres");
+    let stdin = child.stdin.take().expect("stdin");
+    (child, stdin)
 }
 
 impl PgServer {
     /// Starts a new server. Panics with a clear message when that is impossible.
     pub fn start(tls: TlsSetup) -> PgServer {
-        let bin = find_bin();
-        let as_root = running_as_root();
+        let bin = ok(cluster::find_bin());
+        let runner = Runner::new();
         let dir = tempfile::Builder::new()
             .prefix("bsi-test-pg-")
             .tempdir()
@@ -195,93 +169,24 @@ impl PgServer {
         std::fs::write(&intermediate_ca, &certs.intermediate_pem).expect("write");
         std::fs::write(&unrelated_ca, &certs.unrelated_pem).expect("write");
 
-        let as_pg = |program: &Path| -> Command {
-            if as_root {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"]).arg(program);
-                c
-            } else {
-                Command::new(program)
-            }
-        };
-        if as_root {
-            run(
-                Command::new("chown")
-                    .args(["-R", "postgres:postgres"])
-                    .arg(&dir),
-                "chown",
-            );
-        }
-        run(
-            as_pg(&bin.join("initdb"))
-                .arg("-D")
-                .arg(&data)
-                .args(["-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
-                .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
-                .arg(format!("--pwfile={}", dir.join("pwfile").display())),
-            "initdb",
-        );
+        ok(runner.chown(&dir));
+        let pwfile = format!("--pwfile={}", dir.join("pwfile").display());
+        ok(runner.initdb(&bin, &data, &["--no-sync".to_string(), pwfile]));
         // Certificates and configuration, written as the data folder's owner would.
         let server_crt = match tls {
             TlsSetup::LeafOnly => certs.leaf_pem.clone(),
             _ => format!("{}{}", certs.leaf_pem, certs.intermediate_pem),
         };
-        std::fs::write(data.join("server.crt"), server_crt).expect("write");
-        std::fs::write(data.join("server.key"), &certs.leaf_key_pem).expect("write");
+        ok(cluster::install_server_cert(
+            &runner,
+            &data,
+            &server_crt,
+            &certs.leaf_key_pem,
+        ));
         let port = free_port();
-        let ssl = tls != TlsSetup::Off;
-        let mut conf = std::fs::OpenOptions::new()
-            .append(true)
-            .open(data.join("postgresql.conf"))
-            .expect("postgresql.conf");
-        writeln!(
-            conf,
-            "\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
-             ssl = {}\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
-             password_encryption = 'scram-sha-256'\nfsync = off\nsynchronous_commit = off\n\
-             full_page_writes = off\nmax_connections = 200\nlog_min_messages = warning\n",
-            dir.display(),
-            if ssl { "on" } else { "off" }
-        )
-        .expect("write conf");
-        let hba = if ssl {
-            "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n"
-        } else {
-            "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n"
-        };
-        std::fs::write(data.join("pg_hba.conf"), hba).expect("pg_hba");
-        if as_root {
-            run(
-                Command::new("chown")
-                    .args(["-R", "postgres:postgres"])
-                    .arg(&dir),
-                "chown",
-            );
-        }
-        let key = data.join("server.key");
-        run(Command::new("chmod").arg("600").arg(&key), "chmod");
-
-        // The wrapper: runs postgres, waits for our pipe to close, stops it, removes the folder.
-        let script = r#"
-"$1/postgres" -D "$2" >"$3/server.log" 2>&1 &
-pid=$!
-read -r _ignored
-kill -INT "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-rm -rf "$3"
-"#;
-        let mut cmd = as_pg(Path::new("sh"));
-        cmd.arg("-c")
-            .arg(script)
-            .arg("sh")
-            .arg(&bin)
-            .arg(&data)
-            .arg(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let mut child = cmd.spawn().expect("start postgres");
-        let stdin = child.stdin.take().expect("stdin");
+        configure(&dir, &data, port, tls);
+        ok(runner.chown(&dir));
+        let (child, stdin) = spawn(&runner, &bin, &data, &dir);
 
         let server = PgServer {
             port,

@@ -2,14 +2,15 @@
 //! a `demo` profile (password in the keyring), and the app opened on it. A second run reuses
 //! everything that is there.
 
+use std::path::{Path, PathBuf};
+
 use clap::Args;
-use std::collections::HashMap;
-use std::path::PathBuf;
 
 use bsi_core::connect::Connections;
 use bsi_core::demo::cluster::{self, DEMO_USER};
-use bsi_core::demo::generate::{self, GenerateOptions, Targets};
-use bsi_core::migrate::{self, ApplyOptions};
+use bsi_core::demo::generate::GenerateOptions;
+use bsi_core::demo::{FillOptions, FillProgress};
+use bsi_core::migrate;
 use bsi_core::profile::{Profile, ProfileStore};
 use bsi_core::secrets::{Keyring, Secret};
 use bsi_core::tls::SslMode;
@@ -75,9 +76,42 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
     profile.tls.root_cert = Some(cl.ca.clone());
     profile.source = Some(format!("bsi demo ({})", dir.display()));
 
+    let (password, keyring_ok) = password(&profile, cl.new_password, &dir).await?;
+    ProfileStore::open_default()?.save(&profile)?;
+
+    // Migrations and data, through a write-mode copy of the profile for this run only.
+    let mut writer = profile.clone();
+    writer.write_mode = true;
+    let conns = Connections::new(writer, Some(password.clone()));
+    let result = prepare(&conns, &args).await;
+    conns.close().await;
+    result?;
+
+    if global.json {
+        return crate::output::json(&serde_json::json!({
+            "profile": DEMO_PROFILE, "port": cl.port, "dir": dir, "ca": cl.ca,
+        }));
+    }
+    say(&format!(
+        "the demo is ready: profile `{DEMO_PROFILE}` (localhost:{}, verify-full, read-only); try `bsi --profile {DEMO_PROFILE} databases`",
+        cl.port
+    ));
+    if args.no_open {
+        return Ok(());
+    }
+    open_app(if keyring_ok { None } else { Some(&password) })
+}
+
+/// The demo role's password: a new one goes into the OS keyring, a reused one comes from it
+/// (or from PGPASSWORD). Also tells whether the keyring holds it.
+async fn password(
+    profile: &Profile,
+    new_password: Option<Secret>,
+    dir: &Path,
+) -> Result<(Secret, bool)> {
     let keyring = Keyring::default();
     let mut keyring_ok = true;
-    let password = match cl.new_password {
+    let password = match new_password {
         Some(pw) => {
             if let Err(e) = keyring
                 .set_async(&profile.keyring_account(), pw.clone())
@@ -105,29 +139,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
             }
         },
     };
-    ProfileStore::open_default()?.save(&profile)?;
-
-    // Migrations and data, through a write-mode copy of the profile for this run only.
-    let mut writer = profile.clone();
-    writer.write_mode = true;
-    let conns = Connections::new(writer, Some(password.clone()));
-    let result = prepare(&conns, &args).await;
-    conns.close().await;
-    result?;
-
-    if global.json {
-        return crate::output::json(&serde_json::json!({
-            "profile": DEMO_PROFILE, "port": cl.port, "dir": dir, "ca": cl.ca,
-        }));
-    }
-    say(&format!(
-        "the demo is ready: profile `{DEMO_PROFILE}` (localhost:{}, verify-full, read-only); try `bsi --profile {DEMO_PROFILE} databases`",
-        cl.port
-    ));
-    if args.no_open {
-        return Ok(());
-    }
-    open_app(if keyring_ok { None } else { Some(&password) })
+    Ok((password, keyring_ok))
 }
 
 async fn prepare(conns: &Connections, args: &DemoArgs) -> Result<()> {
@@ -142,43 +154,6 @@ async fn prepare(conns: &Connections, args: &DemoArgs) -> Result<()> {
             }
         ));
     }
-    let places = migrate::places(conns, &migrate::default_areas())?;
-    let done = migrate::apply(
-        conns,
-        &places,
-        &ApplyOptions {
-            create_databases: true,
-            force: false,
-        },
-    )
-    .await?;
-    if !done.is_empty() {
-        say(&format!("applied {} migrations", done.len()));
-    }
-    let catalog = conns.pool(&conns.plugin_endpoint("catalog")).await?;
-    let existing: i64 = sqlx_count(&catalog).await?;
-    if existing > 0 {
-        say(&format!("reusing the demo data ({existing} entities)"));
-        return Ok(());
-    }
-    say(&format!(
-        "generating {} entities (seed {})",
-        args.size, args.seed
-    ));
-    let mut pools = HashMap::new();
-    for area in migrate::AREAS {
-        pools.insert(area, conns.pool(&conns.plugin_endpoint(area)).await?);
-    }
-    let take = |a: &str| pools.get(a).cloned();
-    let targets = Targets {
-        catalog: take("catalog").ok_or_else(|| CoreError::Internal("no catalog pool".into()))?,
-        scaffolder: take("scaffolder")
-            .ok_or_else(|| CoreError::Internal("no scaffolder pool".into()))?,
-        auth: take("auth").ok_or_else(|| CoreError::Internal("no auth pool".into()))?,
-        search: take("search").ok_or_else(|| CoreError::Internal("no search pool".into()))?,
-        notifications: take("notifications"),
-        events: take("events"),
-    };
     let mut opts = GenerateOptions::size(args.size);
     opts.seed = args.seed;
     // Generated "now" (to the minute), so that the demo has tasks that failed today and
@@ -186,25 +161,39 @@ async fn prepare(conns: &Connections, args: &DemoArgs) -> Result<()> {
     if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         opts.epoch_us = (now.as_secs() / 60 * 60) as i64 * 1_000_000;
     }
-    let report = generate::generate(&targets, &opts, &|phase, done, total| {
-        if done == total {
-            eprintln!("    {phase}: {total}");
+    let fill_opts = FillOptions {
+        areas: migrate::default_areas(),
+        generate: opts,
+        keep_existing: true,
+    };
+    let (size, seed) = (args.size, args.seed);
+    let progress = move |step: FillProgress<'_>| match step {
+        FillProgress::Migrated(done) if !done.is_empty() => {
+            say(&format!("applied {} migrations", done.len()))
         }
-    })
-    .await?;
-    say(&format!(
-        "generated {} entities, {} relations, {} tasks, {} task events in {:.1} s",
-        report.entities,
-        report.relations,
-        report.tasks,
-        report.task_events,
-        report.elapsed_ms as f64 / 1000.0
-    ));
+        FillProgress::Migrated(_) => {}
+        FillProgress::Kept(existing) => {
+            say(&format!("reusing the demo data ({existing} entities)"))
+        }
+        FillProgress::Generating => say(&format!("generating {size} entities (seed {seed})")),
+        FillProgress::Phase { phase, done, total } => {
+            if done == total {
+                eprintln!("    {phase}: {total}");
+            }
+        }
+    };
+    let filled = bsi_core::demo::fill(conns, &fill_opts, &progress).await?;
+    if let Some(report) = filled.generated {
+        say(&format!(
+            "generated {} entities, {} relations, {} tasks, {} task events in {:.1} s",
+            report.entities,
+            report.relations,
+            report.tasks,
+            report.task_events,
+            report.elapsed_ms as f64 / 1000.0
+        ));
+    }
     Ok(())
-}
-
-async fn sqlx_count(pool: &bsi_core::connect::PgPool) -> Result<i64> {
-    bsi_core::schema::count_rows(pool, "refresh_state").await
 }
 
 fn open_app(password: Option<&Secret>) -> Result<()> {

@@ -5,11 +5,18 @@
 //! PostgreSQL refuses to run as root, so when `bsi` runs as root the cluster runs as the
 //! `postgres` user and lives under `/var/lib/backstage-inspector/demo` (a root-owned home is
 //! not readable by that user).
+//!
+//! The pieces of a local PostgreSQL are public, since the test harness (`bsi-testkit`) starts
+//! its servers with them too: where the server programs are ([`find_bin`]), running them as the
+//! `postgres` user when root ([`Runner`], with `initdb`), a free loopback port ([`free_port`]),
+//! and the certificates ([`Authority`], [`install_server_cert`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
+};
 
 use crate::error::{CoreError, Result};
 use crate::secrets::Secret;
@@ -29,7 +36,8 @@ pub struct DemoCluster {
     pub new_password: Option<Secret>,
 }
 
-fn running_as_root() -> bool {
+/// Whether this process runs as root (PostgreSQL's programs then run as `postgres`).
+pub fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -100,12 +108,43 @@ fn random_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-struct Runner {
+/// A loopback port that nothing listens on at the moment of asking.
+pub fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| CoreError::io("cannot bind", "127.0.0.1", e))?;
+    Ok(l.local_addr()
+        .map_err(|e| CoreError::io("cannot bind", "127.0.0.1", e))?
+        .port())
+}
+
+/// Runs PostgreSQL's programs: as the `postgres` user when this process is root, else as
+/// this process's user.
+#[derive(Debug, Clone, Copy)]
+pub struct Runner {
     as_postgres: bool,
 }
 
+impl Default for Runner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Runner {
-    fn cmd(&self, program: &Path) -> Command {
+    /// A runner for this process: as `postgres` when running as root.
+    pub fn new() -> Self {
+        Runner {
+            as_postgres: running_as_root(),
+        }
+    }
+
+    /// Whether the programs run as the `postgres` user.
+    pub fn as_postgres(&self) -> bool {
+        self.as_postgres
+    }
+
+    /// A command for `program`, under `runuser -u postgres` when needed.
+    pub fn cmd(&self, program: &Path) -> Command {
         if self.as_postgres {
             let mut c = Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(program);
@@ -115,7 +154,8 @@ impl Runner {
         }
     }
 
-    fn run(&self, cmd: &mut Command, what: &str) -> Result<String> {
+    /// Runs `cmd` to its end; its standard output, or an error that says what failed.
+    pub fn run(&self, cmd: &mut Command, what: &str) -> Result<String> {
         let out = cmd
             .output()
             .map_err(|e| CoreError::config(format!("cannot run {what}: {e}")))?;
@@ -128,33 +168,122 @@ impl Runner {
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
+
+    /// Gives `path` (recursively) to the `postgres` user when the programs run as it.
+    pub fn chown(&self, path: &Path) -> Result<()> {
+        if self.as_postgres {
+            self.run(
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(path),
+                "chown",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `initdb` of a new cluster in `data`: superuser `postgres`, UTF-8, C locale, trust on the
+    /// local socket and SCRAM over TCP; `extra` arguments are appended.
+    pub fn initdb(&self, bin: &Path, data: &Path, extra: &[String]) -> Result<()> {
+        self.run(
+            self.cmd(&bin.join("initdb"))
+                .arg("-D")
+                .arg(data)
+                .args([
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                ])
+                .args(extra),
+            "initdb",
+        )?;
+        Ok(())
+    }
 }
 
-fn certificates(dir: &Path, data: &Path) -> Result<()> {
-    let err =
-        |e: rcgen::Error| CoreError::Internal(format!("cannot make the demo certificates: {e}"));
-    let ca_key = KeyPair::generate().map_err(err)?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "Backstage Inspector Demo CA");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca = ca_params.self_signed(&ca_key).map_err(err)?;
-    let issuer = Issuer::new(ca_params, ca_key);
-    let key = KeyPair::generate().map_err(err)?;
-    let mut params = CertificateParams::new(vec!["localhost".to_string()]).map_err(err)?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    let cert = params.signed_by(&key, &issuer).map_err(err)?;
-    let write = |p: PathBuf, s: String| {
+fn cert_err(e: rcgen::Error) -> CoreError {
+    CoreError::Internal(format!("cannot make the certificates: {e}"))
+}
+
+/// A certificate authority made here: its certificate and the key it signs with.
+pub struct Authority {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Authority {
+    fn params(cn: &str) -> Result<CertificateParams> {
+        let mut p = CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        Ok(p)
+    }
+
+    /// A self-signed root CA named `cn`.
+    pub fn root(cn: &str) -> Result<Self> {
+        let key = KeyPair::generate().map_err(cert_err)?;
+        let issuer = CertifiedIssuer::self_signed(Self::params(cn)?, key).map_err(cert_err)?;
+        Ok(Authority { issuer })
+    }
+
+    /// An intermediate CA named `cn`, signed by this one.
+    pub fn intermediate(&self, cn: &str) -> Result<Self> {
+        let key = KeyPair::generate().map_err(cert_err)?;
+        let issuer =
+            CertifiedIssuer::signed_by(Self::params(cn)?, key, &self.issuer).map_err(cert_err)?;
+        Ok(Authority { issuer })
+    }
+
+    /// Its certificate (PEM).
+    pub fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A server certificate for `localhost` signed by this CA: (certificate PEM, key PEM).
+    pub fn localhost(&self) -> Result<(String, String)> {
+        let key = KeyPair::generate().map_err(cert_err)?;
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).map_err(cert_err)?;
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let cert = params.signed_by(&key, &self.issuer).map_err(cert_err)?;
+        Ok((cert.pem(), key.serialize_pem()))
+    }
+}
+
+/// Writes the server's certificate (chain) and key into the data folder `data` as
+/// `server.crt` and `server.key`, the key readable by its owner only.
+pub fn install_server_cert(
+    runner: &Runner,
+    data: &Path,
+    cert_pem: &str,
+    key_pem: &str,
+) -> Result<()> {
+    let write = |p: PathBuf, s: &str| {
         std::fs::write(&p, s).map_err(|e| CoreError::io("cannot write", p, e))
     };
-    write(dir.join("ca.crt"), ca.pem())?;
-    write(data.join("server.crt"), cert.pem())?;
-    write(data.join("server.key"), key.serialize_pem())?;
+    write(data.join("server.crt"), cert_pem)?;
+    let key = data.join("server.key");
+    write(key.clone(), key_pem)?;
+    runner.run(Command::new("chmod").arg("600").arg(&key), "chmod")?;
     Ok(())
+}
+
+/// The demo's CA (`ca.crt` in `dir`) and the server's certificate signed by it (in `data`).
+fn certificates(runner: &Runner, dir: &Path, data: &Path) -> Result<()> {
+    let ca = Authority::root("Backstage Inspector Demo CA")?;
+    let (cert, key) = ca.localhost()?;
+    let path = dir.join("ca.crt");
+    std::fs::write(&path, ca.pem()).map_err(|e| CoreError::io("cannot write", path, e))?;
+    install_server_cert(runner, data, &cert, &key)
 }
 
 fn read_port(data: &Path) -> Option<u16> {
@@ -168,73 +297,11 @@ fn read_port(data: &Path) -> Option<u16> {
 /// Creates the cluster if needed and starts it if it is not running.
 pub fn ensure(dir: &Path, progress: &dyn Fn(&str)) -> Result<DemoCluster> {
     let bin = find_bin()?;
-    let runner = Runner {
-        as_postgres: running_as_root(),
-    };
+    let runner = Runner::new();
     let data = dir.join("data");
     let mut new_password = None;
-    let chown = |path: &Path| -> Result<()> {
-        if runner.as_postgres {
-            runner.run(
-                Command::new("chown")
-                    .args(["-R", "postgres:postgres"])
-                    .arg(path),
-                "chown",
-            )?;
-        }
-        Ok(())
-    };
     if !data.join("PG_VERSION").is_file() {
-        progress(&format!(
-            "creating a PostgreSQL cluster in {}",
-            dir.display()
-        ));
-        std::fs::create_dir_all(dir).map_err(|e| CoreError::io("cannot create", dir, e))?;
-        if data.exists() {
-            return Err(CoreError::config(format!(
-                "{} exists but is not a PostgreSQL data folder; remove it or choose another folder with --dir",
-                data.display()
-            )));
-        }
-        chown(dir)?;
-        runner.run(
-            runner.cmd(&bin.join("initdb")).arg("-D").arg(&data).args([
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--auth-local=trust",
-                "--auth-host=scram-sha-256",
-            ]),
-            "initdb",
-        )?;
-        certificates(dir, &data)?;
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0")
-                .map_err(|e| CoreError::io("cannot bind", "127.0.0.1", e))?;
-            l.local_addr()
-                .map_err(|e| CoreError::io("cannot bind", "127.0.0.1", e))?
-                .port()
-        };
-        let conf = format!(
-            "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\nssl = on\n\
-             ssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\npassword_encryption = 'scram-sha-256'\n\
-             max_connections = 100\nshared_buffers = '256MB'\nmax_wal_size = '4GB'\n",
-            dir.display()
-        );
-        std::fs::write(data.join("postgresql.auto.conf"), conf)
-            .map_err(|e| CoreError::io("cannot write", &data, e))?;
-        let hba = "local all postgres trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n";
-        std::fs::write(data.join("pg_hba.conf"), hba)
-            .map_err(|e| CoreError::io("cannot write", &data, e))?;
-        chown(dir)?;
-        runner.run(
-            Command::new("chmod")
-                .arg("600")
-                .arg(data.join("server.key")),
-            "chmod",
-        )?;
+        create(&runner, &bin, dir, &data, progress)?;
         new_password = Some(Secret::new(random_hex(18)));
     }
     let port = read_port(&data).ok_or_else(|| {
@@ -243,10 +310,69 @@ pub fn ensure(dir: &Path, progress: &dyn Fn(&str)) -> Result<DemoCluster> {
             data.display()
         ))
     })?;
+    start(&runner, &bin, dir, &data, port, progress)?;
+    if let Some(pw) = &new_password {
+        create_role(&runner, &bin, dir, port, pw)?;
+    }
+    Ok(DemoCluster {
+        dir: dir.to_path_buf(),
+        port,
+        ca: dir.join("ca.crt"),
+        new_password,
+    })
+}
+
+/// A new cluster in `data` (under `dir`): initdb, certificates, a free port, TLS and SCRAM on
+/// loopback only.
+fn create(
+    runner: &Runner,
+    bin: &Path,
+    dir: &Path,
+    data: &Path,
+    progress: &dyn Fn(&str),
+) -> Result<()> {
+    progress(&format!(
+        "creating a PostgreSQL cluster in {}",
+        dir.display()
+    ));
+    std::fs::create_dir_all(dir).map_err(|e| CoreError::io("cannot create", dir, e))?;
+    if data.exists() {
+        return Err(CoreError::config(format!(
+            "{} exists but is not a PostgreSQL data folder; remove it or choose another folder with --dir",
+            data.display()
+        )));
+    }
+    runner.chown(dir)?;
+    runner.initdb(bin, data, &[])?;
+    certificates(runner, dir, data)?;
+    let port = free_port()?;
+    let conf = format!(
+        "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\nssl = on\n\
+         ssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\npassword_encryption = 'scram-sha-256'\n\
+         max_connections = 100\nshared_buffers = '256MB'\nmax_wal_size = '4GB'\n",
+        dir.display()
+    );
+    std::fs::write(data.join("postgresql.auto.conf"), conf)
+        .map_err(|e| CoreError::io("cannot write", data, e))?;
+    let hba = "local all postgres trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n";
+    std::fs::write(data.join("pg_hba.conf"), hba)
+        .map_err(|e| CoreError::io("cannot write", data, e))?;
+    runner.chown(dir)
+}
+
+/// Starts the cluster unless it runs.
+fn start(
+    runner: &Runner,
+    bin: &Path,
+    dir: &Path,
+    data: &Path,
+    port: u16,
+    progress: &dyn Fn(&str),
+) -> Result<()> {
     let running = runner
         .cmd(&bin.join("pg_ctl"))
         .arg("-D")
-        .arg(&data)
+        .arg(data)
         .arg("status")
         .output()
         .map(|o| o.status.success())
@@ -257,56 +383,52 @@ pub fn ensure(dir: &Path, progress: &dyn Fn(&str)) -> Result<DemoCluster> {
             runner
                 .cmd(&bin.join("pg_ctl"))
                 .arg("-D")
-                .arg(&data)
+                .arg(data)
                 .arg("-l")
                 .arg(dir.join("server.log"))
                 .args(["-w", "-t", "60", "start"]),
             "starting PostgreSQL (see server.log in the demo folder)",
         )?;
     }
-    if let Some(pw) = &new_password {
-        // The role's password travels over the owner-only local socket, never through a file.
-        let sql = format!(
-            "CREATE ROLE {} LOGIN CREATEDB PASSWORD '{}'",
-            quote_ident(DEMO_USER),
-            pw.expose().replace('\'', "''")
-        );
-        runner.run(
-            runner
-                .cmd(&bin.join("psql"))
-                .arg("-h")
-                .arg(dir)
-                .arg("-p")
-                .arg(port.to_string())
-                .args([
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "postgres",
-                    "-X",
-                    "-q",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-c",
-                ])
-                .arg(sql),
-            "creating the demo role",
-        )?;
-    }
-    Ok(DemoCluster {
-        dir: dir.to_path_buf(),
-        port,
-        ca: dir.join("ca.crt"),
-        new_password,
-    })
+    Ok(())
+}
+
+/// The role the demo connects as, with its password.
+fn create_role(runner: &Runner, bin: &Path, dir: &Path, port: u16, pw: &Secret) -> Result<()> {
+    // The role's password travels over the owner-only local socket, never through a file.
+    let sql = format!(
+        "CREATE ROLE {} LOGIN CREATEDB PASSWORD '{}'",
+        quote_ident(DEMO_USER),
+        pw.expose().replace('\'', "''")
+    );
+    runner.run(
+        runner
+            .cmd(&bin.join("psql"))
+            .arg("-h")
+            .arg(dir)
+            .arg("-p")
+            .arg(port.to_string())
+            .args([
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+            ])
+            .arg(sql),
+        "creating the demo role",
+    )?;
+    Ok(())
 }
 
 /// Stops the demo cluster if it runs.
 pub fn stop(dir: &Path) -> Result<bool> {
     let bin = find_bin()?;
-    let runner = Runner {
-        as_postgres: running_as_root(),
-    };
+    let runner = Runner::new();
     let data = dir.join("data");
     if !data.join("postmaster.pid").exists() {
         return Ok(false);

@@ -1,9 +1,12 @@
 //! The demo: a local PostgreSQL ([`cluster`]) filled with generated Backstage data
-//! ([`generate`]).
+//! ([`generate`]); [`fill()`] migrates a profile's areas and runs the generator on them.
 
 pub mod cluster;
+mod fill;
 pub mod generate;
 mod names;
+
+pub use fill::{FillOptions, FillProgress, FillReport, fill, migrate_areas};
 
 use crate::area::{MIGRATED_AREAS, locate};
 use crate::connect::{Connections, map_query_error};

@@ -1,14 +1,14 @@
 //! Set-up shared by the integration tests that read generated data: connections to the
-//! harness's PostgreSQL under a database prefix, our migrations applied to fresh databases,
-//! and the demo generator filling them.
+//! harness's PostgreSQL under a database prefix, and the demo's fill (our migrations on fresh
+//! databases, the generator on them).
 
 #![allow(dead_code)]
 
 use std::sync::Arc;
 
 use bsi_core::connect::Connections;
-use bsi_core::demo::generate::{GenerateOptions, Targets, generate};
-use bsi_core::migrate::{self, ApplyOptions};
+use bsi_core::demo::generate::{GenerateOptions, Targets};
+use bsi_core::demo::{FillOptions, fill, migrate_areas};
 use bsi_core::profile::{DivisionMode, Profile};
 use bsi_core::secrets::Secret;
 use bsi_core::tls::SslMode;
@@ -37,12 +37,7 @@ pub fn conns(name: &str, prefix: &str, write: bool) -> Arc<Connections> {
 pub async fn migrated(name: &str, prefix: &str, areas: &[&str]) -> Arc<Connections> {
     let c = conns(name, prefix, true);
     let areas: Vec<String> = areas.iter().map(|a| a.to_string()).collect();
-    let places = migrate::places(&c, &areas).unwrap();
-    let opts = ApplyOptions {
-        create_databases: true,
-        ..Default::default()
-    };
-    migrate::apply(&c, &places, &opts).await.unwrap();
+    migrate_areas(&c, &areas).await.unwrap();
     c
 }
 
@@ -55,29 +50,8 @@ pub async fn filled(
     areas: &[&str],
     opts: &GenerateOptions,
 ) -> (Arc<Connections>, Targets) {
-    let c = migrated(name, prefix, areas).await;
-    let pool = |a: &'static str| {
-        let c = c.clone();
-        async move { c.pool(&c.plugin_endpoint(a)).await.unwrap() }
-    };
-    let optional = |a: &'static str| {
-        let c = c.clone();
-        let wanted = areas.contains(&a);
-        async move {
-            match wanted {
-                true => Some(c.pool(&c.plugin_endpoint(a)).await.unwrap()),
-                false => None,
-            }
-        }
-    };
-    let t = Targets {
-        catalog: pool("catalog").await,
-        scaffolder: pool("scaffolder").await,
-        auth: pool("auth").await,
-        search: pool("search").await,
-        notifications: optional("notifications").await,
-        events: optional("events").await,
-    };
-    generate(&t, opts, &|_, _, _| {}).await.unwrap();
-    (c, t)
+    let c = conns(name, prefix, true);
+    let o = FillOptions::new(areas, opts.clone());
+    let filled = fill(&c, &o, &|_| {}).await.unwrap();
+    (c, filled.targets)
 }
