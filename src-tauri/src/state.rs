@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use bsi_core::connect::Connections;
 use bsi_core::profile::{Profile, ProfileStore};
-use bsi_core::secrets::{Credentials, PasswordSource, Secret};
+use bsi_core::secrets::{Credentials, PasswordSources, Secret};
 use bsi_core::{CoreError, Result};
 use tokio::sync::RwLock;
 
@@ -136,10 +136,11 @@ impl AppState {
         let profile = self.store()?.get(&selection.name)?;
         // The password of this run, else the keyring's; a keyring that cannot be used is not
         // an error when a password was given.
-        let sources = vec![
-            PasswordSource::Given(selection.password),
-            PasswordSource::Keyring(profile.keyring_accounts()),
-        ];
+        let sources = PasswordSources {
+            for_run: selection.password,
+            keyring: Some(profile.keyring_accounts()),
+            ..PasswordSources::default()
+        };
         let creds = Credentials::resolve(sources, None).await?;
         let conns =
             Connections::with_plugin_passwords(profile, creds.password, creds.plugin_passwords);

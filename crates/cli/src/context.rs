@@ -13,7 +13,7 @@ use std::sync::Arc;
 use bsi_core::connect::Connections;
 use bsi_core::conninfo::ConnInfo;
 use bsi_core::profile::{DivisionMode, Profile, ProfileStore};
-use bsi_core::secrets::{Credentials, PasswordSource, Secret};
+use bsi_core::secrets::{Credentials, PasswordSources, Secret};
 use bsi_core::{CoreError, Result};
 
 use crate::global::Global;
@@ -101,16 +101,17 @@ pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
     }
     profile.validate()?;
 
-    let mut sources = Vec::new();
-    if global.password_stdin {
-        sources.push(PasswordSource::Given(Some(password_from_stdin()?)));
-    }
-    sources.push(PasswordSource::Given(password));
-    sources.push(PasswordSource::GivenForPlugins(plugin_passwords));
-    sources.push(PasswordSource::pg_password(&env));
-    if saved {
-        sources.push(PasswordSource::Keyring(profile.keyring_accounts()));
-    }
+    let sources = PasswordSources {
+        for_run: if global.password_stdin {
+            Some(password_from_stdin()?)
+        } else {
+            None
+        },
+        with_connection: password,
+        plugins_with_connection: plugin_passwords,
+        pg_password: PasswordSources::pg_password(&env),
+        keyring: saved.then(|| profile.keyring_accounts()),
+    };
     let mut prompt = |keyring: Option<&CoreError>| {
         if let Some(e) = keyring {
             eprintln!("warning: {e}");

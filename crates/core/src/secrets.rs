@@ -206,22 +206,26 @@ pub struct KeyringAccounts {
     pub plugins: Vec<(String, String)>,
 }
 
-/// One place a password may come from. An empty password counts as none.
-#[derive(Debug)]
-pub enum PasswordSource {
-    /// A password given for this run (`--password-stdin`, a form, the app's password for this
-    /// run) or found with the connection (inside a URL or app-config).
-    Given(Option<Secret>),
-    /// Plugin overrides' own passwords given with the connection (app-config files).
-    GivenForPlugins(HashMap<String, Secret>),
+/// Where a connection's password may come from. The shells say what they have; the order
+/// is the core's, in [`Credentials::resolve`]. An empty password counts as none.
+#[derive(Debug, Default)]
+pub struct PasswordSources {
+    /// Given for this run: `--password-stdin`, a form, the app's password for this run.
+    pub for_run: Option<Secret>,
+    /// Found with the connection: inside a URL or app-config.
+    pub with_connection: Option<Secret>,
+    /// Plugin overrides' own passwords found with the connection (app-config files).
+    pub plugins_with_connection: HashMap<String, Secret>,
+    /// `PGPASSWORD`, for the shells that honour it as libpq does ([`PasswordSources::pg_password`]).
+    pub pg_password: Option<Secret>,
     /// The OS keyring entries of a saved profile, its plugins' own passwords included.
-    Keyring(KeyringAccounts),
+    pub keyring: Option<KeyringAccounts>,
 }
 
-impl PasswordSource {
-    /// `PGPASSWORD`, read through `env` (as libpq does).
-    pub fn pg_password(env: &dyn Fn(&str) -> Option<String>) -> Self {
-        Self::Given(env("PGPASSWORD").map(Secret::new))
+impl PasswordSources {
+    /// `PGPASSWORD`, read through `env`.
+    pub fn pg_password(env: &dyn Fn(&str) -> Option<String>) -> Option<Secret> {
+        env("PGPASSWORD").map(Secret::new)
     }
 }
 
@@ -237,13 +241,15 @@ pub struct Credentials {
 pub type Prompt<'a> = &'a mut (dyn FnMut(Option<&CoreError>) -> Result<Option<Secret>> + Send);
 
 impl Credentials {
-    /// Asks `sources` in order; the first that has the profile's password wins, and likewise
-    /// for each plugin's own password. When none has the password, `prompt` (only a shell with
-    /// a terminal has one) is asked; it may answer `None` (no terminal), and then there is no
-    /// password. A keyring that cannot be read is passed to the prompt when one is offered, and
-    /// is the error otherwise (the caller can then ask for a password for this run).
+    /// The password lookup, the one order of the CLI and the app: the first source that has
+    /// the profile's password wins, in this order: the password given for this run, the one
+    /// found with the connection (URL or app-config), `PGPASSWORD`, the OS keyring, and last
+    /// `prompt` (only a shell with a terminal has one; it may answer `None`, and then there is
+    /// no password). Each plugin's own password comes from the connection, else the keyring.
+    /// A keyring that cannot be read is passed to the prompt when one is offered, and is the
+    /// error otherwise, unless an earlier source had the password.
     pub async fn resolve(
-        sources: Vec<PasswordSource>,
+        sources: PasswordSources,
         prompt: Option<Prompt<'_>>,
     ) -> Result<Credentials> {
         Self::resolve_with(&Keyring::default(), sources, prompt).await
@@ -252,40 +258,35 @@ impl Credentials {
     /// [`Credentials::resolve`] with this keyring.
     pub async fn resolve_with(
         keyring: &Keyring,
-        sources: Vec<PasswordSource>,
+        sources: PasswordSources,
         prompt: Option<Prompt<'_>>,
     ) -> Result<Credentials> {
-        let mut out = Credentials::default();
+        let nonempty = |p: Option<Secret>| p.filter(|p| !p.is_empty());
+        let mut out = Credentials {
+            password: nonempty(sources.for_run)
+                .or_else(|| nonempty(sources.with_connection))
+                .or_else(|| nonempty(sources.pg_password)),
+            plugin_passwords: sources
+                .plugins_with_connection
+                .into_iter()
+                .filter(|(_, p)| !p.is_empty())
+                .collect(),
+        };
         let mut keyring_error = None;
-        for source in sources {
-            match source {
-                PasswordSource::Given(given) => {
-                    if out.password.is_none() {
-                        out.password = given.filter(|p| !p.is_empty());
-                    }
+        if let Some(accounts) = sources.keyring {
+            if out.password.is_none() {
+                match keyring.get_async(&accounts.account).await {
+                    Ok(pw) => out.password = nonempty(pw),
+                    Err(e) => keyring_error = Some(e),
                 }
-                PasswordSource::GivenForPlugins(given) => {
-                    for (plugin, pw) in given.into_iter().filter(|(_, p)| !p.is_empty()) {
-                        out.plugin_passwords.entry(plugin).or_insert(pw);
-                    }
+            }
+            for (plugin, account) in accounts.plugins {
+                if out.plugin_passwords.contains_key(&plugin) {
+                    continue;
                 }
-                PasswordSource::Keyring(accounts) => {
-                    if out.password.is_none() {
-                        match keyring.get_async(&accounts.account).await {
-                            Ok(pw) => out.password = pw.filter(|p| !p.is_empty()),
-                            Err(e) => keyring_error = Some(e),
-                        }
-                    }
-                    for (plugin, account) in accounts.plugins {
-                        if out.plugin_passwords.contains_key(&plugin) {
-                            continue;
-                        }
-                        // A plugin's own password that cannot be read falls back to the
-                        // profile's.
-                        if let Ok(Some(pw)) = keyring.get_async(&account).await {
-                            out.plugin_passwords.insert(plugin, pw);
-                        }
-                    }
+                // A plugin's own password that cannot be read falls back to the profile's.
+                if let Ok(Some(pw)) = keyring.get_async(&account).await {
+                    out.plugin_passwords.insert(plugin, pw);
                 }
             }
         }
@@ -357,17 +358,14 @@ mod tests {
 
     #[tokio::test]
     async fn the_first_source_with_a_password_wins_and_empty_is_none() {
-        let env = |k: &str| (k == "PGPASSWORD").then(String::new);
-        let sources = vec![
-            PasswordSource::Given(None),
-            PasswordSource::pg_password(&env),
-            PasswordSource::Given(Some(Secret::new("second"))),
-            PasswordSource::Given(Some(Secret::new("third"))),
-            PasswordSource::GivenForPlugins(HashMap::from([(
-                "auth".to_string(),
-                Secret::new("own"),
-            )])),
-        ];
+        let empty = |k: &str| (k == "PGPASSWORD").then(String::new);
+        let sources = PasswordSources {
+            for_run: PasswordSources::pg_password(&empty),
+            with_connection: Some(Secret::new("second")),
+            pg_password: Some(Secret::new("third")),
+            plugins_with_connection: HashMap::from([("auth".to_string(), Secret::new("own"))]),
+            keyring: None,
+        };
         let mut asked = false;
         let mut prompt = |_: Option<&CoreError>| {
             asked = true;
@@ -379,6 +377,14 @@ mod tests {
         assert_eq!(c.password.unwrap().expose(), "second");
         assert_eq!(c.plugin_passwords["auth"].expose(), "own");
         assert!(!asked, "no prompt when a source has the password");
+        // PGPASSWORD comes before the keyring and after what was given.
+        let pg = |k: &str| (k == "PGPASSWORD").then(|| "from-env".to_string());
+        let sources = PasswordSources {
+            pg_password: PasswordSources::pg_password(&pg),
+            ..PasswordSources::default()
+        };
+        let c = Credentials::resolve(sources, None).await.unwrap();
+        assert_eq!(c.password.unwrap().expose(), "from-env");
     }
 
     #[tokio::test]
@@ -387,16 +393,18 @@ mod tests {
             assert!(e.is_none());
             Ok(Some(Secret::new("typed")))
         };
-        let c = Credentials::resolve(vec![PasswordSource::Given(None)], Some(&mut prompt))
+        let c = Credentials::resolve(PasswordSources::default(), Some(&mut prompt))
             .await
             .unwrap();
         assert_eq!(c.password.unwrap().expose(), "typed");
         let mut no_terminal = |_: Option<&CoreError>| Ok(None);
-        let c = Credentials::resolve(vec![], Some(&mut no_terminal))
+        let c = Credentials::resolve(PasswordSources::default(), Some(&mut no_terminal))
             .await
             .unwrap();
         assert!(c.password.is_none());
-        let c = Credentials::resolve(vec![], None).await.unwrap();
+        let c = Credentials::resolve(PasswordSources::default(), None)
+            .await
+            .unwrap();
         assert!(c.password.is_none() && c.plugin_passwords.is_empty());
     }
 }

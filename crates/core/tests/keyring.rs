@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use bsi_core::secrets::{Credentials, Keyring, KeyringAccounts, PasswordSource, Secret};
+use bsi_core::secrets::{Credentials, Keyring, KeyringAccounts, PasswordSources, Secret};
 
 #[tokio::test]
 async fn set_get_delete_round_trip_through_the_secret_service() {
@@ -71,10 +71,10 @@ async fn credentials_come_from_the_keyring_after_the_given_ones() {
     };
     let c = Credentials::resolve_with(
         &keyring,
-        vec![
-            PasswordSource::Given(None),
-            PasswordSource::Keyring(accounts.clone()),
-        ],
+        PasswordSources {
+            keyring: Some(accounts.clone()),
+            ..PasswordSources::default()
+        },
         None,
     )
     .await
@@ -85,10 +85,11 @@ async fn credentials_come_from_the_keyring_after_the_given_ones() {
     // A password given for this run wins; the plugins' own still come from the keyring.
     let c = Credentials::resolve_with(
         &keyring,
-        vec![
-            PasswordSource::Given(Some(Secret::new("given"))),
-            PasswordSource::Keyring(accounts.clone()),
-        ],
+        PasswordSources {
+            for_run: Some(Secret::new("given")),
+            keyring: Some(accounts.clone()),
+            ..PasswordSources::default()
+        },
         None,
     )
     .await
@@ -105,7 +106,10 @@ async fn credentials_come_from_the_keyring_after_the_given_ones() {
     };
     let c = Credentials::resolve_with(
         &keyring,
-        vec![PasswordSource::Keyring(accounts)],
+        PasswordSources {
+            keyring: Some(accounts),
+            ..PasswordSources::default()
+        },
         Some(&mut prompt),
     )
     .await

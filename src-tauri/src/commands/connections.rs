@@ -4,7 +4,7 @@
 use bsi_core::connect::Connections;
 use bsi_core::profile::Profile;
 pub use bsi_core::profile::ProfileInput;
-use bsi_core::secrets::{Credentials, Keyring, KeyringStatus, PasswordSource, Secret};
+use bsi_core::secrets::{Credentials, Keyring, KeyringStatus, PasswordSources, Secret};
 use bsi_core::{CoreError, ErrorCode};
 use serde::Serialize;
 use tauri::State;
@@ -224,10 +224,11 @@ pub async fn test_connection(
             .ok_or_else(|| to_ipc(CoreError::config("no profile is open")))?,
     };
     let profile = state.store().and_then(|s| s.get(&name)).map_err(to_ipc)?;
-    let sources = vec![
-        PasswordSource::Given(password),
-        PasswordSource::Keyring(profile.keyring_accounts()),
-    ];
+    let sources = PasswordSources {
+        for_run: password,
+        keyring: Some(profile.keyring_accounts()),
+        ..PasswordSources::default()
+    };
     let creds = Credentials::resolve(sources, None).await.map_err(to_ipc)?;
     let conns = Connections::with_plugin_passwords(profile, creds.password, creds.plugin_passwords);
     let r = conns.test().await;
@@ -259,10 +260,11 @@ pub async fn test_profile_input(
         patch.name = "unsaved".to_string();
     }
     let (profile, password) = patch.apply(existing, &env).map_err(to_ipc)?;
-    let mut sources = vec![PasswordSource::Given(password)];
-    if input.update {
-        sources.push(PasswordSource::Keyring(profile.keyring_accounts()));
-    }
+    let sources = PasswordSources {
+        for_run: password,
+        keyring: input.update.then(|| profile.keyring_accounts()),
+        ..PasswordSources::default()
+    };
     let creds = Credentials::resolve(sources, None).await.map_err(to_ipc)?;
     let conns = Connections::with_plugin_passwords(profile, creds.password, creds.plugin_passwords);
     let r = conns.test().await;

@@ -12,7 +12,7 @@ use bsi_core::demo::generate::GenerateOptions;
 use bsi_core::demo::{FillOptions, FillProgress};
 use bsi_core::migrate;
 use bsi_core::profile::{Profile, ProfileStore};
-use bsi_core::secrets::{Keyring, Secret};
+use bsi_core::secrets::{Credentials, Keyring, PasswordSources, Secret};
 use bsi_core::tls::SslMode;
 use bsi_core::{CoreError, Result};
 
@@ -102,8 +102,8 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
     open_app(if keyring_ok { None } else { Some(&password) })
 }
 
-/// The demo role's password: a new one goes into the OS keyring, a reused one comes from it
-/// (or from PGPASSWORD). Also tells whether the keyring holds it.
+/// The demo role's password: a new one goes into the OS keyring, a reused one is looked up as
+/// every password is (PGPASSWORD, then the keyring). Also tells whether the keyring holds it.
 async fn password(
     profile: &Profile,
     new_password: Option<Secret>,
@@ -122,22 +122,33 @@ async fn password(
             }
             pw
         }
-        None => match keyring.get_async(&profile.keyring_account()).await {
-            Ok(Some(pw)) => pw,
-            other => {
-                if let Err(e) = &other {
-                    eprintln!("warning: {e}");
-                }
-                keyring_ok = false;
-                std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()).map(Secret::new).ok_or_else(|| {
-                    CoreError::config(format!(
+        None => {
+            // The one lookup order: PGPASSWORD, then the keyring.
+            let env = |k: &str| std::env::var(k).ok();
+            let from_env = PasswordSources::pg_password(&env).is_some_and(|p| !p.is_empty());
+            let sources = PasswordSources {
+                pg_password: PasswordSources::pg_password(&env),
+                keyring: Some(profile.keyring_accounts()),
+                ..PasswordSources::default()
+            };
+            let found = Credentials::resolve(sources, None).await;
+            keyring_ok = !from_env && found.is_ok();
+            match found {
+                Ok(Credentials {
+                    password: Some(pw), ..
+                }) => pw,
+                other => {
+                    if let Err(e) = &other {
+                        eprintln!("warning: {e}");
+                    }
+                    return Err(CoreError::config(format!(
                         "the demo's password is not in the OS keyring; remove the demo folder {} to start afresh, \
                          or give it with PGPASSWORD",
                         dir.display()
-                    ))
-                })?
+                    )));
+                }
             }
-        },
+        }
     };
     Ok((password, keyring_ok))
 }

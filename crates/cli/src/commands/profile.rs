@@ -1,7 +1,7 @@
 //! `bsi profile add|import|list|show|test|remove` and `bsi keyring`.
 
 use bsi_core::profile::{DivisionMode, Profile, ProfilePatch, ProfileStore};
-use bsi_core::secrets::{Credentials, Keyring, PasswordSource, Prompt, Secret};
+use bsi_core::secrets::{Credentials, Keyring, PasswordSources, Prompt, Secret};
 use bsi_core::tls::SslMode;
 use bsi_core::{CoreError, Result};
 use clap::{Args, Subcommand};
@@ -153,11 +153,15 @@ async fn add(global: &Global, a: AddArgs) -> Result<()> {
         made_by: "bsi profile add".into(),
     };
     let (profile, from_url) = patch.apply(existing, &env)?;
-    let mut sources = Vec::new();
-    if global.password_stdin {
-        sources.push(PasswordSource::Given(Some(context::password_from_stdin()?)));
-    }
-    sources.push(PasswordSource::Given(from_url));
+    let sources = PasswordSources {
+        for_run: if global.password_stdin {
+            Some(context::password_from_stdin()?)
+        } else {
+            None
+        },
+        with_connection: from_url,
+        ..PasswordSources::default()
+    };
     let mut ask = |_: Option<&CoreError>| context::prompt_password(&profile);
     let prompt: Option<Prompt<'_>> = if a.ask_password { Some(&mut ask) } else { None };
     let password = Credentials::resolve(sources, prompt).await?.password;
