@@ -13,7 +13,7 @@ use crate::connect::Connections;
 use crate::error::{CoreError, Result};
 use crate::redact::redact_json;
 use crate::schema::Need;
-use crate::sql::{like_contains, quote_ident};
+use crate::sql::{Param, Sql, like_contains, quote_ident};
 use crate::tables::TableRow;
 
 use super::format::{ExportFormat, ExportSummary};
@@ -150,16 +150,19 @@ pub async fn export_entities<W: Write + Send>(
     if q.full {
         columns.push("entity".to_string());
     }
-    let binds = vec![
-        kinds_literal(&q.kinds),
-        q.namespace.clone(),
-        q.contains.as_deref().map(like_contains),
-    ];
+    let sql = Sql {
+        text: entities_sql(&at.schema),
+        params: vec![
+            Param::OptText(kinds_literal(&q.kinds)),
+            Param::OptText(q.namespace.clone()),
+            Param::OptText(q.contains.as_deref().map(like_contains)),
+        ],
+        replan: false,
+    };
     let src = Source {
         pool: &pool,
         ep: &at.endpoint,
-        sql: entities_sql(&at.schema),
-        binds: &binds,
+        sql: &sql,
     };
     export_rows(src, format, w, columns, |r| {
         let dec = |e: sqlx::Error| CoreError::Internal(e.to_string());

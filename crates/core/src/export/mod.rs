@@ -63,8 +63,7 @@ pub async fn export_table<W: Write + Send>(
     let src = Source {
         pool: &pool,
         ep: &meta.scope.endpoint,
-        sql: plan.sql.clone(),
-        binds: &plan.binds,
+        sql: &plan.sql,
     };
     export_rows(src, format, w, plan.columns(), |r| {
         let (row, _) = plan.decode(r)?;

@@ -12,6 +12,7 @@ use sqlx::postgres::PgRow;
 
 use crate::connect::{Endpoint, PgPool};
 use crate::error::Result;
+use crate::sql::Sql;
 use crate::tables::{TableRow, map_table_error};
 
 use super::csv::{CsvWriter, write_csv};
@@ -62,13 +63,12 @@ pub fn write_rows<T: Serialize>(
     }
 }
 
-/// Runs `sql` with text binds through a server-side cursor in a read-only transaction and
+/// Runs `sql` through a server-side cursor in a read-only transaction and
 /// calls `each` on every row as batches arrive. Returns the number of rows.
 pub async fn stream_query(
     pool: &PgPool,
     ep: &Endpoint,
-    sql: &str,
-    binds: &[Option<String>],
+    sql: &Sql,
     mut each: impl FnMut(&PgRow) -> Result<()>,
 ) -> Result<u64> {
     let map = |e| map_table_error(e, ep);
@@ -79,14 +79,12 @@ pub async fn stream_query(
         .map_err(map)?;
     // Not prepared statements: a cached `FETCH` would keep the row shape of the first cursor
     // it met on this connection.
-    let mut declare = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DECLARE bsi_export NO SCROLL CURSOR FOR {sql}"
-    )))
-    .persistent(false);
-    for b in binds {
-        declare = declare.bind(b.clone());
-    }
-    declare.execute(&mut *tx).await.map_err(map)?;
+    sql.wrapped(|s| format!("DECLARE bsi_export NO SCROLL CURSOR FOR {s}"))
+        .query()
+        .persistent(false)
+        .execute(&mut *tx)
+        .await
+        .map_err(map)?;
     let fetch = format!("FETCH FORWARD {BATCH_ROWS} FROM bsi_export");
     let mut n = 0u64;
     loop {
@@ -114,8 +112,7 @@ pub async fn stream_query(
 pub(super) struct Source<'a> {
     pub pool: &'a PgPool,
     pub ep: &'a Endpoint,
-    pub sql: String,
-    pub binds: &'a [Option<String>],
+    pub sql: &'a Sql,
 }
 
 /// Streams the rows of `src` to `w` as `format` with `columns`, each row made by `row`, and
@@ -128,15 +125,12 @@ pub(super) async fn export_rows<W: Write + Send>(
     mut row: impl FnMut(&PgRow) -> Result<TableRow>,
 ) -> Result<ExportSummary> {
     let mut out = RowWriter::new(format, w, columns.clone())?;
-    stream_query(src.pool, src.ep, &src.sql, src.binds, |r| {
-        out.write_row(&row(r)?)
-    })
-    .await?;
+    stream_query(src.pool, src.ep, src.sql, |r| out.write_row(&row(r)?)).await?;
     let rows = out.finish()?;
     Ok(ExportSummary {
         format,
         rows,
         columns,
-        sql: Some(src.sql),
+        sql: Some(src.sql.text.clone()),
     })
 }

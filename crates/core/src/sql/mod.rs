@@ -35,6 +35,8 @@ pub struct Sql {
 #[serde(untagged)]
 pub enum Param {
     Text(String),
+    /// Text, or NULL (a cursor value of a nullable column, an unset filter).
+    OptText(Option<String>),
     TextArray(Vec<String>),
     Int(i64),
     Float(f64),
@@ -62,12 +64,23 @@ impl Sql {
         for p in &self.params {
             q = match p {
                 Param::Text(s) => q.bind(s.clone()),
+                Param::OptText(s) => q.bind(s.clone()),
                 Param::TextArray(a) => q.bind(a.clone()),
                 Param::Int(i) => q.bind(*i),
                 Param::Float(f) => q.bind(*f),
             };
         }
         q
+    }
+
+    /// The same parameters with the text made by `f` from this statement's text (a statement
+    /// wrapped in another, such as `DECLARE ... CURSOR FOR`).
+    pub fn wrapped(&self, f: impl FnOnce(&str) -> String) -> Sql {
+        Sql {
+            text: f(&self.text),
+            params: self.params.clone(),
+            replan: self.replan,
+        }
     }
 
     /// Runs the statement and reads every row; errors are classified by [`query_error`].

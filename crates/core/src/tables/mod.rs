@@ -110,7 +110,7 @@ pub async fn browse_meta(pool: &PgPool, meta: &TableMeta, q: &TableQuery) -> Res
         desc: p.desc,
         primary_key: meta.primary_key.clone(),
         estimated_rows: meta.estimated_rows,
-        sql: p.sql,
+        sql: p.sql.text,
     })
 }
 

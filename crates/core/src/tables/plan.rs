@@ -10,18 +10,17 @@ use sqlx::postgres::{PgArguments, PgRow};
 
 use crate::error::{CoreError, Result};
 use crate::page::{decode_cursor, limit};
-use crate::sql::{like_contains, qualified, quote_ident};
+use crate::sql::{Param, Sql, like_contains, qualified, quote_ident};
 
 use super::meta::{ColumnMeta, TableMeta};
 use super::query::{Filter, FilterOp, TableQuery};
 use super::values::{BYTEA_PREVIEW_BYTES, Out, TableRow, decode_row};
 
-/// The SQL of a table page or export, with its binds (all text, cast in the SQL) and what is
-/// needed to decode its rows. Run `sql` with `binds` directly to measure the same query.
+/// The SQL of a table page or export, with its binds (all text or NULL, cast in the SQL) and
+/// what is needed to decode its rows. Run `sql` directly to measure the same query.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub sql: String,
-    pub binds: Vec<Option<String>>,
+    pub sql: Sql,
     /// The sort and tiebreaker, as `column` (or `ctid`) labels, with the direction.
     pub order: Vec<String>,
     pub desc: bool,
@@ -71,18 +70,6 @@ fn col_ref(c: &ColumnMeta) -> String {
     format!("t.{}", quote_ident(&c.name))
 }
 
-/// The values bound to the `$n` placeholders, in order (`None` binds NULL).
-#[derive(Default)]
-struct Binds(Vec<Option<String>>);
-
-impl Binds {
-    /// Adds a value and returns its placeholder.
-    fn bind(&mut self, v: Option<String>) -> String {
-        self.0.push(v);
-        format!("${}", self.0.len())
-    }
-}
-
 /// The keyset order: the sort column (unless it is the tiebreaker itself), then the tiebreaker.
 struct Order {
     keys: Vec<Key>,
@@ -94,7 +81,7 @@ struct Order {
 /// against the live catalog, quotes identifiers, binds values.
 pub fn plan(meta: &TableMeta, q: &TableQuery, purpose: PlanFor) -> Result<Plan> {
     let order = order(meta, q)?;
-    let mut binds = Binds::default();
+    let mut binds = Sql::new();
     let mut conds: Vec<String> = Vec::new();
     for f in &q.filters {
         conds.push(filter_cond(meta, f, &mut binds)?);
@@ -108,10 +95,9 @@ pub fn plan(meta: &TableMeta, q: &TableQuery, purpose: PlanFor) -> Result<Plan> 
         PlanFor::Export => None,
     };
     let dir = if q.desc { "DESC" } else { "ASC" };
-    let sql = statement(meta, &order.keys, dir, select, &conds, limit_n);
+    binds.text = statement(meta, &order.keys, dir, select, &conds, limit_n);
     Ok(Plan {
-        sql,
-        binds: binds.0,
+        sql: binds,
         order: order.keys.iter().map(|k| k.label.clone()).collect(),
         desc: q.desc,
         limit: limit_n,
@@ -176,7 +162,7 @@ fn order(meta: &TableMeta, q: &TableQuery) -> Result<Order> {
 }
 
 /// The condition of one filter. A masked column can only be tested for NULL.
-fn filter_cond(meta: &TableMeta, f: &Filter, binds: &mut Binds) -> Result<String> {
+fn filter_cond(meta: &TableMeta, f: &Filter, binds: &mut Sql) -> Result<String> {
     let c = meta.checked_column(&f.column)?;
     let r = col_ref(c);
     let value = || {
@@ -194,11 +180,11 @@ fn filter_cond(meta: &TableMeta, f: &Filter, binds: &mut Binds) -> Result<String
         FilterOp::IsNull => format!("{r} IS NULL"),
         FilterOp::NotNull => format!("{r} IS NOT NULL"),
         FilterOp::Contains => {
-            let p = binds.bind(Some(like_contains(&value()?)));
+            let p = binds.bind(Param::OptText(Some(like_contains(&value()?))));
             format!("{r}::text ILIKE {p}")
         }
         FilterOp::Eq if c.is_json() || c.type_name == "tsvector" => {
-            let p = binds.bind(Some(value()?));
+            let p = binds.bind(Param::OptText(Some(value()?)));
             format!("{r}::text = {p}")
         }
         FilterOp::Eq | FilterOp::Gt | FilterOp::Lt => {
@@ -208,7 +194,7 @@ fn filter_cond(meta: &TableMeta, f: &Filter, binds: &mut Binds) -> Result<String
                     f.column, c.data_type
                 )));
             }
-            let p = binds.bind(Some(value()?));
+            let p = binds.bind(Param::OptText(Some(value()?)));
             let sym = match f.op {
                 FilterOp::Gt => ">",
                 FilterOp::Lt => "<",
@@ -246,7 +232,7 @@ fn cursor_values(cursor: &str, q: &TableQuery, order: &Order) -> Result<Vec<Opti
 
 /// The condition of the rows after the cursor: a row comparison on the keys, with the NULLs
 /// of a nullable sort column last in ascending order and first in descending order.
-fn cursor_cond(cursor: &str, q: &TableQuery, order: &Order, binds: &mut Binds) -> Result<String> {
+fn cursor_cond(cursor: &str, q: &TableQuery, order: &Order, binds: &mut Sql) -> Result<String> {
     let texts = cursor_values(cursor, q, order)?;
     let keys = &order.keys;
     let cmp = if q.desc { "<" } else { ">" };
@@ -271,7 +257,7 @@ fn cursor_cond(cursor: &str, q: &TableQuery, order: &Order, binds: &mut Binds) -
 }
 
 /// `(k1, k2, ...) > ($n::type1, ...)` (or `<`), binding the values.
-fn row_compare(keys: &[Key], values: &[Option<String>], cmp: &str, binds: &mut Binds) -> String {
+fn row_compare(keys: &[Key], values: &[Option<String>], cmp: &str, binds: &mut Sql) -> String {
     let lhs = keys
         .iter()
         .map(|k| k.expr.clone())
@@ -280,7 +266,7 @@ fn row_compare(keys: &[Key], values: &[Option<String>], cmp: &str, binds: &mut B
     let rhs = keys
         .iter()
         .zip(values)
-        .map(|(k, v)| format!("{}::{}", binds.bind(v.clone()), k.cast))
+        .map(|(k, v)| format!("{}::{}", binds.bind(Param::OptText(v.clone())), k.cast))
         .collect::<Vec<_>>()
         .join(", ");
     format!("({lhs}) {cmp} ({rhs})")
@@ -417,12 +403,8 @@ impl Plan {
     }
 
     /// Builds the query with its binds.
-    pub fn query(&self) -> sqlx::query::Query<'_, sqlx::Postgres, PgArguments> {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sql.clone()));
-        for b in &self.binds {
-            q = q.bind(b.clone());
-        }
-        q
+    pub fn query(&self) -> sqlx::query::Query<'static, sqlx::Postgres, PgArguments> {
+        self.sql.query()
     }
 
     /// Decodes one row: the shown values (masked and redacted) and the row's cursor key.
