@@ -317,3 +317,67 @@ fn no_core_file_is_over_600_lines_before_its_tests() {
         over.join("\n")
     );
 }
+
+/// The README's table of the core's modules, in its order: the backticked names of each row's
+/// first cell (`profile/` is `profile`).
+fn readme_layers() -> Vec<Vec<String>> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .expect("read README.md");
+    let start = readme
+        .find("The core's modules, from the bottom up")
+        .expect("the README's module table");
+    readme[start..]
+        .lines()
+        .skip_while(|l| !l.starts_with("| module |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|row| {
+            let cell = row.split('|').nth(1).unwrap_or("");
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(|m| m.trim_end_matches('/').to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_lists_every_core_module_below_what_uses_it() {
+    let layers = readme_layers();
+    let rank: BTreeMap<String, usize> = layers
+        .iter()
+        .enumerate()
+        .flat_map(|(i, row)| row.iter().map(move |m| (m.clone(), i)))
+        .collect();
+    let graph = edges(&src("core"));
+    let top: BTreeSet<String> = graph.keys().filter_map(|m| m.first().cloned()).collect();
+    let missing: Vec<&String> = top.iter().filter(|m| !rank.contains_key(*m)).collect();
+    assert!(
+        missing.is_empty(),
+        "modules missing from the README's table: {missing:?}"
+    );
+    let stale: Vec<&String> = rank.keys().filter(|m| !top.contains(*m)).collect();
+    assert!(
+        stale.is_empty(),
+        "the README's table names modules that do not exist: {stale:?}"
+    );
+    let mut upward = Vec::new();
+    for (from, tos) in &graph {
+        let Some(a) = from.first() else { continue };
+        for to in tos {
+            let Some(b) = to.first() else { continue };
+            if a != b && rank[b] > rank[a] {
+                upward.push(format!("{a} uses {b}"));
+            }
+        }
+    }
+    upward.sort();
+    upward.dedup();
+    assert!(
+        upward.is_empty(),
+        "the README's module table must list a module below what it uses:\n{}",
+        upward.join("\n")
+    );
+}
