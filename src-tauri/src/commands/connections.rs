@@ -4,7 +4,7 @@
 use bsi_core::connect::Connections;
 use bsi_core::profile::Profile;
 pub use bsi_core::profile::ProfileInput;
-use bsi_core::secrets::{Credentials, Keyring, KeyringStatus, PasswordSources, Secret};
+use bsi_core::secrets::{Keyring, KeyringStatus, PasswordSources, Secret};
 use bsi_core::{CoreError, ErrorCode};
 use serde::Serialize;
 use tauri::State;
@@ -229,11 +229,9 @@ pub async fn test_connection(
         keyring: Some(profile.keyring_accounts()),
         ..PasswordSources::default()
     };
-    let creds = Credentials::resolve(sources, None).await.map_err(to_ipc)?;
-    let conns = Connections::with_plugin_passwords(profile, creds.password, creds.plugin_passwords);
-    let r = conns.test().await;
-    conns.close().await;
-    r.map_err(to_ipc)
+    Connections::test_once(profile, sources)
+        .await
+        .map_err(to_ipc)
 }
 
 /// Tests a profile as a form describes it, before (or without) saving it: connects once with
@@ -265,11 +263,9 @@ pub async fn test_profile_input(
         keyring: input.update.then(|| profile.keyring_accounts()),
         ..PasswordSources::default()
     };
-    let creds = Credentials::resolve(sources, None).await.map_err(to_ipc)?;
-    let conns = Connections::with_plugin_passwords(profile, creds.password, creds.plugin_passwords);
-    let r = conns.test().await;
-    conns.close().await;
-    r.map_err(to_ipc)
+    Connections::test_once(profile, sources)
+        .await
+        .map_err(to_ipc)
 }
 
 /// Whether the OS keyring can be used, and if not why and what to do.
@@ -293,11 +289,14 @@ pub async fn set_write_mode(
 ) -> CmdResult<ProfileView> {
     let store = state.store().map_err(to_ipc)?;
     let mut p = store.get(&profile).map_err(to_ipc)?;
-    if enabled && confirm_name != p.name {
-        return Err(to_ipc(CoreError::config(format!(
-            "to turn on write mode, type the profile's name `{}` to confirm",
-            p.name
-        ))));
+    if enabled {
+        Connections::confirm_typed(
+            &confirm_name,
+            &p.name,
+            "turn on write mode",
+            "the profile's name",
+        )
+        .map_err(to_ipc)?;
     }
     p.write_mode = enabled;
     store.save(&p).map_err(to_ipc)?;

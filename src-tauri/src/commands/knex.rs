@@ -1,6 +1,6 @@
 //! Knex migration state of the plugin databases, and releasing a held lock.
 
-use bsi_core::CoreError;
+use bsi_core::connect::Connections;
 use bsi_core::knex::{self, KnexTable};
 use serde::Serialize;
 use tauri::State;
@@ -42,11 +42,8 @@ pub async fn knex_unlock(
 ) -> CmdResult<UnlockOutcome> {
     let conns = state.connections().await.map_err(to_ipc)?;
     let release = knex::LockRelease::prepare(&conns, &database, &lock_table).map_err(to_ipc)?;
-    if confirm != database {
-        return Err(to_ipc(CoreError::config(format!(
-            "to release the lock, type the database name `{database}` to confirm"
-        ))));
-    }
+    Connections::confirm_typed(&confirm, &database, "release the lock", "the database name")
+        .map_err(to_ipc)?;
     let n = release.run(&conns).await.map_err(to_ipc)?;
     Ok(UnlockOutcome {
         database,

@@ -1,6 +1,6 @@
 //! Our embedded migrations (a Backstage-shaped database): status, plan, apply.
 
-use bsi_core::CoreError;
+use bsi_core::connect::Connections;
 use bsi_core::migrate::{self, AppliedNow, ApplyOptions, AreaStatus, PlannedMigration};
 use tauri::State;
 
@@ -62,12 +62,13 @@ pub async fn apply_migrations(
 ) -> CmdResult<Vec<AppliedNow>> {
     let c = state.connections().await.map_err(to_ipc)?;
     let places = migrate::prepare_apply(&c, &or_default_areas(areas)).map_err(to_ipc)?;
-    let name = c.profile().name.clone();
-    if confirm != name {
-        return Err(to_ipc(CoreError::config(format!(
-            "to apply migrations, type the profile name `{name}` to confirm"
-        ))));
-    }
+    Connections::confirm_typed(
+        &confirm,
+        &c.profile().name,
+        "apply migrations",
+        "the profile name",
+    )
+    .map_err(to_ipc)?;
     migrate::apply(
         &c,
         &places,

@@ -62,16 +62,11 @@ impl Area {
         }
     }
 
-    pub const ALL: [Area; 8] = [
-        Area::Catalog,
-        Area::Scaffolder,
-        Area::Auth,
-        Area::Search,
-        Area::Notifications,
-        Area::Events,
-        Area::App,
-        Area::Scheduler,
-    ];
+    /// Every area: the plugins and the backend's scheduler tables.
+    pub const ALL: [Area; 8] = {
+        let p = Area::PLUGINS;
+        [p[0], p[1], p[2], p[3], p[4], p[5], p[6], Area::Scheduler]
+    };
 }
 
 impl Area {

@@ -38,7 +38,7 @@ use tokio::sync::RwLock;
 
 use crate::error::{CoreError, Result};
 use crate::profile::Profile;
-use crate::secrets::Secret;
+use crate::secrets::{Credentials, PasswordSources, Secret};
 use crate::tls::TlsSettings;
 
 use cancel::Ops;
@@ -131,6 +131,18 @@ impl Connections {
 
     pub fn write_mode(&self) -> bool {
         self.write_mode
+    }
+
+    /// The typed confirmation of a write: `typed` must be `expected` (a profile's or a
+    /// database's name), else a config error asking `to {action}, type {what} `expected``.
+    pub fn confirm_typed(typed: &str, expected: &str, action: &str, what: &str) -> Result<()> {
+        if typed == expected {
+            Ok(())
+        } else {
+            Err(CoreError::config(format!(
+                "to {action}, type {what} `{expected}` to confirm"
+            )))
+        }
     }
 
     /// The write-mode guard of every write: `Ok` in write mode, else [`CoreError::ReadOnly`]
@@ -252,6 +264,16 @@ impl Connections {
     /// The pool of a database on the profile's server.
     pub async fn database(&self, database: &str) -> Result<PgPool> {
         self.pool(&self.endpoint(database)).await
+    }
+
+    /// Tests `profile` once with the password its `sources` give (looked up in the one order),
+    /// closing what it opened: for a profile being made or one that is not open.
+    pub async fn test_once(profile: Profile, sources: PasswordSources) -> Result<ServerInfo> {
+        let creds = Credentials::resolve(sources, None).await?;
+        let conns = Self::with_plugin_passwords(profile, creds.password, creds.plugin_passwords);
+        let r = conns.test().await;
+        conns.close().await;
+        r
     }
 
     /// Connects to the maintenance database (or the single database) and reports what the
