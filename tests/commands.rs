@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -22,9 +24,8 @@ use bsi_core::tls::SslMode;
 use bsi_testkit::shared;
 use serde_json::{Value, json};
 use tauri::Manager;
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context};
-use tauri::webview::{InvokeRequest, WebviewWindow, WebviewWindowBuilder};
+use tauri::test::{MockRuntime, mock_builder, mock_context};
+use tauri::webview::{WebviewWindow, WebviewWindowBuilder};
 
 /// A mock app with the real commands and a fresh state, and its main window.
 struct App {
@@ -69,19 +70,7 @@ fn app() -> App {
 impl Ipc {
     /// Invokes a command through IPC: `Ok(result)` or `Err(rejection)`.
     fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let req = InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.into(),
-        };
-        get_ipc_response(&self.window, req).map(|body| match body {
-            tauri::ipc::InvokeResponseBody::Json(s) => serde_json::from_str(&s).unwrap(),
-            tauri::ipc::InvokeResponseBody::Raw(b) => json!(b),
-        })
+        common::call(&self.window, cmd, args)
     }
 
     fn ok(&self, cmd: &str, args: Value) -> Value {

@@ -6,12 +6,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use backstage_inspector_app::state::{AppState, Launch};
 use backstage_inspector_app::{COMMANDS, SPECS, bindings};
+use common::call;
 use serde_json::{Value, json};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context};
-use tauri::webview::{InvokeRequest, WebviewWindow, WebviewWindowBuilder};
+use tauri::test::{MockRuntime, mock_builder, mock_context};
+use tauri::webview::{WebviewWindow, WebviewWindowBuilder};
 use tauri::{Context, Manager};
 
 /// A mock app with the real commands and a fresh state, built with `context`.
@@ -32,23 +34,6 @@ fn window(app: &tauri::App<MockRuntime>, label: &str) -> WebviewWindow<MockRunti
         WebviewWindowBuilder::new(app, label, Default::default())
             .build()
             .unwrap()
-    })
-}
-
-/// Invokes a command through IPC from a window: `Ok(result)` or `Err(rejection)`.
-fn call(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
-    let req = InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        url: "tauri://localhost".parse().unwrap(),
-        body: InvokeBody::Json(args),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.into(),
-    };
-    get_ipc_response(window, req).map(|body| match body {
-        tauri::ipc::InvokeResponseBody::Json(s) => serde_json::from_str(&s).unwrap(),
-        tauri::ipc::InvokeResponseBody::Raw(b) => json!(b),
     })
 }
 
