@@ -76,7 +76,7 @@ pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
     } else if !global.app_config.is_empty() {
         let imported = bsi_core::appconfig::import("app-config", &global.app_config, &env)?;
         for w in &imported.warnings {
-            eprintln!("warning: {w}");
+            errln!("warning: {w}");
         }
         plugin_passwords = imported.plugin_passwords.into_iter().collect();
         (imported.profile, imported.password, false)
@@ -114,7 +114,7 @@ pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
     };
     let mut prompt = |keyring: Option<&CoreError>| {
         if let Some(e) = keyring {
-            eprintln!("warning: {e}");
+            errln!("warning: {e}");
         }
         prompt_password(&profile)
     };

@@ -2,16 +2,29 @@
 //! and its password, calls the core, prints tables or JSON. Exit codes come from the core's
 //! error codes (see the README).
 
+#[macro_use]
+mod output;
 mod cli;
 mod commands;
 mod context;
 mod global;
-mod output;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() {
-    let cli = cli::Cli::parse();
+    let mut command = cli::Cli::command();
+    let args = global::expand_app_config(
+        std::env::args_os().collect(),
+        &global::command_names(&command),
+    );
+    let matches = command
+        .try_get_matches_from_mut(args)
+        .unwrap_or_else(|e| e.exit());
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.format(&mut command).exit(),
+    };
+    commands::demo::check_arguments(&mut command, &matches);
     bsi_core::logging::init_stderr();
     let json = cli.global.json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -21,7 +34,7 @@ fn main() {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             std::process::exit(1);
         }
     };

@@ -67,7 +67,7 @@ pub async fn run(global: &Global, cmd: AuthCommand) -> Result<()> {
 fn jwt(global: &Global, a: JwtArgs) -> Result<()> {
     let token = if a.token == "-" {
         if std::io::stdin().is_terminal() {
-            eprintln!("Paste the token and press Enter:");
+            errln!("Paste the token and press Enter:");
         }
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map_err(|e| {
@@ -82,17 +82,17 @@ fn jwt(global: &Global, a: JwtArgs) -> Result<()> {
         return output::json(&t);
     }
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
-    println!("Header:\n{}", pretty(&t.decoded.header));
-    println!("Claims:\n{}", pretty(&t.decoded.claims));
-    println!(
+    outln!("Header:\n{}", pretty(&t.decoded.header));
+    outln!("Claims:\n{}", pretty(&t.decoded.claims));
+    outln!(
         "Signature: {} (never shown; not verified)",
         t.decoded.signature
     );
     if let Some(iat) = &t.issued_at {
-        println!("Issued:    {iat}");
+        outln!("Issued:    {iat}");
     }
     if let Some(exp) = &t.expires_at {
-        println!(
+        outln!(
             "Expires:   {exp}{}",
             if t.expired == Some(true) {
                 " (EXPIRED)"
@@ -102,7 +102,7 @@ fn jwt(global: &Global, a: JwtArgs) -> Result<()> {
         );
     }
     if t.backstage_user_token {
-        println!("A Backstage user token (typ vnd.backstage.user).");
+        outln!("A Backstage user token (typ vnd.backstage.user).");
     }
     Ok(())
 }
@@ -139,7 +139,7 @@ async fn sessions(
     a: SessionsArgs,
 ) -> Result<()> {
     if let Err(why) = auth.catalog_status() {
-        eprintln!("note: users cannot be checked against the catalog: {why}");
+        errln!("note: users cannot be checked against the catalog: {why}");
     }
     // A user or group, all kinds: everything about them.
     if let (Some(user), None) = (&a.user, kind) {
@@ -147,7 +147,7 @@ async fn sessions(
         if global.json {
             return output::json(&s);
         }
-        println!("{} {} · {} user(s)", s.kind, s.subject, s.users.len());
+        outln!("{} {} · {} user(s)", s.kind, s.subject, s.users.len());
         if s.kind == "group" {
             output::table(
                 &["member", "in catalog"],
@@ -177,7 +177,7 @@ async fn sessions(
             users_table(&s.user_info)
         });
         for n in &s.notes {
-            eprintln!("note: {n}");
+            errln!("note: {n}");
         }
         return Ok(());
     }
@@ -238,7 +238,7 @@ async fn sessions(
                 }
             };
             if let Some(c) = next {
-                println!("\nMore: --cursor {c}");
+                outln!("\nMore: --cursor {c}");
             }
             Ok(())
         }
@@ -288,7 +288,7 @@ async fn sessions(
                 );
             }
             for n in &notes {
-                eprintln!("note: {n}");
+                errln!("note: {n}");
             }
             Ok(())
         }
@@ -296,9 +296,9 @@ async fn sessions(
 }
 
 fn section(title: &str, empty: bool, print: impl FnOnce()) {
-    println!("\n{title}:");
+    outln!("\n{title}:");
     if empty {
-        println!("  (none)");
+        outln!("  (none)");
     } else {
         print();
     }
@@ -373,7 +373,7 @@ fn browser_table(items: &[BrowserSession]) {
 fn oauth_table(groups: &[OAuthStatusGroup]) {
     for g in groups {
         if let Some(st) = &g.status {
-            println!("{st}: {}", g.count);
+            outln!("{st}: {}", g.count);
         }
         output::table(
             &[

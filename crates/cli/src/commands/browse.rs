@@ -196,7 +196,7 @@ pub async fn run(global: &Global, cmd: BrowseCommand) -> Result<()> {
 
 fn more(next: Option<&str>) {
     if let Some(c) = next {
-        println!("\nMore: --cursor {c}");
+        outln!("\nMore: --cursor {c}");
     }
 }
 
@@ -220,7 +220,9 @@ fn color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
+/// A search snippet with its matches marked, its data made safe with `output::sanitize`.
 fn highlight(s: &str) -> String {
+    let s = &output::sanitize(s);
     if color() {
         search::render_highlight(s, "\x1b[1;33m", "\x1b[0m")
     } else {
@@ -244,7 +246,7 @@ async fn search_cmd(
         return output::json(&r);
     }
     if let Some(n) = &r.notice {
-        println!("{n}");
+        outln!("{n}");
     }
     let types = search::document_types(conns).await.unwrap_or_default();
     let types = types
@@ -252,7 +254,7 @@ async fn search_cmd(
         .map(|t| format!("{} {}", t.doc_type, t.count))
         .collect::<Vec<_>>()
         .join(", ");
-    println!(
+    outln!(
         "{} match{} for {} (index: {})",
         r.total,
         if r.total == 1 { "" } else { "es" },
@@ -268,15 +270,16 @@ async fn search_cmd(
         }
     );
     for h in &r.page.items {
-        println!(
+        // The data parts are made safe here; the line keeps the highlight's colours.
+        outln_raw!(
             "\n[{}] {}  {}  (rank {:.3})",
-            h.doc_type,
+            output::sanitize(&h.doc_type),
             highlight(&short(&h.title_highlight, 100)),
-            h.location.as_deref().unwrap_or("-"),
+            output::sanitize(h.location.as_deref().unwrap_or("-")),
             h.rank
         );
         if !h.text_highlight.trim().is_empty() {
-            println!("    {}", highlight(&short(&h.text_highlight, 300)));
+            outln_raw!("    {}", highlight(&short(&h.text_highlight, 300)));
         }
     }
     more(r.page.next_cursor.as_deref());
@@ -314,11 +317,11 @@ async fn techdocs_cmd(
             })
             .collect(),
     );
-    println!("\n{} entities have TechDocs.", l.total);
+    outln!("\n{} entities have TechDocs.", l.total);
     if let Some(reason) = &l.search.reason {
-        println!("Search index not read: {reason}");
+        outln!("Search index not read: {reason}");
     }
-    println!("\nnote: {}", l.metadata);
+    outln!("\nnote: {}", l.metadata);
     more(l.page.next_cursor.as_deref());
     Ok(())
 }
@@ -334,20 +337,20 @@ async fn tables_cmd(
         return output::json(&list);
     }
     if list.is_empty() {
-        println!(
+        outln!(
             "No plugin database found (check the profile, --prefix or --schema-mode; `bsi databases` lists them)."
         );
     }
     for (i, s) in list.iter().enumerate() {
         if i > 0 {
-            println!();
+            outln!();
         }
         match &s.scope.area {
-            Some(a) => println!("{} (area {a})", s.scope.label()),
-            None => println!("{}", s.scope.label()),
+            Some(a) => outln!("{} (area {a})", s.scope.label()),
+            None => outln!("{}", s.scope.label()),
         }
         if let Some(e) = &s.error {
-            println!("  unreadable: {}", e.message);
+            outln!("  unreadable: {}", e.message);
             continue;
         }
         output::table(
@@ -383,9 +386,9 @@ async fn tables_cmd(
         );
         if columns {
             for t in &s.tables {
-                println!("\n  {}", t.name);
+                outln!("\n  {}", t.name);
                 for c in &t.columns {
-                    println!(
+                    outln!(
                         "    {:<32} {}{}{}",
                         c.name,
                         c.data_type,
@@ -449,7 +452,7 @@ async fn table_cmd(
         }
         out
     };
-    println!(
+    outln!(
         "{} · {} ({}, {}) · sorted by {} {}{}",
         p.scope.label(),
         p.table,
@@ -489,7 +492,7 @@ async fn table_cmd(
             .collect(),
     );
     if p.page.items.is_empty() {
-        println!("(no rows)");
+        outln!("(no rows)");
     }
     let masked: Vec<&str> = p
         .columns
@@ -498,7 +501,7 @@ async fn table_cmd(
         .map(|c| c.name.as_str())
         .collect();
     if !masked.is_empty() {
-        println!("\nnote: {} always masked", masked.join(", "));
+        outln!("\nnote: {} always masked", masked.join(", "));
     }
     more(p.page.next_cursor.as_deref());
     Ok(())
@@ -582,7 +585,7 @@ async fn export_cmd(conns: &bsi_core::connect::Connections, cmd: ExportCommand) 
             })?;
             let path = file.path().to_path_buf();
             file.commit()?;
-            eprintln!(
+            errln!(
                 "Exported {} rows ({}) to {}.",
                 summary.rows,
                 summary.format,

@@ -146,7 +146,7 @@ fn short(s: &str, max: usize) -> String {
 
 fn more(next: Option<&str>) {
     if let Some(c) = next {
-        println!("\nMore: --cursor {c}");
+        outln!("\nMore: --cursor {c}");
     }
 }
 
@@ -154,7 +154,7 @@ fn absent_note(cat: &Catalog, view: &str) {
     if let Some(v) = cat.capabilities().view(view)
         && !v.absent_fields.is_empty()
     {
-        println!(
+        outln!(
             "\nnote: this catalog's schema has no {}; shown as -",
             v.absent_fields.join(", ")
         );
@@ -195,7 +195,7 @@ async fn entities(global: &Global, cat: &Catalog, a: EntitiesArgs) -> Result<()>
         }));
     }
     if page.items.is_empty() {
-        println!("No entities match.");
+        outln!("No entities match.");
     } else {
         output::table(
             &["ref", "type", "lifecycle", "owner", "tags", "updated"],
@@ -227,7 +227,7 @@ async fn entities(global: &Global, cat: &Catalog, a: EntitiesArgs) -> Result<()>
 }
 
 fn print_facets(f: &Facets) {
-    println!();
+    outln!();
     let rows = f
         .facets
         .iter()
@@ -248,17 +248,17 @@ fn print_facets(f: &Facets) {
         .map(|field| field.as_str())
         .collect();
     if !empty.is_empty() {
-        println!("(no values for {})", empty.join(", "));
+        outln!("(no values for {})", empty.join(", "));
     }
 }
 
 fn edges(title: &str, list: Option<&Vec<RelationEdge>>) {
-    println!();
+    outln!();
     match list {
-        None => println!("{title}: unavailable (this catalog has no relations table)"),
-        Some(l) if l.is_empty() => println!("{title}: none"),
+        None => outln!("{title}: unavailable (this catalog has no relations table)"),
+        Some(l) if l.is_empty() => outln!("{title}: none"),
         Some(l) => {
-            println!("{title}:");
+            outln!("{title}:");
             output::table(
                 &["type", "entity", "exists"],
                 l.iter()
@@ -285,8 +285,8 @@ async fn entity(
     if yaml {
         let d = cat.entity(r).await?;
         match &d.yaml {
-            Some(y) => print!("{y}"),
-            None => println!("# {}: no readable entity JSON is stored", d.entity_ref),
+            Some(y) => out!("{y}"),
+            None => outln!("# {}: no readable entity JSON is stored", d.entity_ref),
         }
         return Ok(());
     }
@@ -322,14 +322,14 @@ async fn entity(
     } else {
         "NOT in the catalog (never stitched)"
     };
-    println!("{} · {status}", d.entity_ref);
+    outln!("{} · {status}", d.entity_ref);
     if let Some(e) = &d.entity {
         let s = |p: &str| e.pointer(p).and_then(|v| v.as_str()).map(str::to_string);
         if let Some(t) = s("/metadata/title") {
-            println!("title: {t}");
+            outln!("title: {t}");
         }
         if let Some(t) = s("/metadata/description") {
-            println!("description: {}", short(&t, 200));
+            outln!("description: {}", short(&t, 200));
         }
         for (label, p) in [
             ("type", "/spec/type"),
@@ -337,17 +337,17 @@ async fn entity(
             ("owner", "/spec/owner"),
         ] {
             if let Some(v) = s(p) {
-                println!("{label}: {v}");
+                outln!("{label}: {v}");
             }
         }
     }
     if let Some(u) = &d.last_updated_at {
-        println!("last updated: {u}");
+        outln!("last updated: {u}");
     }
     match &d.processing {
-        None => println!("processing: no refresh_state row"),
+        None => outln!("processing: no refresh_state row"),
         Some(p) => {
-            println!(
+            outln!(
                 "processing: {}",
                 if p.never_processed {
                     "not processed yet".to_string()
@@ -357,16 +357,16 @@ async fn entity(
                     format!("{} error(s)", p.errors.len())
                 }
             );
-            println!(
+            outln!(
                 "  last discovery: {} · next update: {}",
                 dash(p.last_discovery_at.as_deref()),
                 dash(p.next_update_at.as_deref())
             );
-            println!("  location key: {}", dash(p.location_key.as_deref()));
+            outln!("  location key: {}", dash(p.location_key.as_deref()));
             for e in &p.errors {
-                println!("  {}: {}", e.name, short(&e.message, 300));
+                outln!("  {}: {}", e.name, short(&e.message, 300));
                 if let Some(c) = &e.cause {
-                    println!("    caused by: {}", short(c, 300));
+                    outln!("    caused by: {}", short(c, 300));
                 }
             }
         }
@@ -378,7 +378,7 @@ async fn entity(
     if d.orphan_annotation {
         why.push("annotated backstage.io/orphan");
     }
-    println!(
+    outln!(
         "orphan: {}",
         if d.orphan {
             format!("YES ({})", why.join("; "))
@@ -389,7 +389,7 @@ async fn entity(
     edges("relations from it", d.outgoing.as_ref());
     edges("relations to it", d.incoming.as_ref());
     print_links(&view);
-    println!("\n`bsi entity {} --yaml` prints the entity.", d.entity_ref);
+    outln!("\n`bsi entity {} --yaml` prints the entity.", d.entity_ref);
     Ok(())
 }
 
@@ -397,10 +397,10 @@ async fn entity(
 fn print_links(links: &EntityView) {
     match (&links.tasks, &links.tasks_error) {
         (Some(t), _) if t.items.is_empty() => {
-            println!("\nscaffolder tasks: none created it or ran its source template")
+            outln!("\nscaffolder tasks: none created it or ran its source template")
         }
         (Some(t), _) => {
-            println!(
+            outln!(
                 "\nscaffolder tasks ({} of {} matched, newest first):",
                 t.items.len(),
                 t.matched
@@ -421,7 +421,7 @@ fn print_links(links: &EntityView) {
                     .collect(),
             );
         }
-        (None, Some(e)) => println!("\nscaffolder tasks: not available ({})", e.message),
+        (None, Some(e)) => outln!("\nscaffolder tasks: not available ({})", e.message),
         (None, None) => {}
     }
     match (&links.sessions, &links.sessions_error) {
@@ -431,7 +431,7 @@ fn print_links(links: &EntityView) {
             } else {
                 String::new()
             };
-            println!(
+            outln!(
                 "\nsessions{users}: {} offline, {} browser, {} OAuth, {} user_info row(s)",
                 s.offline.len(),
                 s.browser.len(),
@@ -439,7 +439,7 @@ fn print_links(links: &EntityView) {
                 s.user_info.len()
             );
             for o in &s.offline {
-                println!(
+                outln!(
                     "  offline {} · {} · client {} · last used {}",
                     o.id,
                     o.user_entity_ref,
@@ -448,7 +448,7 @@ fn print_links(links: &EntityView) {
                 );
             }
             for b in &s.browser {
-                println!(
+                outln!(
                     "  browser {} · {} · expires {}{}",
                     b.sid,
                     dash(b.user.as_deref()),
@@ -457,11 +457,11 @@ fn print_links(links: &EntityView) {
                 );
             }
             for n in &s.notes {
-                println!("  note: {n}");
+                outln!("  note: {n}");
             }
-            println!("  `bsi sessions --user {}` shows them in full.", s.subject);
+            outln!("  `bsi sessions --user {}` shows them in full.", s.subject);
         }
-        (None, Some(e)) => println!("\nsessions: not available ({})", e.message),
+        (None, Some(e)) => outln!("\nsessions: not available ({})", e.message),
         (None, None) => {}
     }
 }
@@ -472,7 +472,7 @@ async fn errors(global: &Global, cat: &Catalog, page: &PageArgs) -> Result<()> {
         return output::json(&p);
     }
     if p.items.is_empty() {
-        println!("No processing errors.");
+        outln!("No processing errors.");
         return Ok(());
     }
     output::table(
@@ -511,7 +511,7 @@ async fn orphans(global: &Global, cat: &Catalog, page: &PageArgs) -> Result<()> 
         return output::json(&p);
     }
     if p.items.is_empty() {
-        println!("No orphaned entities.");
+        outln!("No orphaned entities.");
         return Ok(());
     }
     output::table(
@@ -547,13 +547,13 @@ async fn stale(global: &Global, cat: &Catalog, older_than: &str, page: &PageArgs
         return output::json(&s);
     }
     if s.page.items.is_empty() {
-        println!(
+        outln!(
             "No entity was last discovered or due for refresh before {}.",
             s.cutoff
         );
         return Ok(());
     }
-    println!("Older than {older_than} (before {}):", s.cutoff);
+    outln!("Older than {older_than} (before {}):", s.cutoff);
     output::table(
         &["ref", "last discovery", "next update", "why", "in catalog"],
         s.page
@@ -587,7 +587,7 @@ async fn locations(global: &Global, cat: &Catalog, page: &PageArgs) -> Result<()
         return output::json(&p);
     }
     if p.items.is_empty() {
-        println!(
+        outln!(
             "No registered locations (locations listed in app-config appear as location:default/generated-... entities)."
         );
         return Ok(());

@@ -15,7 +15,7 @@ pub async fn run(global: &Global) -> Result<()> {
     if global.json {
         return output::json(&d);
     }
-    println!(
+    outln!(
         "{} · PostgreSQL {} · {} · {} mode · {}",
         d.server.server,
         d.server.version,
@@ -28,7 +28,7 @@ pub async fn run(global: &Global) -> Result<()> {
         }
     );
     if d.databases.is_empty() {
-        println!("No Backstage databases found (check --prefix or --schema-mode).");
+        outln!("No Backstage databases found (check --prefix or --schema-mode).");
         return Ok(());
     }
     let rows = d

@@ -42,8 +42,44 @@ pub struct DemoArgs {
 
 pub const DEMO_PROFILE: &str = "demo";
 
+/// Refuses `--reset` and `--stop` with connection options (a usage error, exit 2): they act on
+/// the demo's own local server, never on the one the options name.
+pub fn check_arguments(command: &mut clap::Command, matches: &clap::ArgMatches) {
+    let Some(("demo", demo)) = matches.subcommand() else {
+        return;
+    };
+    let action = if demo.get_flag("reset") {
+        "--reset"
+    } else if demo.get_flag("stop") {
+        "--stop"
+    } else {
+        return;
+    };
+    let given: Vec<String> = ["url", "prefix", "profile", "app_config"]
+        .into_iter()
+        .filter(|id| {
+            demo.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+                || matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+        })
+        .map(|id| format!("--{}", id.replace('_', "-")))
+        .collect();
+    if given.is_empty() {
+        return;
+    }
+    command
+        .error(
+            clap::error::ErrorKind::ArgumentConflict,
+            format!(
+                "`bsi demo {action}` cannot be combined with {}: the demo has its own local \
+                 PostgreSQL server, and {action} acts on that one only",
+                given.join(", ")
+            ),
+        )
+        .exit();
+}
+
 fn say(msg: &str) {
-    eprintln!("==> {msg}");
+    errln!("==> {msg}");
 }
 
 pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
@@ -55,7 +91,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<()> {
         let stopped = tokio::task::spawn_blocking(move || cluster::stop(&dir))
             .await
             .map_err(|e| CoreError::Internal(e.to_string()))??;
-        println!(
+        outln!(
             "{}",
             if stopped {
                 "The demo's PostgreSQL is stopped."
@@ -117,7 +153,7 @@ async fn password(
                 .set_async(&profile.keyring_account(), pw.clone())
                 .await
             {
-                eprintln!("warning: {e}");
+                errln!("warning: {e}");
                 keyring_ok = false;
             }
             pw
@@ -139,7 +175,7 @@ async fn password(
                 }) => pw,
                 other => {
                     if let Err(e) = &other {
-                        eprintln!("warning: {e}");
+                        errln!("warning: {e}");
                     }
                     return Err(CoreError::config(format!(
                         "the demo's password is not in the OS keyring; remove the demo folder {} to start afresh, \
@@ -189,7 +225,7 @@ async fn prepare(conns: &Connections, args: &DemoArgs) -> Result<()> {
         FillProgress::Generating => say(&format!("generating {size} entities (seed {seed})")),
         FillProgress::Phase { phase, done, total } => {
             if done == total {
-                eprintln!("    {phase}: {total}");
+                errln!("    {phase}: {total}");
             }
         }
     };

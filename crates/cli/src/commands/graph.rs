@@ -138,12 +138,12 @@ async fn graph(global: &Global, rg: &RelationGraph, a: GraphArgs) -> Result<()> 
     match format {
         GraphFormat::Json => output::json(&g),
         GraphFormat::Dot => {
-            print!("{}", g.to_dot());
+            out!("{}", g.to_dot());
             warn_cut(&g);
             Ok(())
         }
         GraphFormat::Mermaid => {
-            print!("{}", g.to_mermaid());
+            out!("{}", g.to_mermaid());
             warn_cut(&g);
             Ok(())
         }
@@ -157,7 +157,7 @@ async fn graph(global: &Global, rg: &RelationGraph, a: GraphArgs) -> Result<()> 
 /// For DOT and Mermaid (stdout is the diagram): the cut and notes go to stderr.
 fn warn_cut(g: &Graph) {
     if let Some(t) = &g.truncated {
-        eprintln!(
+        errln!(
             "note: cut at {} entities; {} relations to {} more entities left out (raise --max-nodes or filter with --type/--kind)",
             t.max_nodes,
             t.dropped_edges,
@@ -165,7 +165,7 @@ fn warn_cut(g: &Graph) {
         );
     }
     for n in &g.notes {
-        eprintln!("note: {n}");
+        errln!("note: {n}");
     }
 }
 
@@ -184,9 +184,9 @@ fn print_table(g: &Graph) {
             })
             .collect(),
     );
-    println!();
+    outln!();
     if g.edges.is_empty() {
-        println!("No relations.");
+        outln!("No relations.");
     } else {
         output::table(
             &["source", "type", "target"],
@@ -206,7 +206,7 @@ fn print_table(g: &Graph) {
         .iter()
         .filter(|n| n.status == NodeStatus::Errored)
         .count();
-    println!(
+    outln!(
         "\n{} entities ({missing} missing, {errored} errored), {} relations, depth {}, direction {}.",
         g.nodes.len(),
         g.edges.len(),
@@ -214,20 +214,21 @@ fn print_table(g: &Graph) {
         g.direction
     );
     if let Some(t) = &g.truncated {
-        println!(
+        outln!(
             "Cut at {} entities: {} relations left out. Not fully expanded:",
-            t.max_nodes, t.dropped_edges
+            t.max_nodes,
+            t.dropped_edges
         );
         for n in t.nodes.iter().take(20) {
-            println!("  {} ({} more neighbours)", n.entity_ref, n.unexpanded);
+            outln!("  {} ({} more neighbours)", n.entity_ref, n.unexpanded);
         }
         if t.nodes.len() > 20 {
-            println!("  ... and {} more", t.nodes.len() - 20);
+            outln!("  ... and {} more", t.nodes.len() - 20);
         }
-        println!("Raise --max-nodes, or narrow with --type, --kind or --direction.");
+        outln!("Raise --max-nodes, or narrow with --type, --kind or --direction.");
     }
     for n in &g.notes {
-        println!("Note: {n}");
+        outln!("Note: {n}");
     }
 }
 
@@ -249,7 +250,7 @@ async fn broken_refs(
         return output::json(&page);
     }
     if page.items.is_empty() {
-        println!("No broken references: every relation points at an entity of the catalog.");
+        outln!("No broken references: every relation points at an entity of the catalog.");
         return Ok(());
     }
     let mut rows = Vec::new();
@@ -284,11 +285,11 @@ async fn broken_refs(
         &["missing target", "status", "refs", "referred to by"],
         rows,
     );
-    println!(
+    outln!(
         "\nMISSING: no such entity. ERRORED: the catalog knows it but its processing fails (see its errors)."
     );
     if let Some(c) = &page.next_cursor {
-        println!("More: bsi broken-refs --cursor {c}");
+        outln!("More: bsi broken-refs --cursor {c}");
     }
     Ok(())
 }
@@ -321,11 +322,11 @@ async fn path(
                 })
                 .collect(),
         );
-        println!();
+        outln!();
     }
-    println!("{}", p.message);
+    outln!("{}", p.message);
     for n in &p.notes {
-        println!("Note: {n}");
+        outln!("Note: {n}");
     }
     Ok(())
 }

@@ -34,7 +34,7 @@ pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
                     return output::json(&tables);
                 }
                 if tables.is_empty() {
-                    println!("No knex_migrations tables: no database here is managed by Backstage.");
+                    outln!("No knex_migrations tables: no database here is managed by Backstage.");
                     return Ok(());
                 }
                 output::table(
@@ -53,7 +53,7 @@ pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
                         .collect(),
                 );
                 for t in tables.iter().filter(|t| t.locked) {
-                    println!("\n{}.{}: {}", t.database, t.table, t.hint.as_deref().unwrap_or_default());
+                    outln!("\n{}.{}: {}", t.database, t.table, t.hint.as_deref().unwrap_or_default());
                 }
                 Ok(())
             }
@@ -64,7 +64,7 @@ pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
                     if !std::io::stdin().is_terminal() {
                         return Err(CoreError::config("unlocking needs a confirmation: run it on a terminal or pass --yes"));
                     }
-                    print!("Release the Knex lock {schema}.{table} in database {database} on {}? Type the database name to confirm: ", conns.profile().server());
+                    out!("Release the Knex lock {schema}.{table} in database {database} on {}? Type the database name to confirm: ", conns.profile().server());
                     std::io::stdout().flush().ok();
                     let mut answer = String::new();
                     std::io::stdin().lock().read_line(&mut answer).ok();
@@ -77,9 +77,9 @@ pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
                     return output::json(&serde_json::json!({ "database": database, "table": format!("{schema}.{table}"), "released": n }));
                 }
                 if n == 0 {
-                    println!("{schema}.{table} in {database} was not locked; nothing changed.");
+                    outln!("{schema}.{table} in {database} was not locked; nothing changed.");
                 } else {
-                    println!("Released the lock {schema}.{table} in {database}. Restart Backstage to let it finish its migrations.");
+                    outln!("Released the lock {schema}.{table} in {database}. Restart Backstage to let it finish its migrations.");
                 }
                 Ok(())
             }

@@ -104,10 +104,10 @@ pub async fn run(global: &Global, cmd: MigrateCommand) -> Result<()> {
                     return output::json(&plan);
                 }
                 if plan.is_empty() {
-                    println!("-- Nothing to apply.");
+                    outln!("-- Nothing to apply.");
                 }
                 for m in plan {
-                    println!(
+                    outln!(
                         "-- {}/{:04}_{}.sql -> {} (schema {})\n{}\n",
                         m.place.area,
                         m.version,
@@ -138,10 +138,10 @@ pub async fn run(global: &Global, cmd: MigrateCommand) -> Result<()> {
                     return output::json(&done);
                 }
                 if done.is_empty() {
-                    println!("Nothing to apply: every migration is applied.");
+                    outln!("Nothing to apply: every migration is applied.");
                 }
                 for m in done {
-                    println!(
+                    outln!(
                         "applied {}/{:04}_{} to {} ({} statements, {} ms)",
                         m.place.area,
                         m.version,

@@ -107,11 +107,11 @@ async fn store_password(account: &str, secret: Secret) -> bool {
     match Keyring::default().set_async(account, secret).await {
         Ok(()) => true,
         Err(e @ CoreError::KeyringUnavailable { .. }) => {
-            eprintln!("warning: the password was NOT stored: {e}");
+            errln!("warning: the password was NOT stored: {e}");
             false
         }
         Err(e) => {
-            eprintln!("warning: the password was NOT stored: {e}");
+            errln!("warning: the password was NOT stored: {e}");
             false
         }
     }
@@ -173,7 +173,7 @@ async fn add(global: &Global, a: AddArgs) -> Result<()> {
     if global.json {
         return output::json(&ShowProfile::new(&profile, Some(stored)));
     }
-    println!(
+    outln!(
         "Saved profile `{}` ({}, {} mode, sslmode {}, {}) in {}{}",
         profile.name,
         profile.server(),
@@ -232,7 +232,7 @@ async fn import(
             warnings: &imported.warnings,
         });
     }
-    println!("Read {} file(s):", imported.files.len());
+    outln!("Read {} file(s):", imported.files.len());
     output::table(
         &["key", "value", "from"],
         imported
@@ -242,9 +242,9 @@ async fn import(
             .collect(),
     );
     for w in &imported.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
-    println!(
+    outln!(
         "Saved profile `{name}` ({}, {} mode){}",
         imported.profile.server(),
         imported.profile.mode.as_str(),
@@ -281,7 +281,7 @@ fn list(global: &Global) -> Result<()> {
         return output::json(&profiles);
     }
     if profiles.is_empty() {
-        println!(
+        outln!(
             "No profiles yet. Add one with `bsi profile add NAME --from-url URL` or `bsi profile import NAME app-config.yaml`."
         );
         return Ok(());
@@ -322,8 +322,8 @@ async fn show(global: &Global, name: &str) -> Result<()> {
         return output::json(&ShowProfile::new(&profile, stored));
     }
     let text = toml::to_string_pretty(&profile).map_err(|e| CoreError::Internal(e.to_string()))?;
-    print!("{text}");
-    println!(
+    out!("{text}");
+    outln!(
         "# password: {}",
         match stored {
             Some(true) => "stored in the OS keyring",
@@ -342,7 +342,7 @@ async fn test(global: &Global, name: Option<&str>) -> Result<()> {
     if global.json {
         return output::json(&info);
     }
-    println!(
+    outln!(
         "OK: {} as {} · database {} · PostgreSQL {} · {} · {} · connected in {} ms",
         info.server,
         info.user,
@@ -376,7 +376,7 @@ async fn remove(global: &Global, name: &str) -> Result<()> {
         match keyring.delete_async(&account).await {
             Ok(true) => deleted += 1,
             Ok(false) => {}
-            Err(e) => eprintln!("warning: keyring entry `{account}` not removed: {e}"),
+            Err(e) => errln!("warning: keyring entry `{account}` not removed: {e}"),
         }
     }
     if global.json {
@@ -384,7 +384,7 @@ async fn remove(global: &Global, name: &str) -> Result<()> {
             &serde_json::json!({ "removed": name, "keyring_entries_deleted": deleted }),
         );
     }
-    println!(
+    outln!(
         "Removed profile `{name}` and {deleted} keyring entr{}.",
         if deleted == 1 { "y" } else { "ies" }
     );
@@ -396,19 +396,22 @@ pub async fn keyring_status(global: &Global) -> Result<()> {
         .await
         .map_err(|e| CoreError::Internal(e.to_string()))?;
     if global.json {
-        return output::json(&status);
-    }
-    if status.available {
-        println!(
+        output::json(&status)?;
+    } else if status.available {
+        outln!(
             "The OS keyring is usable (service `{}`).",
             Keyring::default().service()
         );
     } else {
-        println!(
+        outln!(
             "The OS keyring is NOT usable: {}\n{}",
-            status.reason.unwrap_or_default(),
-            status.hint.unwrap_or_default()
+            status.reason.as_deref().unwrap_or_default(),
+            status.hint.as_deref().unwrap_or_default()
         );
+    }
+    if !status.available {
+        // Unusable: the keyring exit code, after the reason and what to do were printed.
+        std::process::exit(bsi_core::ErrorCode::KeyringUnavailable.exit_code());
     }
     Ok(())
 }

@@ -84,7 +84,7 @@ async fn tasks(global: &Global, sc: &Scaffolder, a: TasksArgs) -> Result<()> {
             return output::json(&found);
         }
         if found.items.is_empty() {
-            println!(
+            outln!(
                 "No task names {} in its output{}.",
                 found.entity_ref,
                 if a.source_template.is_some() {
@@ -111,7 +111,7 @@ async fn tasks(global: &Global, sc: &Scaffolder, a: TasksArgs) -> Result<()> {
             rows,
         );
         if found.matched > found.items.len() {
-            println!(
+            outln!(
                 "\n{} of {} linked tasks shown (--limit).",
                 found.items.len(),
                 found.matched
@@ -133,10 +133,10 @@ async fn tasks(global: &Global, sc: &Scaffolder, a: TasksArgs) -> Result<()> {
         return output::json(&page);
     }
     for u in sc.degraded() {
-        eprintln!("note: {}: {}", u.view, u.reason);
+        errln!("note: {}: {}", u.view, u.reason);
     }
     if page.items.is_empty() {
-        println!("No tasks match.");
+        outln!("No tasks match.");
         return Ok(());
     }
     output::table(
@@ -146,7 +146,7 @@ async fn tasks(global: &Global, sc: &Scaffolder, a: TasksArgs) -> Result<()> {
         page.items.iter().map(summary_row).collect(),
     );
     if let Some(c) = &page.next_cursor {
-        println!("\nMore: --cursor {c}");
+        outln!("\nMore: --cursor {c}");
     }
     Ok(())
 }
@@ -209,7 +209,7 @@ async fn task(global: &Global, sc: &Scaffolder, a: TaskArgs) -> Result<()> {
     }
     print_detail(&d);
     if a.log {
-        println!("\nLog ({} events):", d.log.len());
+        outln!("\nLog ({} events):", d.log.len());
         let color = std::io::stdout().is_terminal();
         for l in &d.log {
             let text = if color {
@@ -235,25 +235,27 @@ async fn task(global: &Global, sc: &Scaffolder, a: TaskArgs) -> Result<()> {
             } else {
                 format!(" <{}>", l.event_type)
             };
+            // The log text is made safe above; the line keeps its colours on a terminal.
+            let (step, kind) = (output::sanitize(&step), output::sanitize(&kind));
             let mut lines = text.lines();
-            println!(
+            outln_raw!(
                 "{}{step}{kind} {}",
-                short_time(&l.at),
+                output::sanitize(&short_time(&l.at)),
                 lines.next().unwrap_or("")
             );
             for more in lines {
-                println!("    {more}");
+                outln_raw!("    {more}");
             }
         }
     } else if !d.log.is_empty() {
-        println!("\n{} log events: add --log to print them.", d.log.len());
+        outln!("\n{} log events: add --log to print them.", d.log.len());
     }
     Ok(())
 }
 
 fn print_detail(d: &TaskDetail) {
     let s = &d.summary;
-    println!(
+    outln!(
         "Task {} · {} · {}",
         s.id,
         s.display_status,
@@ -267,7 +269,7 @@ fn print_detail(d: &TaskDetail) {
         }
     );
     if let Some(t) = &d.template {
-        println!(
+        outln!(
             "Template:  {}{}",
             t.entity_ref.as_deref().unwrap_or("-"),
             t.title
@@ -276,19 +278,19 @@ fn print_detail(d: &TaskDetail) {
                 .unwrap_or_default()
         );
     }
-    println!(
+    outln!(
         "Creator:   {}{}",
         s.creator.as_deref().unwrap_or("-"),
         s.creator_source
             .map(|x| format!(" (from {x})"))
             .unwrap_or_default()
     );
-    println!("Created:   {}", short_time(&s.created_at));
+    outln!("Created:   {}", short_time(&s.created_at));
     if let Some(h) = &s.last_heartbeat_at {
-        println!("Heartbeat: {}", short_time(h));
+        outln!("Heartbeat: {}", short_time(h));
     }
     if let Some(sec) = &d.secrets {
-        println!(
+        outln!(
             "Secrets:   still stored in tasks.secrets, keys: {}",
             if sec.keys.is_empty() {
                 "(unknown)".to_string()
@@ -297,17 +299,17 @@ fn print_detail(d: &TaskDetail) {
             }
         );
         if let Some(w) = &sec.warning {
-            println!("WARNING:   {w}");
+            outln!("WARNING:   {w}");
         }
     }
     if let Some(p) = d.parameters.as_object().filter(|p| !p.is_empty()) {
-        println!("\nParameters:");
+        outln!("\nParameters:");
         for (k, v) in p {
-            println!("  {k}: {}", scalar(v));
+            outln!("  {k}: {}", scalar(v));
         }
     }
     if !d.steps.is_empty() {
-        println!("\nSteps:");
+        outln!("\nSteps:");
         output::table(
             &["step", "name", "action", "status", "started", "duration"],
             d.steps
@@ -334,10 +336,10 @@ fn print_detail(d: &TaskDetail) {
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| e.to_string());
-        println!("\nError: {}", plain(&msg));
+        outln!("\nError: {}", plain(&msg));
     }
     if let Some(o) = &d.output {
-        println!("\nOutput (from {}):", d.output_source.unwrap_or("?"));
+        outln!("\nOutput (from {}):", d.output_source.unwrap_or("?"));
         match o.get("links").and_then(Value::as_array) {
             Some(links) => {
                 for l in links {
@@ -347,29 +349,21 @@ fn print_detail(d: &TaskDetail) {
                         .or_else(|| l.get("entityRef"))
                         .map(scalar)
                         .unwrap_or_default();
-                    println!("  {title}: {target}");
+                    outln!("  {title}: {target}");
                 }
             }
-            None => println!("  {}", serde_json::to_string_pretty(o).unwrap_or_default()),
+            None => outln!("  {}", serde_json::to_string_pretty(o).unwrap_or_default()),
         }
     }
     for n in &d.notes {
-        eprintln!("note: {n}");
+        errln!("note: {n}");
     }
 }
 
 /// Control characters other than newline and tab (a carriage return that overwrites a line,
 /// a bell) are shown as U+FFFD instead of being sent to the terminal.
 fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
+    output::sanitize(s).into_owned()
 }
 
 /// Text from the database as it may reach a terminal: escape sequences removed, control

@@ -1,0 +1,350 @@
+//! How `bsi` prints and reads its arguments: a closed pipe ends the run quietly, a full disk is
+//! a file error, data never reaches the terminal as control sequences, the README's
+//! `--app-config` form works, `bsi keyring` says when the keyring is unusable, and
+//! `bsi demo --reset/--stop` refuse connection options. Against the harness's PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use bsi_core::connect::Connections;
+use bsi_core::demo::generate::GenerateOptions;
+use bsi_core::demo::{FillOptions, fill};
+use bsi_core::profile::{DivisionMode, Profile};
+use bsi_core::secrets::Secret;
+use bsi_core::tls::SslMode;
+use bsi_testkit::shared;
+use common::{bsi, text, url};
+
+/// A catalog database with generated entities, made through `bsi migrate apply` and the fill.
+async fn prepare(prefix: &str) {
+    let out = bsi(&[
+        "--url",
+        &url(),
+        "--prefix",
+        prefix,
+        "--write",
+        "migrate",
+        "apply",
+        "--create-databases",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let s = shared();
+    let mut p = Profile::new("output", "localhost", "postgres");
+    p.port = s.port;
+    p.prefix = prefix.to_string();
+    p.mode = DivisionMode::Database;
+    p.tls.sslmode = SslMode::Require;
+    p.write_mode = true;
+    p.pool.statement_timeout_secs = 600;
+    let c = Connections::new(p, Some(Secret::new(s.password.clone())));
+    let o = GenerateOptions {
+        seed: 7,
+        ..GenerateOptions::size(100)
+    };
+    fill(&c, &FillOptions::new(&["catalog"], o), &|_| {})
+        .await
+        .unwrap();
+    c.close().await;
+}
+
+/// `bsi` with the harness's password, its standard output given by `stdout`.
+fn bsi_to(args: &[&str], stdout: Stdio) -> Output {
+    let config = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_bsi"))
+        .args(args)
+        .env("BSI_CONFIG_DIR", config.path())
+        .env("PGPASSWORD", &shared().password)
+        .env_remove("RUST_LOG")
+        .env_remove("BSI_PROFILE")
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+/// `bsi` whose standard output is a pipe nobody reads: the read end is closed before it
+/// prints, so every write fails with a broken pipe.
+fn bsi_closed_pipe(args: &[&str]) -> Output {
+    let config = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bsi"))
+        .args(args)
+        .env("BSI_CONFIG_DIR", config.path())
+        .env("PGPASSWORD", &shared().password)
+        .env_remove("RUST_LOG")
+        .env_remove("BSI_PROFILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closed_pipes_end_quietly_and_full_disks_are_file_errors() {
+    let prefix = format!("bsipipe{}_", std::process::id());
+    prepare(&prefix).await;
+    let u = url();
+    let base = ["--url", u.as_str(), "--prefix", prefix.as_str()];
+    let with = |more: &[&str]| -> Vec<String> {
+        base.iter()
+            .chain(more)
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+    };
+    let entity = shared()
+        .psql(
+            &format!("{prefix}catalog"),
+            "SELECT min(entity_ref) FROM final_entities",
+        )
+        .trim()
+        .to_string();
+    let commands: Vec<Vec<String>> = vec![
+        with(&["entities", "--limit", "1000"]),
+        with(&["entities", "--limit", "1000", "--json"]),
+        with(&["entity", &entity]),
+        with(&["entity", &entity, "--yaml"]),
+        with(&["databases"]),
+    ];
+    for args in &commands {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = bsi_closed_pipe(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?} printed on stderr: {err}");
+
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = bsi_to(&args, Stdio::from(full));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(11), "{args:?}: {err}");
+        assert!(
+            err.contains("stdout") && err.contains("No space left on device"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+
+    // As a shell runs it: `bsi entities --limit 1000 | head -1`.
+    let line = format!(
+        "set -o pipefail; '{}' --url '{u}' --prefix '{prefix}' entities --limit 1000 | head -1",
+        env!("CARGO_BIN_EXE_bsi")
+    );
+    let out = Command::new("bash")
+        .args(["-c", &line])
+        .env("PGPASSWORD", &shared().password)
+        .env("BSI_CONFIG_DIR", tempfile::tempdir().unwrap().path())
+        .env_remove("RUST_LOG")
+        .env_remove("BSI_PROFILE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert!(out.stderr.is_empty(), "{}", text(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn control_sequences_in_data_are_printed_escaped_and_json_stays_exact() {
+    let s = shared();
+    let prefix = format!("bsiesc{}_", std::process::id());
+    prepare(&prefix).await;
+    let u = url();
+    let db = format!("{prefix}catalog");
+    let entity = s
+        .psql(
+            &db,
+            "SELECT min(entity_ref) FROM final_entities WHERE final_entity::jsonb ? 'spec'",
+        )
+        .trim()
+        .to_string();
+    s.psql(
+        &db,
+        &format!(
+            "UPDATE final_entities SET final_entity = \
+               jsonb_set(jsonb_set(jsonb_set(jsonb_set(final_entity::jsonb, \
+                 '{{metadata,title}}', to_jsonb(text E'T\\033[2J')), \
+                 '{{metadata,description}}', to_jsonb(text E'D\\033]0;pwned\\007 \\033[2J\\r' || chr(155))), \
+                 '{{spec,lifecycle}}', to_jsonb(text E'L\\033[2J')), \
+                 '{{spec,owner}}', to_jsonb(text E'O\\033]0;pwned\\007'))::text \
+             WHERE entity_ref = '{entity}'"
+        ),
+    );
+    let is_control = |c: char| c.is_control() && c != '\n' && c != '\t';
+
+    let out = bsi(&[
+        "--url", &u, "--prefix", &prefix, "entities", "--limit", "1000",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(!out.stdout.contains(&0x1b), "ESC in the table:\n{t}");
+    assert!(!t.chars().any(is_control), "{t:?}");
+    let row = t.lines().find(|l| l.contains(&entity)).unwrap();
+    assert!(row.contains("L\\u{1b}[2J"), "{row}");
+    assert!(row.contains("O\\u{1b}]0;pwned\\u{7}"), "{row}");
+
+    for yaml in [false, true] {
+        let mut args = vec!["--url", &u, "--prefix", &prefix, "entity", &entity];
+        if yaml {
+            args.push("--yaml");
+        }
+        let out = bsi(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        let t = String::from_utf8(out.stdout.clone()).unwrap();
+        assert!(!out.stdout.contains(&0x1b), "ESC in the entity:\n{t}");
+        assert!(!t.chars().any(is_control), "{t:?}");
+        if !yaml {
+            assert!(t.contains("title: T\\u{1b}[2J"), "{t}");
+            assert!(t.contains("D\\u{1b}]0;pwned\\u{7}"), "{t}");
+        }
+    }
+
+    let out = bsi(&[
+        "--url", &u, "--prefix", &prefix, "--json", "entity", &entity,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["entity"]["metadata"]["title"], "T\u{1b}[2J", "{v}");
+    assert_eq!(
+        v["entity"]["metadata"]["description"],
+        "D\u{1b}]0;pwned\u{7} \u{1b}[2J\r\u{9b}"
+    );
+    let out = bsi(&[
+        "--url", &u, "--prefix", &prefix, "--json", "entities", "--limit", "1000",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let item = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["entity_ref"] == entity.as_str())
+        .unwrap();
+    assert_eq!(item["lifecycle"], "L\u{1b}[2J", "{item}");
+    assert_eq!(item["owner"], "O\u{1b}]0;pwned\u{7}", "{item}");
+}
+
+#[test]
+fn app_config_files_run_up_to_the_command_as_the_readme_writes_them() {
+    let s = shared();
+    let prefix = format!("bsiacf{}_", std::process::id());
+    s.psql("postgres", &format!("CREATE DATABASE {prefix}catalog"));
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.yaml");
+    let b = dir.path().join("b.yaml");
+    std::fs::write(
+        &a,
+        "backend:\n  database:\n    client: pg\n    prefix: nothing_here_\n    connection:\n      host: localhost\n      port: 5432\n      user: postgres\n      ssl:\n        rejectUnauthorized: false\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        format!(
+            "backend:\n  database:\n    prefix: {prefix}\n    connection:\n      port: {}\n",
+            s.port
+        ),
+    )
+    .unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    // bsi --app-config a.yaml b.yaml databases
+    let out = bsi(&["--app-config", a, b, "databases", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["databases"][0]["database"],
+        format!("{prefix}catalog"),
+        "{v}"
+    );
+    // After the command, and ended by an option.
+    let out = bsi(&["databases", "--app-config", a, b, "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["databases"][0]["database"],
+        format!("{prefix}catalog"),
+        "{v}"
+    );
+    // Repeated, as before.
+    let out = bsi(&["--app-config", a, "--app-config", b, "databases", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // Only the first file: its port 5432, where no server listens.
+    let out = bsi(&["--app-config", a, "databases"]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+    assert!(text(&out).contains(":5432"), "{}", text(&out));
+}
+
+#[test]
+fn keyring_exits_9_when_the_keyring_is_unusable() {
+    let config = tempfile::tempdir().unwrap();
+    let run = |json: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_bsi"));
+        c.arg("keyring")
+            .env("BSI_CONFIG_DIR", config.path())
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/bsi-no-bus",
+            )
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        if json {
+            c.arg("--json");
+        }
+        c.output().unwrap()
+    };
+    let out = run(false);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(9), "{t}");
+    assert!(t.contains("NOT usable"), "{t}");
+    assert!(t.contains("Secret Service"), "says what to do: {t}");
+    let out = run(true);
+    assert_eq!(out.status.code(), Some(9), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["available"], false, "{v}");
+    assert!(
+        v["hint"].as_str().unwrap().contains("Secret Service"),
+        "{v}"
+    );
+}
+
+#[test]
+fn demo_reset_and_stop_refuse_connection_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for action in ["--reset", "--stop"] {
+        for opts in [
+            vec!["--url", "postgresql://elsewhere/db"],
+            vec!["--prefix", "other_"],
+            vec!["--profile", "prod"],
+            vec!["--app-config", "app-config.yaml"],
+        ] {
+            let mut args = opts.clone();
+            args.extend(["demo", action, "--dir", d, "--no-open"]);
+            let out = bsi(&args);
+            let t = text(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {t}");
+            assert!(t.contains("own local PostgreSQL server"), "{t}");
+            assert!(t.contains(opts[0]), "{t}");
+            // After the subcommand too.
+            let mut args = vec!["demo", action, "--dir", d];
+            args.extend(&opts);
+            let out = bsi(&args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        }
+    }
+    // BSI_PROFILE in the environment is not a conflict: `--stop` on a demo that never ran.
+    let out = Command::new(env!("CARGO_BIN_EXE_bsi"))
+        .args(["demo", "--stop", "--dir", d])
+        .env("BSI_PROFILE", "prod")
+        .env("BSI_CONFIG_DIR", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(Path::new(d).exists());
+}
