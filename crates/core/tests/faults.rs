@@ -359,3 +359,52 @@ async fn a_self_signed_leaf_under_verify_full_says_what_to_use() {
     let p = profile(&s, "localhost", SslMode::Require);
     conns(p, &s.password).test().await.unwrap();
 }
+
+/// Records the events at WARN or above, their fields as text.
+#[derive(Clone, Default)]
+struct Warnings(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Text(String);
+        impl tracing::field::Visit for Text {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!("{}={value:?} ", field.name()));
+            }
+        }
+        if *event.metadata().level() <= tracing::Level::WARN {
+            let mut t = Text(String::new());
+            event.record(&mut t);
+            self.0.lock().unwrap().push(t.0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_statement_stopped_by_the_timeout_is_not_logged_at_warn() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let warnings = Warnings::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(warnings.clone()));
+    let s = shared();
+    let mut p = profile(s, "localhost", SslMode::Require);
+    p.pool.statement_timeout_secs = 1;
+    let c = conns(p, &s.password);
+    let pool = c.database("postgres").await.unwrap();
+    let err = sqlx::query("SELECT pg_sleep(3) /* bsi fault warn */")
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    let err = map_query_error(err, &c.endpoint("postgres"));
+    assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
+    c.close().await;
+    let logged = warnings.0.lock().unwrap().clone();
+    assert!(
+        !logged.iter().any(|w| w.contains("bsi fault warn")),
+        "{logged:?}"
+    );
+}
