@@ -32,7 +32,9 @@ pub enum ErrorCode {
     TlsIncompleteChain,
     /// Any other TLS failure.
     Tls,
-    /// The server could not be reached (refused, no route, DNS).
+    /// The server could not be reached (refused, no route, DNS), the port does not speak
+    /// PostgreSQL, or an open connection ended (the server ended the session, or the network
+    /// cut it). Exit code 7, as [`ErrorCode::Timeout`].
     Unreachable,
     /// A connect, acquire or statement timeout.
     Timeout,
@@ -155,6 +157,20 @@ pub enum CoreError {
     )]
     Unreachable { server: String, cause: String },
 
+    #[error(
+        "the connection to {server} ended while in use ({cause}): the server ended the session \
+         (an administrator command such as pg_terminate_backend, or a server restart) or the \
+         network cut it; retrying reconnects"
+    )]
+    ConnectionLost { server: String, cause: String },
+
+    #[error(
+        "{server} does not speak PostgreSQL: it answered the PostgreSQL handshake with something \
+         else (another service, such as an HTTP server, listens there); check the host and port \
+         of the profile (PostgreSQL listens on 5432 unless configured otherwise)"
+    )]
+    NotPostgres { server: String },
+
     #[error("{what} timed out after {}s{}", after.as_secs_f32(), hint.as_deref().map(|h| format!("; {h}")).unwrap_or_default())]
     Timeout {
         what: String,
@@ -206,7 +222,9 @@ impl CoreError {
             CoreError::TlsWrongHost { .. } => ErrorCode::TlsWrongHost,
             CoreError::TlsIncompleteChain { .. } => ErrorCode::TlsIncompleteChain,
             CoreError::Tls { .. } => ErrorCode::Tls,
-            CoreError::Unreachable { .. } => ErrorCode::Unreachable,
+            CoreError::Unreachable { .. }
+            | CoreError::ConnectionLost { .. }
+            | CoreError::NotPostgres { .. } => ErrorCode::Unreachable,
             CoreError::Timeout { .. } => ErrorCode::Timeout,
             CoreError::ReadOnly { .. } => ErrorCode::ReadOnly,
             CoreError::KeyringUnavailable { .. } => ErrorCode::KeyringUnavailable,

@@ -9,6 +9,9 @@
 //! intermediate; the server presents the full chain, or only its leaf with
 //! [`TlsSetup::LeafOnly`].
 //!
+//! For network faults, [`Proxy`] forwards a loopback port to the server's and can stall, cut or
+//! resume; [`http_responder`] is a port where something else than PostgreSQL answers.
+//!
 //! The server lives as long as the test process: a small shell wrapper holds a pipe from this
 //! process and stops PostgreSQL and removes its folder when the pipe closes, so nothing is left
 //! behind even when a test panics.
@@ -33,6 +36,22 @@ pub enum TlsSetup {
     LeafOnly,
     /// TLS off; plain `host` lines.
     Off,
+    /// TLS on with a self-signed certificate for `localhost` that is its own CA (as
+    /// `openssl req -x509` makes), written to [`PgServer::server_cert`].
+    SelfSigned,
+}
+
+/// A self-signed CA certificate for `localhost` and its key (PEM).
+fn self_signed_localhost() -> (String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).expect("self-signed certificate");
+    (cert.pem(), key.serialize_pem())
 }
 
 /// A running PostgreSQL for tests.
@@ -47,6 +66,8 @@ pub struct PgServer {
     pub intermediate_ca: PathBuf,
     /// A CA that signed nothing this server uses.
     pub unrelated_ca: PathBuf,
+    /// The certificate (chain) the server presents.
+    pub server_cert: PathBuf,
     /// The folder of the server (data, socket, certificates). Removed when the server stops.
     pub dir: PathBuf,
     pub tls: TlsSetup,
@@ -126,7 +147,7 @@ fn spawn(runner: &Runner, bin: &Path, data: &Path, dir: &Path) -> (Child, ChildS
 "$1/postgres" -D "$2" >"$3/server.log" 2>&1 &
 pid=$!
 read -r _ignored
-kill -INT "$pid" 2>/dev/null
+"$1/pg_ctl" -D "$2" -m fast -w stop >/dev/null 2>&1 || kill -INT "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 rm -rf "$3"
 "#;
@@ -173,15 +194,21 @@ impl PgServer {
         let pwfile = format!("--pwfile={}", dir.join("pwfile").display());
         ok(runner.initdb(&bin, &data, &["--no-sync".to_string(), pwfile]));
         // Certificates and configuration, written as the data folder's owner would.
-        let server_crt = match tls {
-            TlsSetup::LeafOnly => certs.leaf_pem.clone(),
-            _ => format!("{}{}", certs.leaf_pem, certs.intermediate_pem),
+        let (server_crt, server_key) = match tls {
+            TlsSetup::LeafOnly => (certs.leaf_pem.clone(), certs.leaf_key_pem.clone()),
+            TlsSetup::SelfSigned => self_signed_localhost(),
+            _ => (
+                format!("{}{}", certs.leaf_pem, certs.intermediate_pem),
+                certs.leaf_key_pem.clone(),
+            ),
         };
+        let server_cert = dir.join("server-cert.crt");
+        std::fs::write(&server_cert, &server_crt).expect("write");
         ok(cluster::install_server_cert(
             &runner,
             &data,
             &server_crt,
-            &certs.leaf_key_pem,
+            &server_key,
         ));
         let port = free_port();
         configure(&dir, &data, port, tls);
@@ -195,6 +222,7 @@ impl PgServer {
             root_ca,
             intermediate_ca,
             unrelated_ca,
+            server_cert,
             socket_dir: dir.clone(),
             dir,
             tls,
@@ -291,6 +319,20 @@ impl PgServer {
         )
     }
 
+    /// Restarts the server (fast shutdown: open sessions end with SQLSTATE 57P01), for
+    /// settings that need a restart and for sessions that outlive one. Returns when it accepts
+    /// connections again.
+    pub fn restart(&self) {
+        let runner = Runner::new();
+        let mut cmd = runner.cmd(&self.bin.join("pg_ctl"));
+        cmd.arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", "fast", "-w", "restart", "-l"])
+            .arg(self.dir.join("server.log"));
+        ok(runner.run(&mut cmd, "restart PostgreSQL"));
+        self.wait_ready();
+    }
+
     /// Stops the server now (it also stops when the test process ends).
     pub fn stop(&self) {
         if let Some((mut child, stdin)) = self.guard.lock().expect("lock").take() {
@@ -316,4 +358,153 @@ pub fn silent_listener() -> (TcpListener, u16) {
 /// A loopback port with nothing listening: for refused connections.
 pub fn closed_port() -> u16 {
     free_port()
+}
+
+/// A TCP listener on loopback that answers whatever it is sent with an HTTP error and closes
+/// the connection: a port where something else than PostgreSQL listens.
+pub fn http_responder() -> u16 {
+    use std::io::Read;
+    let (l, port) = silent_listener();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut buf = [0u8; 512];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        }
+    });
+    port
+}
+
+/// What the [`Proxy`] does with the bytes it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ProxyState {
+    stalled: bool,
+    /// Incremented by each cut: connections from before a cut are closed.
+    cuts: u64,
+}
+
+/// A TCP proxy on loopback in front of a port (PostgreSQL's), for network faults: it forwards
+/// both ways until told to [stall](Proxy::stall) (accept and read, forward nothing), to
+/// [cut](Proxy::cut) (close both sides of every open connection) or to
+/// [resume](Proxy::resume). It runs on its own thread and stops when dropped.
+pub struct Proxy {
+    /// The port to connect to instead of the target's.
+    pub port: u16,
+    ctl: tokio::sync::watch::Sender<ProxyState>,
+}
+
+impl Proxy {
+    /// A proxy on `127.0.0.1:0` forwarding to `127.0.0.1:target`.
+    pub fn start(target: u16) -> Proxy {
+        let (listener, port) = silent_listener();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let (ctl, rx) = tokio::sync::watch::channel(ProxyState {
+            stalled: false,
+            cuts: 0,
+        });
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("proxy runtime");
+            rt.block_on(proxy_loop(listener, target, rx));
+        });
+        Proxy { port, ctl }
+    }
+
+    /// Stops forwarding (bytes are read and held, nothing is delivered, no connection closes).
+    pub fn stall(&self) {
+        self.ctl.send_modify(|s| s.stalled = true);
+    }
+
+    /// Forwards again, the bytes held first.
+    pub fn resume(&self) {
+        self.ctl.send_modify(|s| s.stalled = false);
+    }
+
+    /// Closes both sides of every connection open now; later ones are forwarded.
+    pub fn cut(&self) {
+        self.ctl.send_modify(|s| s.cuts += 1);
+    }
+}
+
+async fn proxy_loop(
+    listener: TcpListener,
+    target: u16,
+    mut rx: tokio::sync::watch::Receiver<ProxyState>,
+) {
+    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+    loop {
+        let client = tokio::select! {
+            a = listener.accept() => match a {
+                Ok((c, _)) => c,
+                Err(_) => continue,
+            },
+            ch = rx.changed() => {
+                if ch.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else {
+            continue;
+        };
+        let cuts = rx.borrow().cuts;
+        let (cr, cw) = client.into_split();
+        let (sr, sw) = server.into_split();
+        tokio::spawn(pump(cr, sw, rx.clone(), cuts));
+        tokio::spawn(pump(sr, cw, rx.clone(), cuts));
+    }
+}
+
+/// Waits until forwarding is allowed: false when the connection is to close (cut, or the proxy
+/// dropped).
+async fn forwarding(rx: &mut tokio::sync::watch::Receiver<ProxyState>, cuts: u64) -> bool {
+    loop {
+        let s = *rx.borrow_and_update();
+        if s.cuts != cuts {
+            return false;
+        }
+        if !s.stalled {
+            return true;
+        }
+        if rx.changed().await.is_err() {
+            return false;
+        }
+    }
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut rx: tokio::sync::watch::Receiver<ProxyState>,
+    cuts: u64,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        if !forwarding(&mut rx, cuts).await {
+            return;
+        }
+        let n = tokio::select! {
+            r = from.read(&mut buf) => match r {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            },
+            ch = rx.changed() => {
+                if ch.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        if !forwarding(&mut rx, cuts).await {
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
 }

@@ -1,13 +1,53 @@
 //! Error classification: every failure of a connection or a query becomes an error the user
 //! can act on (authentication, TLS trust or host name, no TLS, unreachable, timeout, read-only,
-//! a schema that changed, a missing privilege...), with what to do next.
+//! a schema that changed, a missing privilege...), with what to do next: a role or a server out
+//! of connection slots, a statement past the profile's timeout, a session the server ended, a
+//! port where something else than PostgreSQL answers. Messages carry no library debug
+//! formatting or documentation links ([`plain`]).
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use super::endpoint::Endpoint;
 use crate::diagnose;
 use crate::error::CoreError;
+use crate::profile::PoolSettings;
 use crate::tls::TlsSettings;
+
+/// The timeouts sessions to an endpoint were last opened with, so that an error names them.
+#[derive(Clone, Copy)]
+struct Timeouts {
+    acquire_secs: u64,
+    statement_secs: u64,
+}
+
+fn timeouts() -> &'static Mutex<HashMap<Endpoint, Timeouts>> {
+    static T: OnceLock<Mutex<HashMap<Endpoint, Timeouts>>> = OnceLock::new();
+    T.get_or_init(Default::default)
+}
+
+/// Records the timeouts sessions to `ep` are opened with (called with every session's options).
+pub(super) fn remember(ep: &Endpoint, pool: &PoolSettings) {
+    timeouts()
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(
+            ep.clone(),
+            Timeouts {
+                acquire_secs: pool.acquire_timeout_secs.max(1),
+                statement_secs: pool.statement_timeout_secs,
+            },
+        );
+}
+
+fn timeouts_of(ep: &Endpoint) -> Option<Timeouts> {
+    timeouts()
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(ep)
+        .copied()
+}
 
 /// Classifies a failure to connect to `ep` with `tls`. An untrusted certificate chain is
 /// fetched again (within `timeout`) to say what is wrong with it.
@@ -35,11 +75,20 @@ pub(super) async fn connect_error(
             {
                 return classify_tls_detail(ep, tls, detail, timeout).await;
             }
+            if detail.contains("InvalidContentType")
+                || detail.contains("received corrupt message")
+                || detail.contains("CorruptMessage")
+            {
+                // TLS was agreed, then something else than TLS came back.
+                return CoreError::NotPostgres { server };
+            }
             CoreError::Unreachable {
                 server,
-                cause: detail,
+                cause: plain(&detail),
             }
         }
+        // The first bytes back were not PostgreSQL's (an HTTP server, SSH, another service).
+        sqlx::Error::Protocol(_) => CoreError::NotPostgres { server },
         other => map_query_error(other, ep),
     }
 }
@@ -57,6 +106,21 @@ async fn classify_tls_detail(
             detail: short_tls(&detail),
         };
     }
+    if detail.contains("CaUsedAsEndEntity") {
+        return CoreError::TlsUntrusted {
+            server,
+            detail:
+                "the server presents a CA certificate (typically a self-signed one) as its own \
+                     certificate, and a CA certificate cannot identify a server"
+                    .to_string(),
+            hint: format!(
+                "give the server a certificate for `{}` issued by a CA (ssl_cert_file) and trust \
+                 that CA with sslrootcert and sslmode=verify-full; if this self-signed certificate \
+                 is expected on a trusted network, sslmode=require encrypts without verifying it",
+                ep.host
+            ),
+        };
+    }
     if detail.contains("UnknownIssuer") || detail.contains("BadSignature") {
         let chain = diagnose::fetch_chain(&ep.host, ep.port, timeout).await;
         return diagnose::untrusted(server, tls, short_tls(&detail), chain.ok());
@@ -68,10 +132,59 @@ async fn classify_tls_detail(
 }
 
 fn short_tls(detail: &str) -> String {
-    detail
-        .trim()
-        .trim_start_matches("error communicating with database: ")
-        .to_string()
+    plain(
+        detail
+            .trim()
+            .trim_start_matches("error communicating with database: "),
+    )
+}
+
+/// `text` without the libraries' debug formatting and documentation links: no `Other(...)`
+/// wrappers, no `https://docs.rs/...` addresses.
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in text.split(' ').enumerate() {
+        if part.starts_with("https://") || part.starts_with("http://") {
+            continue;
+        }
+        if i > 0 && !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(part);
+    }
+    let mut s = out;
+    let mut debug = false;
+    for wrapper in [
+        "Other(",
+        "OtherError(",
+        "InvalidCertificate(",
+        "InvalidMessage(",
+        "PeerMisbehaved(",
+        "General(",
+        "Io(",
+        "Custom {",
+        "kind:",
+    ] {
+        if s.contains(wrapper) {
+            debug = true;
+            s = s.replace(wrapper, "");
+        }
+    }
+    if debug {
+        // The brackets of the wrappers removed: none of a debug string's are worth keeping.
+        s = s.replace(['(', ')', '{', '}', '"'], "");
+    }
+    s.trim().trim_end_matches(':').trim().to_string()
+}
+
+/// Whether a failure on an open connection means the connection ended (closed by the server,
+/// reset, or cut) rather than that the server could not be reached.
+fn connection_ended(io: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        io.kind(),
+        K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+    ) || io.to_string().contains("close_notify")
 }
 
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
@@ -106,12 +219,17 @@ pub fn map_query_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
                 Some("28000") => CoreError::Authentication {
                     user: ep.user.clone(),
                     server: ep.server(),
-                    message: format!("{message} (the server's pg_hba.conf does not let this user in from here)"),
+                    message: format!(
+                        "{message} (the server's pg_hba.conf does not let this user in from here)"
+                    ),
                 },
                 Some("3D000") => CoreError::NotFound {
                     what: "database",
                     name: ep.database.clone(),
-                    hint: Some(format!("it does not exist on {}; `bsi databases` lists the Backstage databases there", ep.server())),
+                    hint: Some(format!(
+                        "it does not exist on {}; `bsi databases` lists the Backstage databases there",
+                        ep.server()
+                    )),
                 },
                 Some("25006") => CoreError::ReadOnly { message },
                 Some("57014") if message.contains("user request") => CoreError::Cancelled,
@@ -121,36 +239,130 @@ pub fn map_query_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
                     view: format!("this view of {}", ep.database),
                     reason: format!("{message}; the schema changed since it was read, try again"),
                 },
-                Some("57014") => CoreError::Timeout {
-                    what: "the query".to_string(),
-                    after: Duration::ZERO,
-                    hint: Some(format!("{message}; the profile's statement timeout stopped it")),
+                Some("57014") => {
+                    let secs = timeouts_of(ep).map(|t| t.statement_secs);
+                    tracing::debug!(database = %ep.database, %message, "statement stopped by the server");
+                    CoreError::Timeout {
+                        what: "the statement".to_string(),
+                        after: Duration::from_secs(secs.unwrap_or(0)),
+                        hint: Some(format!(
+                            "it ran past the profile's statement timeout ({}) and the server stopped it; \
+                             raise the timeout (`bsi profile add --update NAME --statement-timeout SECS`) \
+                             or ask for less at a time",
+                            secs.map(|s| format!("{s} s"))
+                                .unwrap_or_else(|| "statement_timeout".to_string())
+                        )),
+                    }
+                }
+                Some("53300") if message.contains("for role") => CoreError::Database {
+                    code,
+                    message: format!(
+                        "the role `{}` reached its connection limit on {} (the server said: {message}); \
+                         wait for its other sessions to end or close them (pg_stat_activity lists them), \
+                         or raise the role's limit (ALTER ROLE \"{}\" CONNECTION LIMIT n)",
+                        ep.user,
+                        ep.server(),
+                        ep.user
+                    ),
+                },
+                Some("53300") => CoreError::Database {
+                    code,
+                    message: format!(
+                        "{} accepts no more connections: the server's max_connections is reached \
+                         (the server said: {message}); wait for other sessions to end or close idle \
+                         ones, lower pool.max_connections of the profiles using it, or raise \
+                         max_connections in the server's postgresql.conf",
+                        ep.server()
+                    ),
+                },
+                Some("57P01" | "57P02") => CoreError::ConnectionLost {
+                    server: ep.server(),
+                    cause: format!("the server said: {message}"),
+                },
+                Some("57P03") => CoreError::Database {
+                    code,
+                    message: format!(
+                        "{} is starting up or shutting down and accepts no connections now \
+                         (the server said: {message}); try again in a moment",
+                        ep.server()
+                    ),
                 },
                 Some("42501") => CoreError::Database {
                     code,
-                    message: format!("{message}; the user `{}` lacks a privilege for this", ep.user),
+                    message: format!(
+                        "{message}; the user `{}` lacks a privilege for this",
+                        ep.user
+                    ),
                 },
                 _ => CoreError::Database { code, message },
             }
         }
-        sqlx::Error::PoolTimedOut => CoreError::Timeout {
-            what: format!("waiting for a connection to {} / {}", ep.server(), ep.database),
-            after: Duration::ZERO,
-            hint: Some("all pooled connections are busy or the server stopped answering; raise pool.max_connections or acquire_timeout_secs".to_string()),
-        },
+        sqlx::Error::PoolTimedOut => {
+            let secs = timeouts_of(ep).map(|t| t.acquire_secs).unwrap_or(0);
+            CoreError::Timeout {
+                what: format!(
+                    "waiting for a free pooled connection to {} / {}",
+                    ep.server(),
+                    ep.database
+                ),
+                after: Duration::from_secs(secs),
+                hint: Some(format!(
+                    "the pool's acquire timeout ({secs} s) passed: its connections stayed busy, or no new \
+                     one could be opened (the role `{}` at its connection limit, the server at its \
+                     max_connections, or the server not answering); wait for running work to end, or \
+                     raise pool.max_connections or pool.acquire_timeout_secs",
+                    ep.user
+                )),
+            }
+        }
         sqlx::Error::PoolClosed => CoreError::Cancelled,
+        sqlx::Error::Io(io) if connection_ended(&io) => CoreError::ConnectionLost {
+            server: ep.server(),
+            cause: plain(&io.to_string()),
+        },
         sqlx::Error::Io(io) => CoreError::Unreachable {
             server: ep.server(),
-            cause: io.to_string(),
+            cause: plain(&io.to_string()),
+        },
+        sqlx::Error::Protocol(_) => CoreError::NotPostgres {
+            server: ep.server(),
         },
         sqlx::Error::Tls(t) => CoreError::Tls {
             server: ep.server(),
-            detail: error_chain(t.as_ref()),
+            detail: plain(&error_chain(t.as_ref())),
         },
         sqlx::Error::RowNotFound => CoreError::not_found("row", ep.database.clone()),
         other => CoreError::Database {
             code: None,
             message: other.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain;
+
+    #[test]
+    fn plain_drops_debug_wrappers_and_links_but_keeps_plain_text() {
+        assert_eq!(
+            plain("invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))"),
+            "invalid peer certificate: CaUsedAsEndEntity"
+        );
+        assert_eq!(
+            plain(
+                "peer closed connection without sending TLS close_notify: \
+                 https://docs.rs/rustls/latest/rustls/manual/_03_howto/index.html#unexpected-eof"
+            ),
+            "peer closed connection without sending TLS close_notify"
+        );
+        assert_eq!(
+            plain("Custom { kind: Other, error: \"boom\" }"),
+            "Other, error: boom"
+        );
+        assert_eq!(
+            plain("Connection refused (os error 111)"),
+            "Connection refused (os error 111)"
+        );
     }
 }

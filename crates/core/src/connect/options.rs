@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
 
 use super::classify;
 use super::endpoint::Endpoint;
@@ -38,6 +38,11 @@ impl SessionSettings<'_> {
             opts = opts.password(pw.expose());
         }
         opts = self.tls.apply(opts);
+        // Statements (slow ones too) are logged at debug only: their text may hold data.
+        opts = opts
+            .log_statements(log::LevelFilter::Debug)
+            .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
+        classify::remember(ep, self.pool);
         let read_only = if self.write_mode { "off" } else { "on" };
         opts.options([
             ("default_transaction_read_only", read_only),
@@ -84,11 +89,12 @@ impl SessionSettings<'_> {
                 Err(CoreError::Timeout {
                     what: format!("connecting to {}", ep.server()),
                     after: timeout,
-                    hint: Some(
-                        "the server accepted nothing or did not answer; check the host, port and firewall, \
-                         or raise the profile's connect timeout"
-                            .to_string(),
-                    ),
+                    hint: Some(format!(
+                        "the server accepted nothing or did not answer within the profile's connect timeout ({} s); \
+                         check the host, port, network and firewall, or raise the connect timeout \
+                         (`bsi profile add --update NAME --connect-timeout SECS`)",
+                        timeout.as_secs()
+                    )),
                 })
             }
         }

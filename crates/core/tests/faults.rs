@@ -1,0 +1,410 @@
+//! Faults against a real PostgreSQL and a loopback proxy in front of it: each failure is
+//! classified to our error code with a message that names the cause and the next step, and
+//! none carries a library's debug formatting or documentation links.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bsi_core::connect::{Connections, map_query_error};
+use bsi_core::profile::Profile;
+use bsi_core::secrets::Secret;
+use bsi_core::tls::SslMode;
+use bsi_core::{CoreError, ErrorCode};
+use bsi_testkit::{PgServer, Proxy, TlsSetup, shared};
+
+fn profile(server: &PgServer, host: &str, mode: SslMode) -> Profile {
+    let mut p = Profile::new("faults", host, "postgres");
+    p.port = server.port;
+    p.tls.sslmode = mode;
+    p.pool.connect_timeout_secs = 5;
+    p.pool.statement_timeout_secs = 120;
+    p
+}
+
+fn conns(p: Profile, password: &str) -> Arc<Connections> {
+    Connections::new(p, Some(Secret::new(password.to_string())))
+}
+
+/// Asserts `err` has `code`, its message every one of `words`, and no debug formatting.
+fn check(err: &CoreError, code: ErrorCode, words: &[&str]) {
+    let msg = err.to_string();
+    assert_eq!(err.code(), code, "{msg}");
+    for w in words {
+        assert!(msg.contains(w), "`{w}` missing from: {msg}");
+    }
+    for bad in [
+        "Other(", "Io(", "Custom {", "kind:", "docs.rs", "rustls", "Error(",
+    ] {
+        assert!(!msg.contains(bad), "`{bad}` in: {msg}");
+    }
+}
+
+/// Waits until a session of `server` runs a query containing `tag`.
+fn wait_active(server: &PgServer, tag: &str) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        let n = server.psql(
+            "postgres",
+            &format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' \
+                 AND query LIKE '%{tag}%' AND pid <> pg_backend_pid()"
+            ),
+        );
+        if n != "0" {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the query tagged {tag} never ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_at_its_connection_limit_is_named_with_the_fix() {
+    let s = shared();
+    let (user, password) = s.create_role("bsi_fault_limited", "CONNECTION LIMIT 1");
+    let mut p = profile(s, "localhost", SslMode::Require);
+    p.user = user.clone();
+    let c = conns(p, &password);
+    let held = c.connect_once(&c.endpoint("postgres")).await.unwrap();
+    let err = c.test().await.unwrap_err();
+    check(
+        &err,
+        ErrorCode::Database,
+        &[
+            &format!("`{user}`"),
+            "connection limit",
+            "close them",
+            "CONNECTION LIMIT",
+        ],
+    );
+    assert!(!err.to_string().contains("max_connections"), "{err}");
+    drop(held);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_at_max_connections_is_told_apart() {
+    // A cluster of its own: max_connections needs a restart.
+    let s = PgServer::start(TlsSetup::FullChain);
+    s.psql("postgres", "ALTER SYSTEM SET max_connections = 5");
+    s.psql(
+        "postgres",
+        "ALTER SYSTEM SET superuser_reserved_connections = 3",
+    );
+    s.restart();
+    let (user, password) = s.create_role("bsi_fault_many", "");
+    let mut p = profile(&s, "localhost", SslMode::Require);
+    p.user = user;
+    let c = conns(p, &password);
+    let ep = c.endpoint("postgres");
+    let mut held = Vec::new();
+    let err = loop {
+        match c.connect_once(&ep).await {
+            Ok(conn) => held.push(conn),
+            Err(e) => break e,
+        }
+        assert!(held.len() < 10, "max_connections never applied");
+    };
+    check(
+        &err,
+        ErrorCode::Database,
+        &[
+            "max_connections",
+            "accepts no more connections",
+            "localhost:",
+        ],
+    );
+    assert!(!err.to_string().contains("connection limit"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_pool_times_out_naming_the_acquire_timeout() {
+    let s = shared();
+    let mut p = profile(s, "localhost", SslMode::Require);
+    p.pool.max_connections = 1;
+    p.pool.acquire_timeout_secs = 1;
+    let c = conns(p, &s.password);
+    let pool = c.database("postgres").await.unwrap();
+    let held = pool.acquire().await.unwrap();
+    let started = Instant::now();
+    let err = sqlx::query("SELECT 1").execute(&pool).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let err = map_query_error(err, &c.endpoint("postgres"));
+    check(
+        &err,
+        ErrorCode::Timeout,
+        &["after 1s", "acquire timeout (1 s)", "pool.max_connections"],
+    );
+    drop(held);
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_past_the_timeout_names_the_profiles_timeout() {
+    let s = shared();
+    let mut p = profile(s, "localhost", SslMode::Require);
+    p.pool.statement_timeout_secs = 1;
+    let c = conns(p, &s.password);
+    let pool = c.database("postgres").await.unwrap();
+    let err = sqlx::query("SELECT pg_sleep(5)")
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    let err = map_query_error(err, &c.endpoint("postgres"));
+    check(
+        &err,
+        ErrorCode::Timeout,
+        &["after 1s", "statement timeout (1 s)", "--statement-timeout"],
+    );
+    assert!(!err.to_string().contains("pg_sleep"), "{err}");
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminated_backend_says_the_server_ended_the_session() {
+    let s = shared();
+    let c = conns(profile(s, "localhost", SslMode::Require), &s.password);
+    let pool = c.database("postgres").await.unwrap();
+    let running = tokio::spawn({
+        let pool = pool.clone();
+        async move {
+            sqlx::query("SELECT pg_sleep(30) /* bsi fault terminate */")
+                .execute(&pool)
+                .await
+        }
+    });
+    tokio::task::spawn_blocking(|| wait_active(shared(), "bsi fault terminate"))
+        .await
+        .unwrap();
+    s.psql(
+        "postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE query LIKE '%bsi fault terminate%' AND pid <> pg_backend_pid()",
+    );
+    let err = running.await.unwrap().unwrap_err();
+    let err = map_query_error(err, &c.endpoint("postgres"));
+    check(
+        &err,
+        ErrorCode::Unreachable,
+        &["the server ended the session", "retrying reconnects"],
+    );
+    // The pool opens a new session for the next query.
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_server_restart_the_next_query_reconnects() {
+    let s = Arc::new(PgServer::start(TlsSetup::FullChain));
+    let c = conns(profile(&s, "localhost", SslMode::Require), &s.password);
+    let pool = c.database("postgres").await.unwrap();
+    sqlx::query("SELECT 1").execute(&pool).await.unwrap();
+    let running = tokio::spawn({
+        let pool = pool.clone();
+        async move {
+            sqlx::query("SELECT pg_sleep(30) /* bsi fault restart */")
+                .execute(&pool)
+                .await
+        }
+    });
+    let s2 = s.clone();
+    tokio::task::spawn_blocking(move || {
+        wait_active(&s2, "bsi fault restart");
+        s2.restart();
+    })
+    .await
+    .unwrap();
+    let err = running.await.unwrap().unwrap_err();
+    let err = map_query_error(err, &c.endpoint("postgres"));
+    check(
+        &err,
+        ErrorCode::Unreachable,
+        &["ended", "server restart", "retrying reconnects"],
+    );
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_network_ends_in_a_timeout_that_names_it() {
+    let s = shared();
+    let proxy = Proxy::start(s.port);
+    let mut p = profile(s, "127.0.0.1", SslMode::Require);
+    p.port = proxy.port;
+    p.pool.connect_timeout_secs = 2;
+    p.pool.acquire_timeout_secs = 2;
+    p.pool.max_connections = 1;
+    let c = conns(p, &s.password);
+
+    // Connecting through a stalled network: the connect timeout.
+    proxy.stall();
+    let started = Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(20), c.test())
+        .await
+        .expect("hung")
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    check(
+        &err,
+        ErrorCode::Timeout,
+        &["connect timeout (2 s)", "--connect-timeout"],
+    );
+
+    // A pooled connection whose network stalls: the next query ends with the acquire timeout.
+    proxy.resume();
+    let pool = c.database("postgres").await.unwrap();
+    sqlx::query("SELECT 1").execute(&pool).await.unwrap();
+    proxy.stall();
+    let started = Instant::now();
+    let err = tokio::time::timeout(
+        Duration::from_secs(20),
+        sqlx::query("SELECT 1").execute(&pool),
+    )
+    .await
+    .expect("hung")
+    .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let err = map_query_error(err, &c.endpoint("postgres"));
+    check(&err, ErrorCode::Timeout, &["acquire timeout (2 s)"]);
+    proxy.resume();
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_connection_says_it_ended_and_the_next_query_reconnects() {
+    let s = shared();
+    let proxy = Proxy::start(s.port);
+    let mut p = profile(s, "127.0.0.1", SslMode::Require);
+    p.port = proxy.port;
+    let c = conns(p, &s.password);
+    let pool = c.database("postgres").await.unwrap();
+    let running = tokio::spawn({
+        let pool = pool.clone();
+        async move {
+            sqlx::query("SELECT pg_sleep(30) /* bsi fault cut */")
+                .execute(&pool)
+                .await
+        }
+    });
+    tokio::task::spawn_blocking(|| wait_active(shared(), "bsi fault cut"))
+        .await
+        .unwrap();
+    proxy.cut();
+    let err = tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .expect("hung")
+        .unwrap()
+        .unwrap_err();
+    let err = map_query_error(err, &c.endpoint("postgres"));
+    check(
+        &err,
+        ErrorCode::Unreachable,
+        &[
+            &format!("127.0.0.1:{}", proxy.port),
+            "network cut it",
+            "retrying reconnects",
+        ],
+    );
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_that_does_not_speak_postgresql_is_named() {
+    let s = shared();
+    let port = bsi_testkit::http_responder();
+    for mode in [SslMode::Prefer, SslMode::Require] {
+        let mut p = profile(s, "127.0.0.1", mode);
+        p.port = port;
+        let err = conns(p, &s.password).test().await.unwrap_err();
+        check(
+            &err,
+            ErrorCode::Unreachable,
+            &[
+                &format!("127.0.0.1:{port} does not speak PostgreSQL"),
+                "check the host and port",
+            ],
+        );
+        assert!(!err.to_string().contains("0x48"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_signed_leaf_under_verify_full_says_what_to_use() {
+    let s = PgServer::start(TlsSetup::SelfSigned);
+    let mut p = profile(&s, "localhost", SslMode::VerifyFull);
+    p.tls.root_cert = Some(s.server_cert.clone());
+    let err = conns(p, &s.password).test().await.unwrap_err();
+    check(
+        &err,
+        ErrorCode::TlsUntrusted,
+        &["self-signed", "sslrootcert", "sslmode=require"],
+    );
+    assert!(!err.to_string().contains("CaUsedAsEndEntity"), "{err}");
+
+    // Encrypting without verifying connects.
+    let p = profile(&s, "localhost", SslMode::Require);
+    conns(p, &s.password).test().await.unwrap();
+}
+
+/// Records the events at WARN or above, their fields as text.
+#[derive(Clone, Default)]
+struct Warnings(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Text(String);
+        impl tracing::field::Visit for Text {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!("{}={value:?} ", field.name()));
+            }
+        }
+        if *event.metadata().level() <= tracing::Level::WARN {
+            let mut t = Text(String::new());
+            event.record(&mut t);
+            self.0.lock().unwrap().push(t.0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_statement_stopped_by_the_timeout_is_not_logged_at_warn() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let warnings = Warnings::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(warnings.clone()));
+    let s = shared();
+    let mut p = profile(s, "localhost", SslMode::Require);
+    p.pool.statement_timeout_secs = 1;
+    let c = conns(p, &s.password);
+    let pool = c.database("postgres").await.unwrap();
+    let err = sqlx::query("SELECT pg_sleep(3) /* bsi fault warn */")
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    let err = map_query_error(err, &c.endpoint("postgres"));
+    assert_eq!(err.code(), ErrorCode::Timeout, "{err}");
+    c.close().await;
+    let logged = warnings.0.lock().unwrap().clone();
+    assert!(
+        !logged.iter().any(|w| w.contains("bsi fault warn")),
+        "{logged:?}"
+    );
+}
