@@ -323,6 +323,18 @@ async fn entity(
         "NOT in the catalog (never stitched)"
     };
     println!("{} · {status}", d.entity_ref);
+    if let Some(src) = d.source {
+        use bsi_core::catalog::EntitySource as S;
+        let from = match src {
+            S::Final => "final_entities (stitched)",
+            S::Processed => "refresh_state.processed_entity (not stitched)",
+            S::Unprocessed => "refresh_state.unprocessed_entity (as emitted, not processed)",
+        };
+        println!("shown from: {from}");
+    }
+    for n in &d.notes {
+        println!("note: {n}");
+    }
     if let Some(e) = &d.entity {
         let s = |p: &str| e.pointer(p).and_then(|v| v.as_str()).map(str::to_string);
         if let Some(t) = s("/metadata/title") {
