@@ -226,10 +226,35 @@ pub async fn unlock(
 }
 
 /// The Knex tables of every database of the profile (as discovery finds them). A database
-/// that cannot be read is skipped with a warning in the log, not fatal.
+/// that cannot be read is skipped with a warning in the log, not fatal; but when no table
+/// could be read and some database could not, that is an error naming them, not an empty
+/// list (which would say that no database here is managed by Backstage).
 pub async fn status(conns: &std::sync::Arc<Connections>) -> Result<Vec<KnexTable>> {
     let d = crate::discovery::discover(conns).await?;
-    Ok(status_of(conns, &d).await.0)
+    let (tables, mut errors) = status_of(conns, &d).await;
+    if !tables.is_empty() {
+        return Ok(tables);
+    }
+    errors.extend(d.databases.iter().filter_map(|db| {
+        db.error.as_ref().map(|e| crate::ErrorPayload {
+            code: e.code,
+            message: format!("{}: {}", db.database, e.message),
+        })
+    }));
+    if errors.is_empty() {
+        return Ok(tables);
+    }
+    Err(CoreError::Database {
+        code: None,
+        message: format!(
+            "no Knex table could be read, and these databases could not be: {}",
+            errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    })
 }
 
 /// [`status`] of the databases a discovery found, with the errors of the databases whose Knex

@@ -154,6 +154,22 @@ async fn damage(t: &Targets, prefix: &str) -> Damaged {
         &format!("REVOKE SELECT ON sessions FROM \"{role}\""),
     )
     .await;
+    // A second role that may not even connect to the data set's databases.
+    exec(
+        cat,
+        &format!("CREATE ROLE \"{role}_none\" LOGIN PASSWORD '{ROLE_PASSWORD}'"),
+    )
+    .await;
+    for area in AREAS {
+        exec(
+            cat,
+            &format!(
+                "REVOKE CONNECT ON DATABASE \"{prefix}{area}\" FROM PUBLIC; \
+                 GRANT CONNECT ON DATABASE \"{prefix}{area}\" TO \"{role}\""
+            ),
+        )
+        .await;
+    }
     let session_user = one(
         &t.auth,
         "SELECT user_entity_ref FROM offline_sessions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
@@ -199,8 +215,12 @@ fn reader(prefix: &str) -> Arc<Connections> {
 
 /// Read-only connections as the role that may not read `relations`.
 fn limited(d: &Damaged) -> Arc<Connections> {
+    as_role(d, &d.role)
+}
+
+fn as_role(d: &Damaged, role: &str) -> Arc<Connections> {
     let s = shared();
-    let mut p = Profile::new("tol-limited", "localhost", d.role.clone());
+    let mut p = Profile::new("tol-limited", "localhost", role);
     p.port = s.port;
     p.prefix = d.prefix.clone();
     p.mode = DivisionMode::Database;
@@ -399,6 +419,14 @@ async fn a_knex_table_this_user_may_not_read_is_reported_not_absent() {
         .find(|t| t.database == format!("{}scaffolder", d.prefix) && t.table == "knex_migrations")
         .unwrap_or_else(|| panic!("{tables:?}"));
     assert!(scaf.error.is_none() && scaf.applied > 0, "{scaf:?}");
+    c.close().await;
+
+    // A user who may not connect to any of the databases: an error that names them, not
+    // "no database here is managed by Backstage".
+    let c = as_role(d, &format!("{}_none", d.role));
+    let e = bsi_core::knex::status(&c).await.unwrap_err().to_string();
+    assert!(e.contains("no Knex table could be read"), "{e}");
+    assert!(e.contains(&cat_db), "{e}");
     c.close().await;
 }
 
