@@ -314,6 +314,13 @@ async fn techdocs_cmd(
             })
             .collect(),
     );
+    for e in l.page.items.iter().filter(|e| e.problem.is_some()) {
+        println!(
+            "note: {}: {}",
+            e.entity_ref,
+            e.problem.as_deref().unwrap_or_default()
+        );
+    }
     println!("\n{} entities have TechDocs.", l.total);
     if let Some(reason) = &l.search.reason {
         println!("Search index not read: {reason}");

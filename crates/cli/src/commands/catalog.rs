@@ -218,6 +218,13 @@ async fn entities(global: &Global, cat: &Catalog, a: EntitiesArgs) -> Result<()>
                 .collect(),
         );
     }
+    for e in page.items.iter().filter(|e| e.problem.is_some()) {
+        println!(
+            "note: {}: {}",
+            e.entity_ref,
+            e.problem.as_deref().unwrap_or_default()
+        );
+    }
     if let Some(f) = facets {
         print_facets(&f);
     }
