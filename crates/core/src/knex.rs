@@ -29,6 +29,11 @@ pub struct KnexTable {
     pub other_sessions: i64,
     /// What to check first when the lock is held.
     pub hint: Option<String>,
+    /// Why the table (or its lock table) exists but could not be read, e.g. permission denied
+    /// for this user; `applied`, `newest` and `locked` are then unknown (0, empty, false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub error: Option<String>,
 }
 
 /// Reads every Knex migrations table of one database.
@@ -66,11 +71,40 @@ pub async fn tables_in(conns: &Connections, ep: &Endpoint) -> Result<Vec<KnexTab
             s = quote_ident(&schema),
             t = quote_ident(&table)
         );
-        let stats = sqlx::query(sqlx::AssertSqlSafe(q))
+        let lock_table = has_lock.then(|| format!("{table}_lock"));
+        // A table that is there but cannot be read is reported as such, not skipped.
+        let unreadable = |e: CoreError| {
+            if matches!(&e, CoreError::Database { code: Some(c), .. } if c == "42501") {
+                Ok(e.to_string())
+            } else {
+                Err(e)
+            }
+        };
+        let stats = match sqlx::query(sqlx::AssertSqlSafe(q))
             .fetch_one(&pool)
             .await
-            .map_err(|e| map_query_error(e, ep))?;
-        let lock_table = has_lock.then(|| format!("{table}_lock"));
+            .map_err(|e| map_query_error(e, ep))
+        {
+            Ok(stats) => stats,
+            Err(e) => {
+                let reason = unreadable(e)?;
+                out.push(KnexTable {
+                    database: ep.database.clone(),
+                    schema,
+                    table,
+                    lock_table,
+                    applied: 0,
+                    newest: None,
+                    newest_at: None,
+                    locked: false,
+                    other_sessions,
+                    hint: None,
+                    error: Some(reason),
+                });
+                continue;
+            }
+        };
+        let mut error = None;
         let locked = match &lock_table {
             Some(lt) => {
                 let q = format!(
@@ -78,10 +112,17 @@ pub async fn tables_in(conns: &Connections, ep: &Endpoint) -> Result<Vec<KnexTab
                     quote_ident(&schema),
                     quote_ident(lt)
                 );
-                sqlx::query_scalar::<_, bool>(sqlx::AssertSqlSafe(q))
+                match sqlx::query_scalar::<_, bool>(sqlx::AssertSqlSafe(q))
                     .fetch_one(&pool)
                     .await
-                    .map_err(|e| map_query_error(e, ep))?
+                    .map_err(|e| map_query_error(e, ep))
+                {
+                    Ok(l) => l,
+                    Err(e) => {
+                        error = Some(format!("{lt}: {}", unreadable(e)?));
+                        false
+                    }
+                }
             }
             None => false,
         };
@@ -107,6 +148,7 @@ pub async fn tables_in(conns: &Connections, ep: &Endpoint) -> Result<Vec<KnexTab
             locked,
             other_sessions,
             hint,
+            error,
         });
     }
     Ok(out)
@@ -184,10 +226,35 @@ pub async fn unlock(
 }
 
 /// The Knex tables of every database of the profile (as discovery finds them). A database
-/// that cannot be read is skipped with a warning in the log, not fatal.
+/// that cannot be read is skipped with a warning in the log, not fatal; but when no table
+/// could be read and some database could not, that is an error naming them, not an empty
+/// list (which would say that no database here is managed by Backstage).
 pub async fn status(conns: &std::sync::Arc<Connections>) -> Result<Vec<KnexTable>> {
     let d = crate::discovery::discover(conns).await?;
-    Ok(status_of(conns, &d).await.0)
+    let (tables, mut errors) = status_of(conns, &d).await;
+    if !tables.is_empty() {
+        return Ok(tables);
+    }
+    errors.extend(d.databases.iter().filter_map(|db| {
+        db.error.as_ref().map(|e| crate::ErrorPayload {
+            code: e.code,
+            message: format!("{}: {}", db.database, e.message),
+        })
+    }));
+    if errors.is_empty() {
+        return Ok(tables);
+    }
+    Err(CoreError::Database {
+        code: None,
+        message: format!(
+            "no Knex table could be read, and these databases could not be: {}",
+            errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    })
 }
 
 /// [`status`] of the databases a discovery found, with the errors of the databases whose Knex

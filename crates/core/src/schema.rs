@@ -172,7 +172,8 @@ impl From<Unavailable> for crate::CoreError {
 }
 
 /// `r`, or `None` with a note when the database lacks what a view needs
-/// ([`CoreError::SchemaDegraded`]): for pages that show several views and degrade one by one.
+/// ([`CoreError::SchemaDegraded`]) or the user may not read one of its tables (SQLSTATE
+/// 42501): for pages that show several views and degrade one by one.
 pub fn or_note<T>(r: Result<T>, notes: &mut Vec<String>) -> Result<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
@@ -180,8 +181,36 @@ pub fn or_note<T>(r: Result<T>, notes: &mut Vec<String>) -> Result<Option<T>> {
             notes.push(format!("{view}: {reason}"));
             Ok(None)
         }
+        // A table this user may not read leaves that part out, named, as a missing one does.
+        Err(e @ CoreError::Database { .. }) if matches!(&e, CoreError::Database { code: Some(c), .. } if c == "42501") =>
+        {
+            notes.push(format!("unavailable: {e}"));
+            Ok(None)
+        }
         Err(e) => Err(e),
     }
+}
+
+/// Those of `tables` that exist in `schema` but that the connected user may not SELECT from
+/// (a view reads them as absent and says why).
+pub async fn unreadable_tables(
+    pool: &PgPool,
+    ep: &Endpoint,
+    schema: &str,
+    tables: &[&str],
+) -> Result<Vec<String>> {
+    let names: Vec<String> = tables.iter().map(|t| t.to_string()).collect();
+    sqlx::query_scalar::<_, String>(
+        "SELECT t FROM unnest($1::text[]) AS t \
+         WHERE to_regclass(quote_ident($2) || '.' || quote_ident(t)) IS NOT NULL \
+           AND NOT has_table_privilege(quote_ident($2) || '.' || quote_ident(t), 'SELECT') \
+         ORDER BY t",
+    )
+    .bind(&names)
+    .bind(schema)
+    .fetch_all(pool)
+    .await
+    .map_err(|e| map_query_error(e, ep))
 }
 
 /// Counts the rows of `table` in the pool's current schema (identifier quoted, no values).

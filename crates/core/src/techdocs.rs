@@ -47,6 +47,11 @@ pub struct TechDocsEntity {
     /// How many `techdocs` documents the search index holds for this entity; `None` when the
     /// search index could not be read (see [`TechDocsList::search`]).
     pub search_documents: Option<i64>,
+    /// Why the entity's stored JSON could not be read (then `title`, and `techdocs_ref` when the
+    /// `search` table has no value for it, are blank); absent when it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub problem: Option<String>,
 }
 
 /// Whether the search index could be consulted.
@@ -111,6 +116,10 @@ const NEED_DOCUMENTS: Need = Need {
 /// over 200 characters), resolves their refs through `final_entities`' primary key, and sorts
 /// them: its cost follows the number of entities with TechDocs, not the catalog's size.
 /// Otherwise every entity's JSON is read.
+///
+/// The page's entities come back as text (`raw`) and are parsed here, for their titles (and
+/// the annotation where the `search` table has no value for it), so one entity that is not
+/// JSON is reported on its row instead of failing the statement.
 pub fn list_sql(schema: &str, from_search_table: bool, after: bool) -> String {
     let s = quote_ident(schema);
     let (cursor, lim) = if after {
@@ -143,9 +152,7 @@ pub fn list_sql(schema: &str, from_search_table: bool, after: bool) -> String {
     format!(
         "WITH {matched}, \
          page AS (SELECT j.* FROM j {cursor}ORDER BY j.entity_ref LIMIT {lim}) \
-         SELECT t.total, p.entity_ref, \
-                coalesce(p.original_value, f.final_entity::json->'metadata'->'annotations'->>'{TECHDOCS_REF_ANNOTATION}') AS techdocs_ref, \
-                f.final_entity::json->'metadata'->>'title' AS title \
+         SELECT t.total, p.entity_ref, p.original_value AS techdocs_ref, f.final_entity::text AS raw \
          FROM (SELECT count(*) AS total FROM j) t \
          LEFT JOIN (page p JOIN {s}.final_entities f ON f.entity_id = p.entity_id) ON true \
          ORDER BY p.entity_ref"
@@ -206,14 +213,33 @@ pub async fn list(conns: &Connections, q: &TechDocsQuery) -> Result<TechDocsList
     let mut items: Vec<TechDocsEntity> = rows
         .iter()
         .filter_map(|r| {
-            Some(TechDocsEntity {
-                entity_ref: r.get::<Option<String>, _>("entity_ref")?,
-                techdocs_ref: redact_text(
-                    &r.get::<Option<String>, _>("techdocs_ref")
-                        .unwrap_or_default(),
+            let entity_ref = r.get::<Option<String>, _>("entity_ref")?;
+            let raw: Option<String> = r.get("raw");
+            let (doc, problem) = match raw.as_deref().map(serde_json::from_str::<serde_json::Value>) {
+                Some(Ok(v)) => (Some(v), None),
+                Some(Err(e)) => (
+                    None,
+                    Some(format!(
+                        "unreadable row in final_entities: the stored entity is not valid JSON ({e})"
+                    )),
                 ),
-                title: r.get("title"),
+                None => (None, None),
+            };
+            let at = |p: &str| {
+                doc.as_ref()
+                    .and_then(|d| d.pointer(p))
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string)
+            };
+            let techdocs_ref = r
+                .get::<Option<String>, _>("techdocs_ref")
+                .or_else(|| at("/metadata/annotations/backstage.io~1techdocs-ref"));
+            Some(TechDocsEntity {
+                entity_ref,
+                techdocs_ref: redact_text(&techdocs_ref.unwrap_or_default()),
+                title: at("/metadata/title"),
                 search_documents: None,
+                problem,
             })
         })
         .collect();

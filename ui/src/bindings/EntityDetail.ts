@@ -39,4 +39,10 @@ orphan: boolean,
 /**
  * No `refresh_state_references` row targets it; absent without that table.
  */
-unreferenced?: boolean, orphan_annotation: boolean, };
+unreferenced?: boolean, orphan_annotation: boolean, 
+/**
+ * What this detail shows without or could not read, each naming the part and why: a
+ * stored entity that is not a readable entity document, the fallback to
+ * `refresh_state`, a table this user may not read. Empty when everything was read.
+ */
+notes: Array<string>, };

@@ -7,4 +7,10 @@ export type EntitySummary = { entity_ref: string, kind: string, namespace: strin
 /**
  * Absent when this catalog has no `final_entities.last_updated_at`.
  */
-last_updated_at?: string, };
+last_updated_at?: string, 
+/**
+ * What is wrong with the stored entity when it is not a readable entity document (not
+ * JSON, not an object, or `kind`/`metadata` of the wrong type); the fields above then come
+ * from the ref. Absent for a well-formed entity.
+ */
+problem?: string, };

@@ -15,4 +15,9 @@ other_sessions: number,
 /**
  * What to check first when the lock is held.
  */
-hint: string | null, };
+hint: string | null, 
+/**
+ * Why the table (or its lock table) exists but could not be read, e.g. permission denied
+ * for this user; `applied`, `newest` and `locked` are then unknown (0, empty, false).
+ */
+error?: string, };

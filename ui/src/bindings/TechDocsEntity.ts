@@ -12,4 +12,9 @@ techdocs_ref: string, title: string | null,
  * How many `techdocs` documents the search index holds for this entity; `None` when the
  * search index could not be read (see [`TechDocsList::search`]).
  */
-search_documents: number | null, };
+search_documents: number | null, 
+/**
+ * Why the entity's stored JSON could not be read (then `title`, and `techdocs_ref` when the
+ * `search` table has no value for it, are blank); absent when it was read.
+ */
+problem?: string, };

@@ -317,6 +317,13 @@ async fn techdocs_cmd(
             })
             .collect(),
     );
+    for e in l.page.items.iter().filter(|e| e.problem.is_some()) {
+        outln!(
+            "note: {}: {}",
+            e.entity_ref,
+            e.problem.as_deref().unwrap_or_default()
+        );
+    }
     outln!("\n{} entities have TechDocs.", l.total);
     if let Some(reason) = &l.search.reason {
         outln!("Search index not read: {reason}");

@@ -218,6 +218,13 @@ async fn entities(global: &Global, cat: &Catalog, a: EntitiesArgs) -> Result<()>
                 .collect(),
         );
     }
+    for e in page.items.iter().filter(|e| e.problem.is_some()) {
+        outln!(
+            "note: {}: {}",
+            e.entity_ref,
+            e.problem.as_deref().unwrap_or_default()
+        );
+    }
     if let Some(f) = facets {
         print_facets(&f);
     }
@@ -323,6 +330,18 @@ async fn entity(
         "NOT in the catalog (never stitched)"
     };
     outln!("{} · {status}", d.entity_ref);
+    if let Some(src) = d.source {
+        use bsi_core::catalog::EntitySource as S;
+        let from = match src {
+            S::Final => "final_entities (stitched)",
+            S::Processed => "refresh_state.processed_entity (not stitched)",
+            S::Unprocessed => "refresh_state.unprocessed_entity (as emitted, not processed)",
+        };
+        outln!("shown from: {from}");
+    }
+    for n in &d.notes {
+        outln!("note: {n}");
+    }
     if let Some(e) = &d.entity {
         let s = |p: &str| e.pointer(p).and_then(|v| v.as_str()).map(str::to_string);
         if let Some(t) = s("/metadata/title") {

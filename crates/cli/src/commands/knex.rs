@@ -45,13 +45,16 @@ pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
                             vec![
                                 t.database.clone(),
                                 if t.schema == "public" { t.table.clone() } else { format!("{}.{}", t.schema, t.table) },
-                                t.applied.to_string(),
+                                if t.error.is_some() { "unreadable".into() } else { t.applied.to_string() },
                                 t.newest.clone().unwrap_or_else(|| "-".into()),
                                 if t.locked { "HELD".into() } else if t.lock_table.is_some() { "free".into() } else { "no lock table".into() },
                             ]
                         })
                         .collect(),
                 );
+                for t in tables.iter().filter(|t| t.error.is_some()) {
+                    outln!("\n{}.{}: cannot be read: {}", t.database, t.table, t.error.as_deref().unwrap_or_default());
+                }
                 for t in tables.iter().filter(|t| t.locked) {
                     outln!("\n{}.{}: {}", t.database, t.table, t.hint.as_deref().unwrap_or_default());
                 }

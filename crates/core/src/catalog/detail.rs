@@ -103,13 +103,38 @@ pub struct EntityDetail {
     #[cfg_attr(feature = "ts", ts(optional))]
     pub unreferenced: Option<bool>,
     pub orphan_annotation: bool,
+    /// What this detail shows without or could not read, each naming the part and why: a
+    /// stored entity that is not a readable entity document, the fallback to
+    /// `refresh_state`, a table this user may not read. Empty when everything was read.
+    pub notes: Vec<String>,
+}
+
+/// Whether `e` is PostgreSQL's `insufficient_privilege` (SQLSTATE 42501).
+pub(crate) fn permission_denied(e: &CoreError) -> bool {
+    matches!(e, CoreError::Database { code: Some(c), .. } if c == "42501")
 }
 
 impl Catalog {
     /// The statement [`Catalog::entity`] runs for a normalised ref.
     pub fn entity_sql(&self, entity_ref: &EntityRef) -> Result<Sql> {
-        let has_state = self.has(&NEED_STATE);
-        let has_final = self.has(&NEED_FINAL);
+        self.entity_sql_without(entity_ref, &[])
+    }
+
+    /// [`Catalog::entity_sql`] without reading the tables in `skip` (tables this user may not
+    /// read): their parts come back NULL.
+    fn entity_sql_without(&self, entity_ref: &EntityRef, skip: &[String]) -> Result<Sql> {
+        let readable = |t: &str| !skip.iter().any(|s| s == t);
+        let has_state = self.has(&NEED_STATE) && readable("refresh_state");
+        let has_final = self.has(&NEED_FINAL) && readable("final_entities");
+        if !has_state && !has_final && !skip.is_empty() {
+            return Err(CoreError::Database {
+                code: Some("42501".into()),
+                message: format!(
+                    "permission denied for {}: neither final_entities nor refresh_state can be read",
+                    skip.join(", ")
+                ),
+            });
+        }
         if !has_state && !has_final {
             self.check(views::ENTITY, &[NEED_FINAL, NEED_STATE])?;
         }
@@ -179,15 +204,17 @@ impl Catalog {
                 "NULL::text AS updated".into(),
             ]);
         }
-        cols.push(if self.has(&NEED_REFERENCES) {
-            format!(
-                "EXISTS (SELECT 1 FROM {} x WHERE x.target_entity_ref = q.ref) AS referenced",
-                self.t("refresh_state_references")
-            )
-        } else {
-            "NULL::bool AS referenced".into()
-        });
-        if self.has(&NEED_RELATIONS) {
+        cols.push(
+            if self.has(&NEED_REFERENCES) && readable("refresh_state_references") {
+                format!(
+                    "EXISTS (SELECT 1 FROM {} x WHERE x.target_entity_ref = q.ref) AS referenced",
+                    self.t("refresh_state_references")
+                )
+            } else {
+                "NULL::bool AS referenced".into()
+            },
+        );
+        if self.has(&NEED_RELATIONS) && readable("relations") {
             let rel = self.t("relations");
             let exists = if has_final {
                 format!(
@@ -225,7 +252,34 @@ impl Catalog {
     pub async fn entity(&self, entity_ref: &str) -> Result<EntityDetail> {
         let parsed = EntityRef::parse(entity_ref)?;
         let sql = self.entity_sql(&parsed)?;
-        let rows = self.fetch(&sql).await?;
+        let mut notes = Vec::new();
+        let rows = match self.fetch(&sql).await {
+            Ok(rows) => rows,
+            Err(e) if permission_denied(&e) => {
+                // One table this user may not read: show the rest, and name what is missing.
+                let skip = self
+                    .unreadable_tables(&[
+                        "final_entities",
+                        "refresh_state",
+                        "relations",
+                        "refresh_state_references",
+                    ])
+                    .await?;
+                if skip.is_empty() {
+                    return Err(e);
+                }
+                for t in &skip {
+                    notes.push(format!(
+                        "{t}: permission denied (SQLSTATE 42501) for the user `{}`; the parts read \
+                         from it are not shown",
+                        self.ep.user
+                    ));
+                }
+                self.fetch(&self.entity_sql_without(&parsed, &skip)?)
+                    .await?
+            }
+            Err(e) => return Err(e),
+        };
         let row = rows
             .first()
             .ok_or_else(|| CoreError::Internal("the entity query returned no row".into()))?;
@@ -247,15 +301,43 @@ impl Catalog {
             raw.and_then(|r| serde_json::from_str::<Value>(&r).ok())
                 .filter(|v| v.is_object())
         };
-        let (entity, source) = if let Some(v) = parse(s("final_entity")) {
+        // Each stored form that is there but not a readable entity document is named.
+        let mut read = |col: &str, what: &str| {
+            let raw = s(col);
+            let parsed = raw
+                .as_deref()
+                .and_then(|r| serde_json::from_str::<Value>(r).ok());
+            if let Some(p) = super::entities::entity_problem(raw.as_deref(), parsed.as_ref()) {
+                notes.push(format!("{what}: {p}"));
+            }
+            parse(raw)
+        };
+        let (entity, source) = if let Some(v) = read("final_entity", "final_entities.final_entity")
+        {
             (Some(v), Some(EntitySource::Final))
-        } else if let Some(v) = parse(s("processed")) {
+        } else if let Some(v) = read("processed", "refresh_state.processed_entity") {
             (Some(v), Some(EntitySource::Processed))
-        } else if let Some(v) = parse(s("unprocessed")) {
+        } else if let Some(v) = read("unprocessed", "refresh_state.unprocessed_entity") {
             (Some(v), Some(EntitySource::Unprocessed))
         } else {
             (None, None)
         };
+        match source {
+            Some(EntitySource::Processed) => notes.push(format!(
+                "shown from refresh_state.processed_entity: {}",
+                if fe_id.is_some() {
+                    "its final_entities row is not a readable entity"
+                } else {
+                    "it has no final_entities row (not stitched yet, or stitching failed)"
+                }
+            )),
+            Some(EntitySource::Unprocessed) => notes.push(
+                "shown from refresh_state.unprocessed_entity (as its provider emitted it): neither \
+                 final_entities nor processed_entity holds a readable entity"
+                    .to_string(),
+            ),
+            _ => {}
+        }
         let entity = entity.map(|mut v| {
             redact_json(&mut v);
             v
@@ -311,6 +393,7 @@ impl Catalog {
             orphan: orphan_annotation || unreferenced == Some(true),
             unreferenced,
             orphan_annotation,
+            notes,
         })
     }
 }

@@ -155,6 +155,66 @@ pub struct EntitySummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub last_updated_at: Option<String>,
+    /// What is wrong with the stored entity when it is not a readable entity document (not
+    /// JSON, not an object, or `kind`/`metadata` of the wrong type); the fields above then come
+    /// from the ref. Absent for a well-formed entity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub problem: Option<String>,
+}
+
+/// What is wrong with a stored entity document, if anything a list or a detail would show as
+/// blanks: not JSON, not an object, or `kind`, `metadata`, `metadata.name` or `spec` of the
+/// wrong type.
+pub(crate) fn entity_problem(raw: Option<&str>, parsed: Option<&Value>) -> Option<String> {
+    let raw = raw?;
+    let v = match parsed {
+        Some(v) => v,
+        None => {
+            return serde_json::from_str::<Value>(raw)
+                .err()
+                .map(|e| format!("the stored entity is not valid JSON ({e})"));
+        }
+    };
+    let kind_of = |v: &Value| match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    let Some(o) = v.as_object() else {
+        return Some(format!(
+            "the stored entity is {} (JSON), not an object",
+            kind_of(v)
+        ));
+    };
+    let mut wrong = Vec::new();
+    match o.get("kind") {
+        Some(Value::String(_)) => {}
+        None => wrong.push("kind is missing".to_string()),
+        Some(k) => wrong.push(format!("kind is {}, not a string", kind_of(k))),
+    }
+    match o.get("metadata") {
+        Some(Value::Object(m)) => match m.get("name") {
+            Some(Value::String(_)) => {}
+            None => wrong.push("metadata.name is missing".to_string()),
+            Some(n) => wrong.push(format!("metadata.name is {}, not a string", kind_of(n))),
+        },
+        None => wrong.push("metadata is missing".to_string()),
+        Some(m) => wrong.push(format!("metadata is {}, not an object", kind_of(m))),
+    }
+    match o.get("spec") {
+        None | Some(Value::Object(_)) => {}
+        Some(s) => wrong.push(format!("spec is {}, not an object", kind_of(s))),
+    }
+    (!wrong.is_empty()).then(|| {
+        format!(
+            "the stored entity has the wrong shape: {}",
+            wrong.join("; ")
+        )
+    })
 }
 
 impl EntitySummary {
@@ -181,12 +241,13 @@ impl EntitySummary {
                     .map(|t| redact_text(t))
                     .collect(),
                 last_updated_at: updated,
+                problem: None,
                 entity_ref,
             };
         }
-        let v: Value = raw
-            .and_then(|r| serde_json::from_str(r).ok())
-            .unwrap_or(Value::Null);
+        let parsed: Option<Value> = raw.and_then(|r| serde_json::from_str(r).ok());
+        let problem = entity_problem(raw, parsed.as_ref());
+        let v = parsed.unwrap_or(Value::Null);
         let s = |p: &str| v.pointer(p).and_then(Value::as_str).map(redact_text);
         let parts = EntityRef::split(&entity_ref);
         EntitySummary {
@@ -208,6 +269,7 @@ impl EntitySummary {
                 })
                 .unwrap_or_default(),
             last_updated_at: updated,
+            problem,
             entity_ref,
         }
     }

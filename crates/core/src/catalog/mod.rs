@@ -261,6 +261,11 @@ impl Catalog {
         self.db.check(view, needs)
     }
 
+    /// Those of `tables` that exist here but that this user may not SELECT from.
+    async fn unreadable_tables(&self, tables: &[&str]) -> Result<Vec<String>> {
+        crate::schema::unreadable_tables(&self.pool, &self.ep, &self.db.schema, tables).await
+    }
+
     async fn fetch(&self, sql: &Sql) -> Result<Vec<sqlx::postgres::PgRow>> {
         sql.query()
             .fetch_all(&self.pool)

@@ -499,7 +499,7 @@ impl RelationGraph {
             }
             frontier = walk.admit(items, level, plan.cap);
         }
-        let info = self.node_info(&mut tx, &walk.order_refs()).await?;
+        let (info, unreadable) = self.node_info(&mut tx, &walk.order_refs()).await?;
         tx.commit()
             .await
             .map_err(|e| map_query_error(e, &self.ep))?;
@@ -510,7 +510,11 @@ impl RelationGraph {
             nodes: walk.graph_nodes(&info),
             edges: walk.graph_edges(),
             truncated: walk.cutoff(plan.cap),
-            notes: self.notes(plan.dir != Direction::Out && plan.depth > 0),
+            notes: {
+                let mut notes = self.notes(plan.dir != Direction::Out && plan.depth > 0);
+                notes.extend(unreadable);
+                notes
+            },
         })
     }
 }

@@ -248,7 +248,7 @@ impl RelationGraph {
         let types = path_types(&opts.types)?;
 
         let mut tx = self.session().await?;
-        let info = self.node_info(&mut tx, &[from.clone(), to.clone()]).await?;
+        let (info, _) = self.node_info(&mut tx, &[from.clone(), to.clone()]).await?;
         let ends = Ends {
             from_exists: info.get(&from).is_some_and(|i| i.0),
             to_exists: info.get(&to).is_some_and(|i| i.0),

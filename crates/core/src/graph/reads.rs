@@ -14,6 +14,7 @@ use super::RelationGraph;
 use super::vocab::Direction;
 use crate::connect::map_query_error;
 use crate::error::{CoreError, Result};
+use crate::redact::redact_text;
 use crate::sql::qualified;
 
 /// A relation row: `(source_entity_ref, type, target_entity_ref)`.
@@ -90,27 +91,38 @@ impl RelationGraph {
     }
 
     /// The SQL that tells, for `$1 text[]` of refs, whether each is a final entity, its title,
-    /// and whether `refresh_state` knows it: columns `ref, in_final, title, in_refresh`.
+    /// and whether `refresh_state` knows it: columns `ref, in_final, title, in_refresh, raw`.
     ///
     /// The title comes from the catalog's own `search` index (`metadata.title`, one probe of
     /// `search_entity_key_value_idx` per entity) rather than from parsing every entity's JSON;
-    /// only titles too long for that index (over 200 characters) are read from `final_entity`.
+    /// only for titles too long for that index (over 200 characters), or without that index,
+    /// the stored entity comes back as text in `raw` and is parsed here, so one entity that is
+    /// not JSON cannot fail the statement.
     pub fn node_info_sql(&self) -> String {
-        let json_title = "f.final_entity::json->'metadata'->>'title'";
-        let (title, title_join) = match (&self.search, self.fe_has_body) {
+        let raw_text = "f.final_entity::text";
+        let (title, raw, title_join) = match (&self.search, self.fe_has_body) {
             (Some(search), body) => (
+                "t.v".to_string(),
                 if body {
-                    format!("CASE WHEN t.v IS NOT NULL THEN t.v WHEN t.found THEN {json_title} END")
+                    format!("CASE WHEN t.v IS NULL AND t.found THEN {raw_text} END")
                 } else {
-                    "t.v".to_string()
+                    "NULL::text".to_string()
                 },
                 format!(
                     " LEFT JOIN LATERAL (SELECT x.original_value AS v, true AS found FROM {search} x \
                      WHERE x.entity_id = f.entity_id AND x.key = 'metadata.title' LIMIT 1) t ON true"
                 ),
             ),
-            (None, true) => (json_title.to_string(), String::new()),
-            (None, false) => ("NULL::text".to_string(), String::new()),
+            (None, true) => (
+                "NULL::text".to_string(),
+                raw_text.to_string(),
+                String::new(),
+            ),
+            (None, false) => (
+                "NULL::text".to_string(),
+                "NULL::text".to_string(),
+                String::new(),
+            ),
         };
         let fe = &self.fe;
         let (in_refresh, joins) = match (&self.rs, self.fe_has_ref) {
@@ -133,8 +145,8 @@ impl RelationGraph {
             ),
         };
         format!(
-            "SELECT u.ref, f.entity_id IS NOT NULL AS in_final, {title} AS title, {in_refresh} AS in_refresh \
-             FROM unnest($1::text[]) AS u(ref) {joins}{title_join}"
+            "SELECT u.ref, f.entity_id IS NOT NULL AS in_final, {title} AS title, {in_refresh} AS in_refresh, \
+             {raw} AS raw FROM unnest($1::text[]) AS u(ref) {joins}{title_join}"
         )
     }
 
@@ -190,12 +202,13 @@ impl RelationGraph {
         Ok(tx)
     }
 
-    /// Existence, title and refresh-state presence of each ref.
+    /// Existence, title and refresh-state presence of each ref, and a note for each entity
+    /// whose stored JSON had to be read for its title but is not readable.
     pub(super) async fn node_info(
         &self,
         conn: &mut PgConnection,
         refs: &[String],
-    ) -> Result<HashMap<String, NodeInfo>> {
+    ) -> Result<(HashMap<String, NodeInfo>, Vec<String>)> {
         let sql = self.node_info_sql();
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(refs)
@@ -203,14 +216,31 @@ impl RelationGraph {
             .await
             .map_err(|e| map_query_error(e, &self.ep))?;
         let mut out = HashMap::with_capacity(rows.len());
+        let mut notes = Vec::new();
         for r in &rows {
             let ref_: String = get(r, 0)?;
             let in_final: bool = get(r, 1)?;
-            let title: Option<String> = get(r, 2)?;
+            let mut title: Option<String> = get(r, 2)?;
             let in_refresh: Option<bool> = get(r, 3)?;
+            let raw: Option<String> = get(r, 4)?;
+            if let Some(raw) = raw {
+                match serde_json::from_str::<serde_json::Value>(&raw) {
+                    Ok(v) => {
+                        title = v
+                            .pointer("/metadata/title")
+                            .and_then(serde_json::Value::as_str)
+                            .map(str::to_string);
+                    }
+                    Err(e) => notes.push(format!(
+                        "{}: unreadable row in final_entities, its title is not shown: the stored \
+                         entity is not valid JSON ({e})",
+                        redact_text(&ref_)
+                    )),
+                }
+            }
             out.insert(ref_, (in_final, title, in_refresh.unwrap_or(false)));
         }
-        Ok(out)
+        Ok((out, notes))
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Scaffolder {
     pub(super) ep: Endpoint,
     pub(super) db: DbSchema,
     schema: String,
+    /// Tables that exist but that this user may not read; the views read them as absent.
+    unreadable: Vec<String>,
 }
 
 impl Scaffolder {
@@ -43,12 +45,18 @@ impl Scaffolder {
 
     /// The same on a given pool and schema (`public` in database mode).
     pub async fn with_pool(pool: PgPool, ep: Endpoint, schema: &str) -> Result<Self> {
-        let db = DbSchema::read(&pool, &ep, schema).await?;
+        let mut db = DbSchema::read(&pool, &ep, schema).await?;
+        let unreadable =
+            crate::schema::unreadable_tables(&pool, &ep, schema, &["tasks", "task_events"]).await?;
+        for t in &unreadable {
+            db.tables.remove(t);
+        }
         Ok(Scaffolder {
             pool,
             ep,
             db,
             schema: schema.to_string(),
+            unreadable,
         })
     }
 
@@ -89,14 +97,26 @@ impl Scaffolder {
     /// What this database lacks for the scaffolder views, with what that changes.
     pub fn degraded(&self) -> Vec<Unavailable> {
         let mut out = Vec::new();
-        if let Err(u) = self.db.check("scaffolder tasks", &[NEED_TASKS]) {
-            out.push(u);
-        }
-        if let Err(u) = self.db.check(
-            "task events (log, steps, durations from events)",
-            &[NEED_EVENTS],
-        ) {
-            out.push(u);
+        for (view, need) in [
+            ("scaffolder tasks", NEED_TASKS),
+            (
+                "task events (log, steps, durations from events)",
+                NEED_EVENTS,
+            ),
+        ] {
+            if self.unreadable.iter().any(|t| t == need.table) {
+                out.push(Unavailable {
+                    view: view.to_string(),
+                    missing: vec![need.table.to_string()],
+                    reason: format!(
+                        "permission denied for table {} (SQLSTATE 42501): the user `{}` may not \
+                         read it, so this part is not shown",
+                        need.table, self.ep.user
+                    ),
+                });
+            } else if let Err(u) = self.db.check(view, &[need]) {
+                out.push(u);
+            }
         }
         for (col, since, view) in [
             (
