@@ -725,3 +725,146 @@ fn connection_string_errors_and_displays_hide_the_password() {
     );
     assert_no_secret(&i, &["Pw kv 6Ee"]);
 }
+
+/// Imports `files` from `dir`, expecting a config error.
+fn import_err_in(dir: &Path, files: &[&str]) -> String {
+    let files: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
+    match import("imported", &files, &no_env) {
+        Ok(i) => panic!("import should fail, got {:?}", i.profile),
+        Err(e) => {
+            assert_eq!(e.code(), bsi_core::ErrorCode::Config, "{e}");
+            e.to_string()
+        }
+    }
+}
+
+fn password_file_config(dir: &Path, target: &str) {
+    std::fs::write(
+        dir.join("app-config.yaml"),
+        format!(
+            "backend:\n  database:\n    client: pg\n    connection:\n      host: db\n      \
+             user: u\n      password:\n        $file: {target}\n"
+        ),
+    )
+    .expect("write");
+}
+
+#[cfg(unix)]
+#[test]
+fn file_reads_regular_files_of_at_most_a_mebibyte() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let started = std::time::Instant::now();
+
+    // A device is never read (it would grow without end).
+    password_file_config(dir.path(), "/dev/zero");
+    let e = import_err_in(dir.path(), &["app-config.yaml"]);
+    assert!(
+        e.contains("/dev/zero") && e.contains("not a regular file") && e.contains("app-config"),
+        "{e}"
+    );
+    password_file_config(dir.path(), "/dev/urandom");
+    let e = import_err_in(dir.path(), &["app-config.yaml"]);
+    assert!(e.contains("not a regular file"), "{e}");
+
+    // A FIFO with no writer is not opened (opening it would block).
+    let fifo = dir.path().join("pw.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    password_file_config(dir.path(), "pw.fifo");
+    let e = import_err_in(dir.path(), &["app-config.yaml"]);
+    assert!(
+        e.contains("pw.fifo") && e.contains("not a regular file"),
+        "{e}"
+    );
+
+    // Larger than the limit.
+    std::fs::write(dir.path().join("big.txt"), vec![b'x'; 1024 * 1024 + 1]).expect("write");
+    password_file_config(dir.path(), "big.txt");
+    let e = import_err_in(dir.path(), &["app-config.yaml"]);
+    assert!(e.contains("big.txt") && e.contains("1 MiB"), "{e}");
+
+    // At the limit, and through a symlink, it is read.
+    std::fs::write(dir.path().join("ok.txt"), vec![b'x'; 1024 * 1024]).expect("write");
+    std::os::unix::fs::symlink(dir.path().join("ok.txt"), dir.path().join("link.txt"))
+        .expect("symlink");
+    password_file_config(dir.path(), "link.txt");
+    let files = [dir.path().join("app-config.yaml")];
+    let imported = import("imported", &files, &no_env).expect("import");
+    let pw = read_value(&imported, "backend.database.connection.password");
+    assert!(pw.source.starts_with("file "), "{pw:?}");
+
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn deep_nesting_is_refused_quickly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let deep = 100_000;
+    let flow = format!(
+        "backend:\n  database:\n    client: pg\n    x: {}{}\n",
+        "[".repeat(deep),
+        "]".repeat(deep)
+    );
+    std::fs::write(dir.path().join("flow.yaml"), flow).expect("write");
+    let mut block = String::from("backend:\n  database:\n    client: pg\n    x:\n");
+    for _ in 0..deep {
+        block.push_str("- ");
+    }
+    block.push_str("x\n");
+    std::fs::write(dir.path().join("block.yaml"), block).expect("write");
+    for file in ["flow.yaml", "block.yaml"] {
+        let started = std::time::Instant::now();
+        let e = import_err_in(dir.path(), &[file]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{file} took {:?}",
+            started.elapsed()
+        );
+        assert!(
+            e.contains(file) && e.contains("nested more than 128 levels"),
+            "{e}"
+        );
+    }
+    // Nesting within the limit still parses.
+    let ok = format!(
+        "app:\n  x: {}{}\nbackend:\n  database:\n    client: pg\n    connection:\n      host: db\n      \
+         user: u\n",
+        "[".repeat(60),
+        "]".repeat(60)
+    );
+    std::fs::write(dir.path().join("ok.yaml"), ok).expect("write");
+    import("imported", &[dir.path().join("ok.yaml")], &no_env).expect("import");
+}
+
+#[test]
+fn alias_expansion_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut laughs =
+        String::from("backend:\n  database:\n    client: pg\n    a0: &a0 [lol, lol, lol]\n");
+    for i in 1..=9 {
+        let prev = i - 1;
+        laughs.push_str(&format!(
+            "    a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, \
+             *a{prev}, *a{prev}, *a{prev}]\n"
+        ));
+    }
+    std::fs::write(dir.path().join("laughs.yaml"), laughs).expect("write");
+    let started = std::time::Instant::now();
+    let e = import_err_in(dir.path(), &["laughs.yaml"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(e.contains("laughs.yaml") && e.contains("aliases"), "{e}");
+
+    // Many aliases of a large value: refused before parsing.
+    let mut wide = String::from("backend:\n  database:\n    client: pg\n    big: &big [");
+    wide.push_str(&"x, ".repeat(20_000));
+    wide.push_str("x]\n    copies:\n");
+    for _ in 0..2_000 {
+        wide.push_str("      - *big\n");
+    }
+    std::fs::write(dir.path().join("wide.yaml"), wide).expect("write");
+    let e = import_err_in(dir.path(), &["wide.yaml"]);
+    assert!(e.contains("wide.yaml") && e.contains("aliases"), "{e}");
+}

@@ -139,7 +139,9 @@ pub struct OutputArgs {
     /// csv (RFC 4180) or json.
     #[arg(long, default_value = "csv", value_name = "FORMAT")]
     pub format: String,
-    /// Write to this file (atomically: a temporary file renamed into place); default stdout.
+    /// Write to this file (atomically: a temporary file renamed into place, removed if the
+    /// export fails or is interrupted; a FIFO or /dev/null is written into as it is); default
+    /// stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -535,6 +537,32 @@ impl Write for Sink {
     }
 }
 
+/// Waits for SIGINT or SIGTERM and returns the exit code they stand for (130, 143); never
+/// returns when they cannot be listened to.
+async fn interrupt() -> i32 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => 130,
+            _ = term.recv() => 143,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => 130,
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
 async fn export_cmd(conns: &bsi_core::connect::Connections, cmd: ExportCommand) -> Result<()> {
     let out = match &cmd {
         ExportCommand::Table { out, .. } | ExportCommand::Entities { out, .. } => out.clone(),
@@ -544,28 +572,49 @@ async fn export_cmd(conns: &bsi_core::connect::Connections, cmd: ExportCommand) 
         Some(path) => Sink::File(BufWriter::new(AtomicFile::create(path)?)),
         None => Sink::Stdout(BufWriter::new(std::io::stdout())),
     };
-    let res: Result<ExportSummary> = match cmd {
-        ExportCommand::Table {
-            name, place, rows, ..
-        } => {
-            let q = rows.query(&PageArgs::default())?;
-            export::export_table(conns, &place.target(), &name, &q, format, &mut sink).await
-        }
-        ExportCommand::Entities {
-            kind,
-            namespace,
-            contains,
-            full,
-            ..
-        } => {
-            let q = EntityExport {
-                kinds: kind,
+    let to_file = matches!(sink, Sink::File(_));
+    let export = async {
+        match cmd {
+            ExportCommand::Table {
+                name, place, rows, ..
+            } => {
+                let q = rows.query(&PageArgs::default())?;
+                export::export_table(conns, &place.target(), &name, &q, format, &mut sink).await
+            }
+            ExportCommand::Entities {
+                kind,
                 namespace,
                 contains,
                 full,
-            };
-            export::export_entities(conns, &q, format, &mut sink).await
+                ..
+            } => {
+                let q = EntityExport {
+                    kinds: kind,
+                    namespace,
+                    contains,
+                    full,
+                };
+                export::export_entities(conns, &q, format, &mut sink).await
+            }
         }
+    };
+    let res: Result<ExportSummary> = if to_file {
+        // Interrupted, the export stops and its temporary file is removed (dropped) before
+        // exiting as the signal would: 128 + its number.
+        let interrupted = tokio::select! {
+            res = export => Ok(res),
+            code = interrupt() => Err(code),
+        };
+        match interrupted {
+            Ok(res) => res,
+            Err(code) => {
+                drop(sink);
+                eprintln!("Export interrupted; nothing was written.");
+                std::process::exit(code);
+            }
+        }
+    } else {
+        export.await
     };
     let summary = match res {
         Ok(s) => s,

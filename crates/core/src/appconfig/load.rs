@@ -3,7 +3,9 @@
 //! (`transform/substitution.ts`, `transform/include.ts`, `transform/apply.ts`): `${VAR}`
 //! substitution with `$${` as the escape, `{ $env: VAR }` and `{ $file: path }`, `$include`
 //! rejected; then the files' sections are merged in the order given. YAML syntax errors and
-//! misplaced includes are reported here with the file (and line) they are in.
+//! misplaced includes are reported here with the file (and line) they are in. Limits keep a
+//! hostile or mistaken file from hanging an import: `$file` reads regular files of at most
+//! 1 MiB, and a file nested too deep or with too much alias expansion is refused before parsing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -63,6 +65,7 @@ fn load_file(
              is started with, in the same order)"
         ))
     })?;
+    check_shape(&text, path)?;
     let root: Value = serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &e))?;
     let root = match untag(&root) {
         Value::Null => return Ok(None),
@@ -139,6 +142,133 @@ fn yaml_kind(v: &Value) -> &'static str {
     }
 }
 
+/// How deep mappings and lists may nest in an app-config file (the YAML parser's own limit).
+pub(super) const MAX_DEPTH: usize = 128;
+
+/// How much alias expansion a file may ask for: the number of aliases (`*name`) times the
+/// length of the file, the most they can expand to before nested aliases.
+const MAX_ALIAS_EXPANSION: u64 = 64 * 1024 * 1024;
+
+/// Refuses, before parsing, a file nested deeper than [`MAX_DEPTH`] or whose aliases could
+/// expand past [`MAX_ALIAS_EXPANSION`]: the parser would take minutes (or all memory) on
+/// either before giving up. The scan is conservative: block nesting is counted by indentation
+/// and `- `/`? ` entries, flow nesting by `[`/`{` outside quotes, comments and block scalars.
+fn check_shape(text: &str, path: &Path) -> Result<()> {
+    let shown = path.display();
+    let mut indents: Vec<usize> = Vec::new();
+    let mut flow = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut block_scalar: Option<usize> = None;
+    let mut aliases = 0u64;
+    for (n, line) in text.lines().enumerate() {
+        let bytes = line.as_bytes();
+        let indent = bytes.iter().take_while(|&&b| b == b' ').count();
+        let blank = bytes[indent..].iter().all(|b| b.is_ascii_whitespace());
+        if let Some(parent) = block_scalar {
+            if blank || indent > parent {
+                continue;
+            }
+            block_scalar = None;
+        }
+        let mut depth = 0;
+        let mut i = indent;
+        if flow == 0 && quote.is_none() {
+            if blank || bytes[indent] == b'#' {
+                continue;
+            }
+            while indents.last().is_some_and(|&l| l >= indent) {
+                indents.pop();
+            }
+            indents.push(indent);
+            // `- - - x` and `? ` nest on one line.
+            while i + 1 < bytes.len() && matches!(bytes[i], b'-' | b'?') && bytes[i + 1] == b' ' {
+                depth += 1;
+                i += 2;
+                while i < bytes.len() && bytes[i] == b' ' {
+                    i += 1;
+                }
+            }
+        }
+        let mut last_token = None;
+        let mut prev = b' ';
+        let mut deepest = flow;
+        while i < bytes.len() {
+            let b = bytes[i];
+            match quote {
+                Some(b'\'') => {
+                    if b == b'\'' {
+                        if bytes.get(i + 1) == Some(&b'\'') {
+                            i += 1;
+                        } else {
+                            quote = None;
+                        }
+                    }
+                }
+                Some(_) => {
+                    if b == b'\\' {
+                        i += 1;
+                    } else if b == b'"' {
+                        quote = None;
+                    }
+                }
+                None => {
+                    let at_token = prev == b' '
+                        || prev == b'\t'
+                        || matches!(prev, b'[' | b'{' | b',')
+                        || i == 0;
+                    match b {
+                        b'#' if prev == b' ' || prev == b'\t' || i == 0 => break,
+                        b'\'' | b'"' if at_token => quote = Some(b),
+                        b'[' | b'{' if at_token || flow > 0 => {
+                            flow += 1;
+                            deepest = deepest.max(flow);
+                        }
+                        b']' | b'}' if flow > 0 => flow -= 1,
+                        b'*' if at_token => aliases += 1,
+                        _ => {}
+                    }
+                    if !b.is_ascii_whitespace() {
+                        last_token = Some(i);
+                    }
+                }
+            }
+            prev = b;
+            i += 1;
+        }
+        if flow == 0
+            && quote.is_none()
+            && let Some(t) = last_token
+        {
+            // `key: |`, `key: >-`, `- |2`: the lines after are text, not structure.
+            let tail = line[..=t].trim_end();
+            let head = tail.trim_end_matches(|c: char| c.is_ascii_digit() || c == '+' || c == '-');
+            if (head.ends_with('|') || head.ends_with('>'))
+                && head[..head.len() - 1]
+                    .chars()
+                    .last()
+                    .is_none_or(|c| c == ' ' || c == '\t')
+            {
+                block_scalar = Some(indent);
+            }
+        }
+        if indents.len() + depth + deepest.max(flow) > MAX_DEPTH {
+            return Err(CoreError::config(format!(
+                "{shown} line {}: values are nested more than {MAX_DEPTH} levels deep; an \
+                 app-config file is never this deep, so check that this is the right file",
+                n + 1
+            )));
+        }
+    }
+    if aliases.saturating_mul(text.len() as u64) > MAX_ALIAS_EXPANSION {
+        return Err(CoreError::config(format!(
+            "{shown}: its {aliases} aliases (`*name`) could expand to more than {} MiB; write \
+             the repeated values out, or use fewer aliases",
+            MAX_ALIAS_EXPANSION / (1024 * 1024)
+        )));
+    }
+    Ok(())
+}
+
 /// `FILE line L column C: problem (while ...)`, from a YAML syntax error.
 fn yaml_error(path: &Path, e: &serde_yaml::Error) -> CoreError {
     let full = e.to_string();
@@ -163,6 +293,19 @@ fn yaml_error(path: &Path, e: &serde_yaml::Error) -> CoreError {
         ),
         None => path.display().to_string(),
     };
+    if message.starts_with("repetition limit exceeded") {
+        return CoreError::config(format!(
+            "{place}: its aliases (`*name`) expand to too much (repetition limit exceeded); \
+             write the repeated values out, or use fewer aliases"
+        ));
+    }
+    if message.starts_with("recursion limit exceeded") {
+        return CoreError::config(format!(
+            "{place}: values are nested more than {MAX_DEPTH} levels deep (recursion limit \
+             exceeded); an app-config file is never this deep, so check that this is the right \
+             file"
+        ));
+    }
     CoreError::config(format!(
         "{place}: {message}; fix the YAML there (Backstage cannot read this file either)"
     ))
@@ -295,17 +438,59 @@ fn include(
     }
     let joined = cx.dir.join(&target);
     let path = std::path::absolute(&joined).unwrap_or(joined);
-    let content = std::fs::read_to_string(&path).map_err(|e| {
-        CoreError::config(format!(
-            "cannot read {} (`$file` at {key} in {file}): {e}; the path is relative to the \
-             folder of {file}",
-            path.display()
-        ))
-    })?;
+    let content = read_included(&path, key, cx.path)?;
     Ok(Some(cx.leaf(
         Scalar::Str(content.trim_end().to_string()),
         Via::File(path),
     )))
+}
+
+/// The most a `$file` may hold: it is one value (a password, a certificate), not a document.
+pub(super) const FILE_LIMIT: u64 = 1024 * 1024;
+
+/// Reads a `$file` target: a regular file (symlinks followed) of at most [`FILE_LIMIT`] bytes.
+/// The type and size are checked before opening, so a FIFO or a device such as `/dev/zero` is
+/// never opened; the read itself stops past the limit in case the file grows meanwhile.
+fn read_included(path: &Path, key: &str, config: &Path) -> Result<String> {
+    use std::io::Read;
+    let file = config.display();
+    let shown = path.display();
+    let cannot = |e: std::io::Error| {
+        CoreError::config(format!(
+            "cannot read {shown} (`$file` at {key} in {file}): {e}; the path is relative to the \
+             folder of {file}"
+        ))
+    };
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(CoreError::config(format!(
+            "{shown} (`$file` at {key} in {file}) is not a regular file; `$file` reads the value \
+             from a regular file, so point it at one (or use `$env`)"
+        )));
+    }
+    let too_big = || {
+        CoreError::config(format!(
+            "{shown} (`$file` at {key} in {file}) is larger than the limit of {} MiB for a \
+             `$file` value; point it at the file holding just the value",
+            FILE_LIMIT / (1024 * 1024)
+        ))
+    };
+    if meta.len() > FILE_LIMIT {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(FILE_LIMIT + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > FILE_LIMIT {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        cannot(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })
 }
 
 #[derive(Debug, PartialEq)]
