@@ -609,7 +609,7 @@ async fn export_cmd(conns: &bsi_core::connect::Connections, cmd: ExportCommand) 
             Ok(res) => res,
             Err(code) => {
                 drop(sink);
-                eprintln!("Export interrupted; nothing was written.");
+                errln!("Export interrupted; nothing was written.");
                 std::process::exit(code);
             }
         }
