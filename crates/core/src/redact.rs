@@ -120,13 +120,20 @@ pub fn redact_text(s: &str) -> String {
                 !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' || c == '=')
             })
             .unwrap_or(tail.len());
-        let candidate = &tail[..end];
+        let mut candidate = &tail[..end];
+        // A token followed by a full stop or another dotted part: the JWT is the first three.
+        if !is_jwt(candidate) {
+            let three = candidate.split('.').take(3).map(str::len).sum::<usize>() + 2;
+            if three < candidate.len() && is_jwt(&candidate[..three]) {
+                candidate = &candidate[..three];
+            }
+        }
         if is_jwt(candidate) {
             out.push_str(&mask_jwt(candidate));
         } else {
             out.push_str(candidate);
         }
-        rest = &tail[end..];
+        rest = &tail[candidate.len()..];
     }
     out.push_str(rest);
     out
@@ -167,6 +174,14 @@ mod tests {
         let p =
             URL_SAFE_NO_PAD.encode(r#"{"sub":"user:default/ada","ent":["group:default/team-a"]}"#);
         format!("{h}.{p}.SIGNATURE-bytes_here")
+    }
+
+    #[test]
+    fn a_token_at_the_end_of_a_sentence_is_masked() {
+        let t = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.e30.AAAAAAAAAAAAAAAAAAAAAA";
+        let out = redact_text(&format!(" {t}."));
+        assert!(!out.contains("AAAAAAAAAAAAAAAAAAAAAA"), "{out}");
+        assert!(out.ends_with("<signature redacted>."), "{out}");
     }
 
     #[test]
