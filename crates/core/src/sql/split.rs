@@ -77,6 +77,9 @@ pub fn split(sql: &str) -> Vec<Statement> {
                     }
                     continue;
                 }
+                // A parameter such as `$1`: code like any other.
+                first_code.get_or_insert(i);
+                has_code = true;
             }
             b';' => {
                 if has_code {
@@ -125,6 +128,9 @@ mod tests {
         assert!(s[1].sql.ends_with("LANGUAGE plpgsql"));
         assert!(s[2].sql.contains("it''s; fine"));
         assert_eq!(s[3].sql, "SELECT $1");
+        let s = split("$1 A; $2");
+        assert_eq!(s[0].sql, "$1 A");
+        assert_eq!(s[1].sql, "$2");
     }
 
     #[test]
