@@ -5,55 +5,20 @@
 
 mod common;
 
-use bsi_core::connect::Connections;
-use bsi_core::demo::generate::GenerateOptions;
-use bsi_core::demo::{FillOptions, fill};
-use bsi_core::profile::{DivisionMode, Profile};
-use bsi_core::secrets::Secret;
-use bsi_core::tls::SslMode;
 use bsi_testkit::shared;
-use common::{bsi, text, url};
-
-/// Migrations applied through `bsi migrate apply`, then generated data.
-async fn prepare(prefix: &str) {
-    let u = url();
-    let out = bsi(&[
-        "--url",
-        &u,
-        "--prefix",
-        prefix,
-        "--write",
-        "migrate",
-        "apply",
-        "--create-databases",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let s = shared();
-    let mut p = Profile::new("links", "localhost", "postgres");
-    p.port = s.port;
-    p.prefix = prefix.to_string();
-    p.mode = DivisionMode::Database;
-    p.tls.sslmode = SslMode::Require;
-    p.write_mode = true;
-    p.pool.statement_timeout_secs = 600;
-    let c = Connections::new(p, Some(Secret::new(s.password.clone())));
-    let o = GenerateOptions {
-        seed: 5,
-        ..GenerateOptions::size(200)
-    };
-    // The migrations are there already: the fill finds nothing to apply and generates.
-    let areas = ["catalog", "scaffolder", "auth", "search"];
-    fill(&c, &FillOptions::new(&areas, o), &|_| {})
-        .await
-        .unwrap();
-    c.close().await;
-}
+use common::{bsi, prepare, text, url};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_entity_shows_its_tasks_and_a_user_its_sessions() {
     let s = shared();
     let prefix = format!("bsilinks{}_", std::process::id());
-    prepare(&prefix).await;
+    prepare(
+        &prefix,
+        &["catalog", "scaffolder", "auth", "search"],
+        200,
+        5,
+    )
+    .await;
     let u = url();
 
     // An entity of the catalog named in a task's completion output.

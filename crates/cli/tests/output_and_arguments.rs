@@ -10,46 +10,8 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use bsi_core::connect::Connections;
-use bsi_core::demo::generate::GenerateOptions;
-use bsi_core::demo::{FillOptions, fill};
-use bsi_core::profile::{DivisionMode, Profile};
-use bsi_core::secrets::Secret;
-use bsi_core::tls::SslMode;
 use bsi_testkit::shared;
-use common::{bsi, text, url};
-
-/// A catalog database with generated entities, made through `bsi migrate apply` and the fill.
-async fn prepare(prefix: &str) {
-    let out = bsi(&[
-        "--url",
-        &url(),
-        "--prefix",
-        prefix,
-        "--write",
-        "migrate",
-        "apply",
-        "--create-databases",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let s = shared();
-    let mut p = Profile::new("output", "localhost", "postgres");
-    p.port = s.port;
-    p.prefix = prefix.to_string();
-    p.mode = DivisionMode::Database;
-    p.tls.sslmode = SslMode::Require;
-    p.write_mode = true;
-    p.pool.statement_timeout_secs = 600;
-    let c = Connections::new(p, Some(Secret::new(s.password.clone())));
-    let o = GenerateOptions {
-        seed: 7,
-        ..GenerateOptions::size(100)
-    };
-    fill(&c, &FillOptions::new(&["catalog"], o), &|_| {})
-        .await
-        .unwrap();
-    c.close().await;
-}
+use common::{bsi, prepare, text, url};
 
 /// `bsi` with the harness's password, its standard output given by `stdout`.
 fn bsi_to(args: &[&str], stdout: Stdio) -> Output {
@@ -89,7 +51,7 @@ fn bsi_closed_pipe(args: &[&str]) -> Output {
 #[tokio::test(flavor = "multi_thread")]
 async fn closed_pipes_end_quietly_and_full_disks_are_file_errors() {
     let prefix = format!("bsipipe{}_", std::process::id());
-    prepare(&prefix).await;
+    prepare(&prefix, &["catalog"], 100, 7).await;
     let u = url();
     let base = ["--url", u.as_str(), "--prefix", prefix.as_str()];
     let with = |more: &[&str]| -> Vec<String> {
@@ -155,7 +117,7 @@ async fn closed_pipes_end_quietly_and_full_disks_are_file_errors() {
 async fn control_sequences_in_data_are_printed_escaped_and_json_stays_exact() {
     let s = shared();
     let prefix = format!("bsiesc{}_", std::process::id());
-    prepare(&prefix).await;
+    prepare(&prefix, &["catalog"], 100, 7).await;
     let u = url();
     let db = format!("{prefix}catalog");
     let entity = s

@@ -5,6 +5,12 @@
 
 use std::process::{Command, Output, Stdio};
 
+use bsi_core::connect::Connections;
+use bsi_core::demo::generate::GenerateOptions;
+use bsi_core::demo::{FillOptions, fill};
+use bsi_core::profile::{DivisionMode, Profile};
+use bsi_core::secrets::Secret;
+use bsi_core::tls::SslMode;
 use bsi_testkit::shared;
 
 /// Runs `bsi` with `args` and an empty config folder.
@@ -35,4 +41,38 @@ pub fn url() -> String {
         "postgresql://postgres@localhost:{}/postgres?sslmode=require",
         shared().port
     )
+}
+
+/// Plugin databases under `prefix`: our migrations applied through `bsi migrate apply`, then
+/// `size` generated entities (seed `seed`) in `areas` through the one fill (which finds the
+/// migrations applied and only generates).
+pub async fn prepare(prefix: &str, areas: &[&str], size: usize, seed: u64) {
+    let out = bsi(&[
+        "--url",
+        &url(),
+        "--prefix",
+        prefix,
+        "--write",
+        "migrate",
+        "apply",
+        "--create-databases",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let s = shared();
+    let mut p = Profile::new("cli-tests", "localhost", "postgres");
+    p.port = s.port;
+    p.prefix = prefix.to_string();
+    p.mode = DivisionMode::Database;
+    p.tls.sslmode = SslMode::Require;
+    p.write_mode = true;
+    p.pool.statement_timeout_secs = 600;
+    let c = Connections::new(p, Some(Secret::new(s.password.clone())));
+    let o = GenerateOptions {
+        seed,
+        ..GenerateOptions::size(size)
+    };
+    fill(&c, &FillOptions::new(areas, o), &|_| {})
+        .await
+        .unwrap();
+    c.close().await;
 }
