@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bsi_core::connect::{Connections, map_query_error};
+use bsi_core::connect::{Connections, PgPool, map_query_error};
 use bsi_core::profile::Profile;
 use bsi_core::secrets::Secret;
 use bsi_core::tls::SslMode;
@@ -39,6 +39,25 @@ fn check(err: &CoreError, code: ErrorCode, words: &[&str]) {
     ] {
         assert!(!msg.contains(bad), "`{bad}` in: {msg}");
     }
+}
+
+/// Runs `pg_sleep(30)` tagged `tag` (a comment, for `wait_active`) on `pool`, in the background.
+fn sleeping(
+    pool: &PgPool,
+    tag: &str,
+) -> tokio::task::JoinHandle<Result<sqlx::postgres::PgQueryResult, sqlx::Error>> {
+    let pool = pool.clone();
+    let sql = format!("SELECT pg_sleep(30) /* {tag} */");
+    tokio::spawn(async move { sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await })
+}
+
+/// The pool answers a query (opening a new session when the last one ended).
+async fn answers(pool: &PgPool) {
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
 }
 
 /// Waits until a session of `server` runs a query containing `tag`.
@@ -166,14 +185,7 @@ async fn a_terminated_backend_says_the_server_ended_the_session() {
     let s = shared();
     let c = conns(profile(s, "localhost", SslMode::Require), &s.password);
     let pool = c.database("postgres").await.unwrap();
-    let running = tokio::spawn({
-        let pool = pool.clone();
-        async move {
-            sqlx::query("SELECT pg_sleep(30) /* bsi fault terminate */")
-                .execute(&pool)
-                .await
-        }
-    });
+    let running = sleeping(&pool, "bsi fault terminate");
     tokio::task::spawn_blocking(|| wait_active(shared(), "bsi fault terminate"))
         .await
         .unwrap();
@@ -190,11 +202,7 @@ async fn a_terminated_backend_says_the_server_ended_the_session() {
         &["the server ended the session", "retrying reconnects"],
     );
     // The pool opens a new session for the next query.
-    let one: i32 = sqlx::query_scalar("SELECT 1")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(one, 1);
+    answers(&pool).await;
     c.close().await;
 }
 
@@ -204,14 +212,7 @@ async fn after_a_server_restart_the_next_query_reconnects() {
     let c = conns(profile(&s, "localhost", SslMode::Require), &s.password);
     let pool = c.database("postgres").await.unwrap();
     sqlx::query("SELECT 1").execute(&pool).await.unwrap();
-    let running = tokio::spawn({
-        let pool = pool.clone();
-        async move {
-            sqlx::query("SELECT pg_sleep(30) /* bsi fault restart */")
-                .execute(&pool)
-                .await
-        }
-    });
+    let running = sleeping(&pool, "bsi fault restart");
     let s2 = s.clone();
     tokio::task::spawn_blocking(move || {
         wait_active(&s2, "bsi fault restart");
@@ -226,11 +227,7 @@ async fn after_a_server_restart_the_next_query_reconnects() {
         ErrorCode::Unreachable,
         &["ended", "server restart", "retrying reconnects"],
     );
-    let one: i32 = sqlx::query_scalar("SELECT 1")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(one, 1);
+    answers(&pool).await;
     c.close().await;
 }
 
@@ -287,14 +284,7 @@ async fn a_cut_connection_says_it_ended_and_the_next_query_reconnects() {
     p.port = proxy.port;
     let c = conns(p, &s.password);
     let pool = c.database("postgres").await.unwrap();
-    let running = tokio::spawn({
-        let pool = pool.clone();
-        async move {
-            sqlx::query("SELECT pg_sleep(30) /* bsi fault cut */")
-                .execute(&pool)
-                .await
-        }
-    });
+    let running = sleeping(&pool, "bsi fault cut");
     tokio::task::spawn_blocking(|| wait_active(shared(), "bsi fault cut"))
         .await
         .unwrap();
@@ -314,11 +304,7 @@ async fn a_cut_connection_says_it_ended_and_the_next_query_reconnects() {
             "retrying reconnects",
         ],
     );
-    let one: i32 = sqlx::query_scalar("SELECT 1")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(one, 1);
+    answers(&pool).await;
     c.close().await;
 }
 
