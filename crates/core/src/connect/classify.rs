@@ -5,49 +5,12 @@
 //! port where something else than PostgreSQL answers. Messages carry no library debug
 //! formatting or documentation links ([`plain`]).
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use super::endpoint::Endpoint;
 use crate::diagnose;
 use crate::error::CoreError;
-use crate::profile::PoolSettings;
 use crate::tls::TlsSettings;
-
-/// The timeouts sessions to an endpoint were last opened with, so that an error names them.
-#[derive(Clone, Copy)]
-struct Timeouts {
-    acquire_secs: u64,
-    statement_secs: u64,
-}
-
-fn timeouts() -> &'static Mutex<HashMap<Endpoint, Timeouts>> {
-    static T: OnceLock<Mutex<HashMap<Endpoint, Timeouts>>> = OnceLock::new();
-    T.get_or_init(Default::default)
-}
-
-/// Records the timeouts sessions to `ep` are opened with (called with every session's options).
-pub(super) fn remember(ep: &Endpoint, pool: &PoolSettings) {
-    timeouts()
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(
-            ep.clone(),
-            Timeouts {
-                acquire_secs: pool.acquire_timeout_secs.max(1),
-                statement_secs: pool.statement_timeout_secs,
-            },
-        );
-}
-
-fn timeouts_of(ep: &Endpoint) -> Option<Timeouts> {
-    timeouts()
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(ep)
-        .copied()
-}
 
 /// Classifies a failure to connect to `ep` with `tls`. An untrusted certificate chain is
 /// fetched again (within `timeout`) to say what is wrong with it.
@@ -240,7 +203,7 @@ pub fn map_query_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
                     reason: format!("{message}; the schema changed since it was read, try again"),
                 },
                 Some("57014") => {
-                    let secs = timeouts_of(ep).map(|t| t.statement_secs);
+                    let secs = Some(ep.timeouts.statement_secs).filter(|s| *s > 0);
                     tracing::debug!(database = %ep.database, %message, "statement stopped by the server");
                     CoreError::Timeout {
                         what: "the statement".to_string(),
@@ -298,7 +261,7 @@ pub fn map_query_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
             }
         }
         sqlx::Error::PoolTimedOut => {
-            let secs = timeouts_of(ep).map(|t| t.acquire_secs).unwrap_or(0);
+            let secs = ep.timeouts.acquire_secs;
             CoreError::Timeout {
                 what: format!(
                     "waiting for a free pooled connection to {} / {}",

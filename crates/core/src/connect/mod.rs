@@ -46,7 +46,7 @@ use options::SessionSettings;
 
 pub use cancel::in_current_op;
 pub use classify::map_query_error;
-pub use endpoint::Endpoint;
+pub use endpoint::{Endpoint, Timeouts};
 pub use sqlx::postgres::PgPool;
 
 /// What a successful connection test learned.
@@ -164,6 +164,15 @@ impl Connections {
             port: self.profile.port,
             user: self.profile.user.clone(),
             database: database.to_string(),
+            timeouts: self.timeouts(),
+        }
+    }
+
+    /// The profile's session timeouts, carried by its endpoints.
+    fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            acquire_secs: self.profile.pool.acquire_timeout_secs.max(1),
+            statement_secs: self.profile.pool.statement_timeout_secs,
         }
     }
 
@@ -184,6 +193,7 @@ impl Connections {
                     .and_then(|o| o.database.clone())
                     .unwrap_or_else(|| self.profile.maintenance_database().to_string()),
             },
+            timeouts: self.timeouts(),
         }
     }
 

@@ -42,7 +42,6 @@ impl SessionSettings<'_> {
         opts = opts
             .log_statements(log::LevelFilter::Debug)
             .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
-        classify::remember(ep, self.pool);
         let read_only = if self.write_mode { "off" } else { "on" };
         opts.options([
             ("default_transaction_read_only", read_only),
