@@ -12,9 +12,13 @@
 //! For network faults, [`Proxy`] forwards a loopback port to the server's and can stall, cut or
 //! resume; [`http_responder`] is a port where something else than PostgreSQL answers.
 //!
+//! [`backstage`] restores the databases real Backstage backends wrote (the committed dumps).
+//!
 //! The server lives as long as the test process: a small shell wrapper holds a pipe from this
 //! process and stops PostgreSQL and removes its folder when the pipe closes, so nothing is left
 //! behind even when a test panics.
+
+pub mod backstage;
 
 use std::io::Write;
 use std::net::TcpListener;
