@@ -105,7 +105,27 @@ pub fn mask_jwt(token: &str) -> String {
     }
 }
 
-/// Redacts JWTs inside free text (logs, messages).
+/// Characters a JWT is made of (base64url parts, dots, padding).
+fn token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' || c == '='
+}
+
+/// How many starts of a JWT are tried in one run of token characters before the rest of the
+/// run is masked whole (hostile text full of `eyJ` stays fast and still leaks nothing).
+const MAX_TRIES_PER_RUN: usize = 64;
+
+/// The JWT that starts `run` (a run of token characters beginning with `eyJ`): the run itself,
+/// or its first three dotted parts when more follow (a token before a full stop).
+fn jwt_at(run: &str) -> Option<&str> {
+    if is_jwt(run) {
+        return Some(run);
+    }
+    let three = run.split('.').take(3).map(str::len).sum::<usize>() + 2;
+    (three < run.len() && is_jwt(&run[..three])).then(|| &run[..three])
+}
+
+/// Redacts JWTs inside free text (logs, messages). A token glued to other text, such as more
+/// base64 that also starts with `eyJ`, is found too: every `eyJ` in a run is a possible start.
 pub fn redact_text(s: &str) -> String {
     if !s.contains("eyJ") {
         return s.to_string();
@@ -115,25 +135,44 @@ pub fn redact_text(s: &str) -> String {
     while let Some(i) = rest.find("eyJ") {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
-        let end = tail
-            .find(|c: char| {
-                !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' || c == '=')
-            })
-            .unwrap_or(tail.len());
-        let mut candidate = &tail[..end];
-        // A token followed by a full stop or another dotted part: the JWT is the first three.
-        if !is_jwt(candidate) {
-            let three = candidate.split('.').take(3).map(str::len).sum::<usize>() + 2;
-            if three < candidate.len() && is_jwt(&candidate[..three]) {
-                candidate = &candidate[..three];
+        let end = tail.find(|c: char| !token_char(c)).unwrap_or(tail.len());
+        let run = &tail[..end];
+        let mut at = 0;
+        let mut tries = 0;
+        loop {
+            // `at` is the start of an `eyJ` inside the run.
+            if let Some(t) = jwt_at(&run[at..]) {
+                out.push_str(&mask_jwt(t));
+                at += t.len();
+                // More token text glued on after a signature may hold the rest of another token
+                // (its signature swallowed its header): mask it whole.
+                let after = &run[at..];
+                if after.contains("eyJ") && after.contains('.') {
+                    out.push_str(REDACTED);
+                    at = run.len();
+                }
+            } else {
+                tries += 1;
+                if tries >= MAX_TRIES_PER_RUN && run[at..].matches('.').count() >= 2 {
+                    out.push_str(REDACTED);
+                    at = run.len();
+                } else {
+                    out.push_str(&run[at..at + 3]);
+                    at += 3;
+                }
+            }
+            match run[at..].find("eyJ") {
+                Some(j) => {
+                    out.push_str(&run[at..at + j]);
+                    at += j;
+                }
+                None => {
+                    out.push_str(&run[at..]);
+                    break;
+                }
             }
         }
-        if is_jwt(candidate) {
-            out.push_str(&mask_jwt(candidate));
-        } else {
-            out.push_str(candidate);
-        }
-        rest = &tail[candidate.len()..];
+        rest = &tail[end..];
     }
     out.push_str(rest);
     out
@@ -182,6 +221,29 @@ mod tests {
         let out = redact_text(&format!(" {t}."));
         assert!(!out.contains("AAAAAAAAAAAAAAAAAAAAAA"), "{out}");
         assert!(out.ends_with("<signature redacted>."), "{out}");
+    }
+
+    #[test]
+    fn a_token_glued_to_other_base64_is_masked() {
+        let t = jwt();
+        let sig = "SIGNATURE-bytes_here";
+        for text in [
+            format!("eyJ{t}"),
+            format!("eyJzb21ldGhpbmc{t}"),
+            format!("x=eyJhYmM.{t}"),
+            format!("{t}{t}"),
+        ] {
+            let out = redact_text(&text);
+            assert!(!out.contains(sig), "{text} -> {out}");
+        }
+        // Text that only looks like the start of a token is kept.
+        assert_eq!(redact_text("eyJ and eyJx"), "eyJ and eyJx");
+        // Hostile runs stay fast and leak no signature.
+        let hostile = format!("{}{t}", "eyJ.a.".repeat(20_000));
+        let started = std::time::Instant::now();
+        let out = redact_text(&hostile);
+        assert!(!out.contains(sig));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[test]

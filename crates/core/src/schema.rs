@@ -65,7 +65,8 @@ pub struct Unavailable {
 pub struct Need {
     pub table: &'static str,
     pub columns: &'static [&'static str],
-    /// What the absence usually means, e.g. "added in catalog-backend 1.19 (2024)".
+    /// What the absence usually means, e.g. "added by catalog migration
+    /// 20221201085245_add_last_updated_at_in_final_entities".
     pub since: &'static str,
 }
 

@@ -92,13 +92,13 @@ pub struct TechDocsQuery {
 
 const NEED_FINAL: Need = Need {
     table: "final_entities",
-    columns: &["entity_id", "entity_ref", "final_entity"],
-    since: "the catalog's stitched entities, present in every catalog-backend",
+    columns: &["entity_id", "final_entity"],
+    since: "the catalog's stitched entities",
 };
 const NEED_SEARCH: Need = Need {
     table: "search",
     columns: &["entity_id", "key", "value", "original_value"],
-    since: "search.original_value was added in catalog-backend 0.x (2021)",
+    since: "search.original_value was added by catalog migration 20221109192547_search_add_original_value_column",
 };
 const NEED_DOCUMENTS: Need = Need {
     table: "documents",
@@ -115,12 +115,17 @@ const NEED_DOCUMENTS: Need = Need {
 /// covering index `search_facets_covering_idx`, and `search_key_value_entity_idx` for values
 /// over 200 characters), resolves their refs through `final_entities`' primary key, and sorts
 /// them: its cost follows the number of entities with TechDocs, not the catalog's size.
-/// Otherwise every entity's JSON is read.
+/// Otherwise the entities whose JSON text names the annotation are read, and the annotation's
+/// value is taken from the text (no cast on the server, so one entity that is not JSON cannot
+/// fail the statement).
+///
+/// `fe` is the stitched entities as a `FROM` item ([`crate::catalog::stitched`]: older
+/// catalogs take the ref from `refresh_state`).
 ///
 /// The page's entities come back as text (`raw`) and are parsed here, for their titles (and
 /// the annotation where the `search` table has no value for it), so one entity that is not
 /// JSON is reported on its row instead of failing the statement.
-pub fn list_sql(schema: &str, from_search_table: bool, after: bool) -> String {
+pub fn list_sql(schema: &str, fe: &str, from_search_table: bool, after: bool) -> String {
     let s = quote_ident(schema);
     let (cursor, lim) = if after {
         ("WHERE j.entity_ref > $2 ", "$3")
@@ -136,17 +141,21 @@ pub fn list_sql(schema: &str, from_search_table: bool, after: bool) -> String {
              j AS MATERIALIZED ( \
                SELECT x.entity_id, x.entity_ref, x.original_value FROM ( \
                  SELECT td.entity_id, td.original_value, \
-                        (SELECT f.entity_ref FROM {s}.final_entities f WHERE f.entity_id = td.entity_id) AS entity_ref \
+                        (SELECT f.entity_ref FROM {fe} f WHERE f.entity_id = td.entity_id) AS entity_ref \
                  FROM td) x \
                WHERE x.entity_ref IS NOT NULL)"
         )
     } else {
+        let pattern = format!(
+            "\"{}\"\\s*:\\s*\"([^\"]*)\"",
+            TECHDOCS_REF_ANNOTATION.replace('.', "\\.")
+        );
         format!(
             "j AS MATERIALIZED ( \
-               SELECT f.entity_id, f.entity_ref, f.final_entity::json->'metadata'->'annotations'->>$1 AS original_value \
-               FROM {s}.final_entities f \
-               WHERE f.final_entity LIKE '%' || $1 || '%' \
-                 AND f.final_entity::json->'metadata'->'annotations'->>$1 IS NOT NULL)"
+               SELECT x.* FROM ( \
+                 SELECT f.entity_id, f.entity_ref, substring(f.final_entity from '{pattern}') AS original_value \
+                 FROM {fe} f WHERE f.final_entity LIKE '%' || $1 || '%') x \
+               WHERE x.original_value IS NOT NULL)"
         )
     };
     format!(
@@ -154,7 +163,7 @@ pub fn list_sql(schema: &str, from_search_table: bool, after: bool) -> String {
          page AS (SELECT j.* FROM j {cursor}ORDER BY j.entity_ref LIMIT {lim}) \
          SELECT t.total, p.entity_ref, p.original_value AS techdocs_ref, f.final_entity::text AS raw \
          FROM (SELECT count(*) AS total FROM j) t \
-         LEFT JOIN (page p JOIN {s}.final_entities f ON f.entity_id = p.entity_id) ON true \
+         LEFT JOIN (page p JOIN {fe} f ON f.entity_id = p.entity_id) ON true \
          ORDER BY p.entity_ref"
     )
 }
@@ -182,6 +191,10 @@ pub async fn list(conns: &Connections, q: &TechDocsQuery) -> Result<TechDocsList
     let ep = &scope.endpoint;
     let schema = DbSchema::read(&pool, ep, &scope.schema).await?;
     schema.check("TechDocs", &[NEED_FINAL])?;
+    let fe = crate::catalog::stitched(&schema).ok_or_else(|| CoreError::SchemaDegraded {
+        view: "TechDocs".into(),
+        reason: crate::catalog::stitched_missing(&schema),
+    })?;
     let from_search = schema.check("TechDocs", &[NEED_SEARCH]).is_ok();
     let key = if from_search {
         TECHDOCS_REF_SEARCH_KEY
@@ -199,7 +212,7 @@ pub async fn list(conns: &Connections, q: &TechDocsQuery) -> Result<TechDocsList
         ),
         None => None,
     };
-    let sql = list_sql(&scope.schema, from_search, after.is_some());
+    let sql = list_sql(&scope.schema, &fe, from_search, after.is_some());
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key);
     if let Some(a) = &after {
         query = query.bind(a);
@@ -231,9 +244,8 @@ pub async fn list(conns: &Connections, q: &TechDocsQuery) -> Result<TechDocsList
                     .and_then(serde_json::Value::as_str)
                     .map(str::to_string)
             };
-            let techdocs_ref = r
-                .get::<Option<String>, _>("techdocs_ref")
-                .or_else(|| at("/metadata/annotations/backstage.io~1techdocs-ref"));
+            let techdocs_ref = at("/metadata/annotations/backstage.io~1techdocs-ref")
+                .or_else(|| r.get::<Option<String>, _>("techdocs_ref"));
             Some(TechDocsEntity {
                 entity_ref,
                 techdocs_ref: redact_text(&techdocs_ref.unwrap_or_default()),

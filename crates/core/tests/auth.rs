@@ -151,14 +151,14 @@ async fn users_in_catalog_tells_which_exist() {
     refs.push("user:default/nobody-at-all".into());
     refs.push(users[0].to_uppercase());
     let ep = r.conns.plugin_endpoint("catalog");
-    let found = auth::users_in_catalog(&r.catalog, &ep, "public", &refs)
+    let found = auth::users_in_catalog(&r.catalog, &ep, "public.final_entities", &refs)
         .await
         .unwrap();
     assert_eq!(found.len(), 4, "{found:?}");
     assert!(!found.contains("user:default/nobody-at-all"));
     assert!(found.contains(&users[0].to_uppercase()));
     assert!(
-        auth::users_in_catalog(&r.catalog, &ep, "public", &[])
+        auth::users_in_catalog(&r.catalog, &ep, "public.final_entities", &[])
             .await
             .unwrap()
             .is_empty()

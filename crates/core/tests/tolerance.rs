@@ -39,6 +39,9 @@ struct Damaged {
     session_user: String,
     /// A `tasks.created_by` with tasks.
     creator: String,
+    /// A task whose `spec` is not JSON (and `created_by` NULL), with the template and the
+    /// creator its text still names.
+    bad_task: (String, String, String),
 }
 
 async fn one(pool: &PgPool, sql: &str) -> String {
@@ -180,7 +183,31 @@ async fn damage(t: &Targets, prefix: &str) -> Damaged {
         "SELECT created_by FROM tasks WHERE created_by IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
     )
     .await;
+    let template = one(
+        &t.scaffolder,
+        "SELECT spec::json #>> '{templateInfo,entityRef}' FROM tasks \
+         WHERE spec::json #>> '{templateInfo,entityRef}' IS NOT NULL \
+         GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+    )
+    .await;
+    let bad_id = one(
+        &t.scaffolder,
+        &format!(
+            "SELECT id::text FROM tasks WHERE spec::json #>> '{{templateInfo,entityRef}}' = '{template}' \
+             ORDER BY created_at DESC LIMIT 1"
+        ),
+    )
+    .await;
+    exec(
+        &t.scaffolder,
+        &format!(
+            "UPDATE tasks SET created_by = NULL, spec = '{{not json \"{template}\" \"{creator}\"' \
+             WHERE id::text = '{bad_id}'"
+        ),
+    )
+    .await;
     Damaged {
+        bad_task: (bad_id, template, creator.clone()),
         prefix: prefix.to_string(),
         not_json,
         wrong_shape,
@@ -446,9 +473,11 @@ async fn tasks_show_without_the_events_this_user_may_not_read() {
         .await
         .unwrap();
     assert!(!mine.items.is_empty());
+    // All match, but the task whose spec is unreadable (listed with its problem).
     assert!(
         mine.items
             .iter()
+            .filter(|t| t.problem.is_none())
             .all(|t| t.creator.as_deref() == Some(d.creator.as_str()))
     );
     let degraded = sc.degraded();
@@ -480,6 +509,64 @@ async fn sessions_show_without_the_table_this_user_may_not_read() {
             .any(|n| n.contains("permission denied for table sessions") && n.contains("42501")),
         "{:?}",
         s.notes
+    );
+    c.close().await;
+}
+
+#[tokio::test]
+async fn a_task_spec_that_is_not_json_is_named_not_a_failed_filter() {
+    let d = data().await;
+    let c = reader(&d.prefix);
+    let sc = Scaffolder::open(&c).await.unwrap();
+    let (id, template, creator) = &d.bad_task;
+    for f in [
+        TaskFilter {
+            template: Some(template.clone()),
+            limit: Some(500),
+            ..Default::default()
+        },
+        TaskFilter {
+            creator: Some(creator.clone()),
+            limit: Some(500),
+            ..Default::default()
+        },
+    ] {
+        let page = sc.tasks(&f).await.unwrap();
+        let bad = page
+            .items
+            .iter()
+            .find(|t| &t.id == id)
+            .unwrap_or_else(|| panic!("the unreadable task is listed for {f:?}"));
+        let why = bad.problem.as_deref().unwrap();
+        assert!(
+            why.contains(id) && why.contains("tasks.spec") && why.contains("not valid JSON"),
+            "{why}"
+        );
+        // Every other task is one that matches.
+        let good: Vec<_> = page.items.iter().filter(|t| &t.id != id).collect();
+        assert!(!good.is_empty(), "{f:?}");
+        for t in good {
+            if f.template.is_some() {
+                assert_eq!(t.template_ref.as_deref(), Some(template.as_str()));
+            } else {
+                assert_eq!(t.creator.as_deref(), Some(creator.as_str()));
+            }
+        }
+    }
+    // Without a filter the task is listed once, with its problem.
+    let all = sc
+        .tasks(&TaskFilter {
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        all.items
+            .iter()
+            .filter(|t| &t.id == id && t.problem.is_some())
+            .count(),
+        1
     );
     c.close().await;
 }

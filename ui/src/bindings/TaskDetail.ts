@@ -21,13 +21,19 @@ parameters: unknown, steps: Array<StepView>, log: Array<LogLine>,
  */
 error: unknown, 
 /**
- * `body.output` of the completion event, else `tasks.state`; redacted.
+ * `body.output` of the completion event; redacted.
  */
 output: unknown, 
 /**
- * `completion` or `tasks.state`.
+ * Where the output came from: `completion` (the completion event's body).
  */
 output_source: string | null, 
+/**
+ * `tasks.state`: the checkpoints a template's steps saved for recovery (Backstage writes
+ * `{"state": {"checkpoints": ...}}` there; it is not the task's output); redacted. The
+ * column came with scaffolder-backend migration 20240203232000_state.
+ */
+checkpoints: unknown, 
 /**
  * Present when `tasks.secrets` is not NULL.
  */
@@ -64,4 +70,9 @@ duration_source: string | null,
 /**
  * Whether `tasks.secrets` still holds something; absent when the column does not exist.
  */
-secrets_stored?: boolean, events: number, };
+secrets_stored?: boolean, events: number, 
+/**
+ * Set when the row cannot be read in full (a `tasks.spec` that is not JSON): the task is
+ * still listed, with what could not be told.
+ */
+problem?: string, };

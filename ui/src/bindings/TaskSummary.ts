@@ -32,4 +32,9 @@ duration_source: string | null,
 /**
  * Whether `tasks.secrets` still holds something; absent when the column does not exist.
  */
-secrets_stored?: boolean, events: number, };
+secrets_stored?: boolean, events: number, 
+/**
+ * Set when the row cannot be read in full (a `tasks.spec` that is not JSON): the task is
+ * still listed, with what could not be told.
+ */
+problem?: string, };

@@ -250,12 +250,17 @@ async fn search_cmd(
     if let Some(n) = &r.notice {
         outln!("{n}");
     }
-    let types = search::document_types(conns).await.unwrap_or_default();
-    let types = types
-        .iter()
-        .map(|t| format!("{} {}", t.doc_type, t.count))
-        .collect::<Vec<_>>()
-        .join(", ");
+    // The index's make-up is extra: when it cannot be read (a connection limit, say), say so
+    // rather than calling an index that just answered "empty".
+    let types = match search::document_types(conns).await {
+        Ok(types) if types.is_empty() => "empty".to_string(),
+        Ok(types) => types
+            .iter()
+            .map(|t| format!("{} {}", t.doc_type, t.count))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => format!("document counts not read: {}", e.code().as_str()),
+    };
     outln!(
         "{} match{} for {} (index: {})",
         r.total,
@@ -265,11 +270,7 @@ async fn search_cmd(
         } else {
             r.tsquery.clone()
         },
-        if types.is_empty() {
-            "empty".to_string()
-        } else {
-            types
-        }
+        types
     );
     for h in &r.page.items {
         // The data parts are made safe here; the line keeps the highlight's colours.

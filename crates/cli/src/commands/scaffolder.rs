@@ -135,16 +135,23 @@ async fn tasks(global: &Global, sc: &Scaffolder, a: TasksArgs) -> Result<()> {
     for u in sc.degraded() {
         errln!("note: {}: {}", u.view, u.reason);
     }
-    if page.items.is_empty() {
+    if page.items.is_empty() && page.next_cursor.is_none() {
         outln!("No tasks match.");
         return Ok(());
     }
-    output::table(
-        &[
-            "id", "status", "created", "duration", "template", "creator", "secrets",
-        ],
-        page.items.iter().map(summary_row).collect(),
-    );
+    if page.items.is_empty() {
+        outln!("No tasks match in this page of the scan.");
+    } else {
+        output::table(
+            &[
+                "id", "status", "created", "duration", "template", "creator", "secrets",
+            ],
+            page.items.iter().map(summary_row).collect(),
+        );
+    }
+    for p in page.items.iter().filter_map(|t| t.problem.as_deref()) {
+        errln!("note: {p}");
+    }
     if let Some(c) = &page.next_cursor {
         outln!("\nMore: --cursor {c}");
     }
@@ -354,6 +361,10 @@ fn print_detail(d: &TaskDetail) {
             }
             None => outln!("  {}", serde_json::to_string_pretty(o).unwrap_or_default()),
         }
+    }
+    if let Some(c) = &d.checkpoints {
+        outln!("\nRecovery checkpoints (tasks.state):");
+        outln!("  {}", serde_json::to_string_pretty(c).unwrap_or_default());
     }
     for n in &d.notes {
         errln!("note: {n}");

@@ -79,6 +79,8 @@ pub(super) struct Catalog {
     pub(super) pool: PgPool,
     pub(super) ep: Endpoint,
     pub(super) schema: String,
+    /// The stitched entities as a `FROM` item ([`crate::catalog::stitched`]).
+    pub(super) stitched: String,
     pub(super) has_relations: bool,
 }
 
@@ -166,7 +168,7 @@ impl Auth {
         let mut uniq: Vec<String> = refs.to_vec();
         uniq.sort();
         uniq.dedup();
-        match users_in_catalog(&c.pool, &c.ep, &c.schema, &uniq).await {
+        match users_in_catalog(&c.pool, &c.ep, &c.stitched, &uniq).await {
             Ok(found) => uniq
                 .into_iter()
                 .map(|r| {
@@ -211,11 +213,17 @@ async fn open_catalog(conns: &Connections) -> Result<Catalog> {
         "catalog users",
         &[Need {
             table: "final_entities",
-            columns: &["entity_ref"],
-            since: "catalog-backend",
+            columns: &["entity_id"],
+            since: "the catalog's stitched entities",
         }],
     )?;
+    let stitched =
+        crate::catalog::stitched(&db).ok_or_else(|| crate::CoreError::SchemaDegraded {
+            view: "catalog users".into(),
+            reason: crate::catalog::stitched_missing(&db),
+        })?;
     Ok(Catalog {
+        stitched,
         has_relations: db.has_column("relations", "source_entity_ref")
             && db.has_column("relations", "target_entity_ref"),
         pool,
@@ -224,18 +232,20 @@ async fn open_catalog(conns: &Connections) -> Result<Catalog> {
     })
 }
 
-/// Which of `refs` exist in the catalog's `final_entities` (compared case-insensitively;
-/// one indexed lookup through `final_entities_entity_ref_uniq`). Returns the refs as given.
+/// Which of `refs` exist among the catalog's stitched entities, `stitched` being their `FROM`
+/// item ([`crate::catalog::stitched`]), compared case-insensitively (one indexed lookup
+/// through `final_entities_entity_ref_uniq`, or `refresh_state`'s ref index in catalogs
+/// older than that column). Returns the refs as given.
 pub async fn users_in_catalog(
     pool: &PgPool,
     ep: &Endpoint,
-    schema: &str,
+    stitched: &str,
     refs: &[String],
 ) -> Result<BTreeSet<String>> {
     if refs.is_empty() {
         return Ok(BTreeSet::new());
     }
-    let q = users_in_catalog_sql(schema, refs);
+    let q = users_in_catalog_sql(stitched, refs);
     let rows = q.fetch_all(pool, ep).await?;
     let found: BTreeSet<String> = rows
         .iter()
@@ -250,12 +260,9 @@ pub async fn users_in_catalog(
 }
 
 /// The SQL of [`users_in_catalog`].
-pub fn users_in_catalog_sql(schema: &str, refs: &[String]) -> Sql {
+pub fn users_in_catalog_sql(stitched: &str, refs: &[String]) -> Sql {
     let mut q = Sql::new();
     let p = q.bind(Param::TextArray(with_lower(refs)));
-    q.text = format!(
-        "SELECT f.entity_ref FROM {}.final_entities f WHERE f.entity_ref = ANY({p}::text[])",
-        quote_ident(schema)
-    );
+    q.text = format!("SELECT f.entity_ref FROM {stitched} f WHERE f.entity_ref = ANY({p}::text[])");
     q
 }

@@ -125,7 +125,10 @@ impl Catalog {
     fn entity_sql_without(&self, entity_ref: &EntityRef, skip: &[String]) -> Result<Sql> {
         let readable = |t: &str| !skip.iter().any(|s| s == t);
         let has_state = self.has(&NEED_STATE) && readable("refresh_state");
-        let has_final = self.has(&NEED_FINAL) && readable("final_entities");
+        // Older catalogs read a stitched entity's ref from refresh_state (see `stitched`).
+        let has_final = self.has(&NEED_FINAL)
+            && readable("final_entities")
+            && (self.has_col("final_entities", "entity_ref") || readable("refresh_state"));
         if !has_state && !has_final && !skip.is_empty() {
             return Err(CoreError::Database {
                 code: Some("42501".into()),
@@ -195,7 +198,7 @@ impl Catalog {
             });
             joins.push(format!(
                 "LEFT JOIN {} fe ON fe.entity_ref = q.ref",
-                self.t("final_entities")
+                self.fe()
             ));
         } else {
             cols.extend([
@@ -219,7 +222,7 @@ impl Catalog {
             let exists = if has_final {
                 format!(
                     "EXISTS (SELECT 1 FROM {} t WHERE t.entity_ref = d.other)",
-                    self.t("final_entities")
+                    self.fe()
                 )
             } else {
                 "false".to_string()

@@ -452,7 +452,7 @@ impl Catalog {
         sql.text = format!(
             "SELECT f.entity_ref::text AS entity_ref, f.final_entity, {updated} AS updated \
              FROM {} f WHERE {} ORDER BY {order} LIMIT {lim}",
-            self.t("final_entities"),
+            self.fe(),
             conds.join(" AND ")
         );
         Ok(sql)

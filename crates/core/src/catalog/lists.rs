@@ -114,7 +114,7 @@ impl Catalog {
         if self.has(&NEED_FINAL) {
             format!(
                 "EXISTS (SELECT 1 FROM {} f WHERE f.entity_id = p.entity_id)",
-                self.t("final_entities")
+                self.fe()
             )
         } else {
             "NULL::bool".to_string()

@@ -70,8 +70,8 @@ impl Capabilities {
 // What the views need. `since` says what an absence usually means.
 const NEED_FINAL: Need = Need {
     table: "final_entities",
-    columns: &["entity_id", "entity_ref", "final_entity"],
-    since: "the stitched entities; entity_ref was added in catalog-backend 0.13 (2021)",
+    columns: &["entity_id", "final_entity"],
+    since: "the stitched entities",
 };
 const NEED_SEARCH: Need = Need {
     table: "search",
@@ -81,22 +81,22 @@ const NEED_SEARCH: Need = Need {
 const NEED_STATE: Need = Need {
     table: "refresh_state",
     columns: &["entity_id", "entity_ref"],
-    since: "the processing state; catalog-backend 0.7 (2021) and later",
+    since: "the processing state, made by catalog migration 20210302150147_refresh_state",
 };
 const NEED_STATE_ERRORS: Need = Need {
     table: "refresh_state",
     columns: &["entity_id", "entity_ref", "errors"],
-    since: "the processing state; catalog-backend 0.7 (2021) and later",
+    since: "the processing state, made by catalog migration 20210302150147_refresh_state",
 };
 const NEED_STATE_TIMES: Need = Need {
     table: "refresh_state",
     columns: &["entity_ref", "last_discovery_at", "next_update_at"],
-    since: "the processing state; catalog-backend 0.7 (2021) and later",
+    since: "the processing state, made by catalog migration 20210302150147_refresh_state",
 };
 const NEED_REFERENCES: Need = Need {
     table: "refresh_state_references",
     columns: &["target_entity_ref"],
-    since: "catalog-backend 0.7 (2021); work in progress upstream removes it",
+    since: "made by catalog migration 20210302150147_refresh_state",
 };
 const NEED_RELATIONS: Need = Need {
     table: "relations",
@@ -111,7 +111,7 @@ const NEED_LOCATIONS: Need = Need {
 const NEED_UPDATED: Need = Need {
     table: "final_entities",
     columns: &["last_updated_at"],
-    since: "added in catalog-backend 1.x (2022)",
+    since: "added by catalog migration 20221201085245_add_last_updated_at_in_final_entities",
 };
 
 /// View names, as used in [`CoreError::SchemaDegraded`] and [`Capabilities`].
@@ -125,6 +125,40 @@ pub mod views {
     pub const ORPHANS: &str = "orphans";
     pub const STALE: &str = "stale entities";
     pub const LOCATIONS: &str = "locations";
+}
+
+/// The catalog migration that added `final_entities.entity_ref`; before it, the ref of a
+/// stitched entity is its `refresh_state` row's (the migration filled the column from there).
+pub const ENTITY_REF_MIGRATION: &str = "20241024104700_add_entity_ref_to_final_entities";
+
+/// Where the stitched entities are read from, as a `FROM` item (give it an alias) whose rows
+/// have `entity_id`, `entity_ref` and `final_entity`: `final_entities` itself where it has
+/// `entity_ref`; in older catalogs `final_entities` joined to `refresh_state` by `entity_id`.
+/// `None` when neither can give a stitched entity its ref.
+pub fn stitched(db: &DbSchema) -> Option<String> {
+    let s = quote_ident(&db.schema);
+    if !db.has_column("final_entities", "entity_id") {
+        return None;
+    }
+    if db.has_column("final_entities", "entity_ref") {
+        return Some(format!("{s}.final_entities"));
+    }
+    if db.has_column("refresh_state", "entity_id") && db.has_column("refresh_state", "entity_ref") {
+        return Some(format!(
+            "(SELECT f.*, r.entity_ref FROM {s}.final_entities f \
+             JOIN {s}.refresh_state r ON r.entity_id = f.entity_id)"
+        ));
+    }
+    None
+}
+
+/// Why [`stitched`] found nothing, for a view's degraded note.
+pub fn stitched_missing(db: &DbSchema) -> String {
+    format!(
+        "final_entities has no entity_ref column (added by catalog migration {ENTITY_REF_MIGRATION}) \
+         and refresh_state cannot stand in for it (it needs entity_id and entity_ref) in {}.{}",
+        db.database, db.schema
+    )
 }
 
 /// A catalog database (or schema) and what its schema has.
@@ -168,7 +202,7 @@ impl Catalog {
         Ok(())
     }
 
-    /// Checks, with the collation of `final_entities.entity_ref`, that refs of one kind sort
+    /// Checks, with the collation of the stitched entities' refs, that refs of one kind sort
     /// between `kind:` and `kind;` and nothing of another kind does.
     async fn probe_kind_ranges(&self) -> Result<bool> {
         if !self.has(&NEED_FINAL) {
@@ -178,9 +212,14 @@ impl Catalog {
             "SELECT n.nspname::text, c.collname::text FROM pg_attribute a \
              JOIN pg_class t ON t.oid = a.attrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace \
              JOIN pg_collation c ON c.oid = a.attcollation JOIN pg_namespace n ON n.oid = c.collnamespace \
-             WHERE tn.nspname = $1 AND t.relname = 'final_entities' AND a.attname = 'entity_ref'",
+             WHERE tn.nspname = $1 AND t.relname = $2 AND a.attname = 'entity_ref'",
         )
         .bind(&self.db.schema)
+        .bind(if self.has_col("final_entities", "entity_ref") {
+            "final_entities"
+        } else {
+            "refresh_state"
+        })
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| map_query_error(e, &self.ep))?;
@@ -241,7 +280,7 @@ impl Catalog {
     }
 
     fn has(&self, need: &Need) -> bool {
-        self.db.check("", std::slice::from_ref(need)).is_ok()
+        self.check("", std::slice::from_ref(need)).is_ok()
     }
 
     fn has_col(&self, table: &str, column: &str) -> bool {
@@ -257,8 +296,24 @@ impl Catalog {
         }
     }
 
+    /// Checks the needs, and that stitched entities have a ref where `final_entities` is
+    /// needed (see [`stitched`]).
     fn check(&self, view: &str, needs: &[Need]) -> std::result::Result<(), Unavailable> {
-        self.db.check(view, needs)
+        self.db.check(view, needs)?;
+        if needs.iter().any(|n| n.table == "final_entities") && stitched(&self.db).is_none() {
+            return Err(Unavailable {
+                view: view.to_string(),
+                reason: stitched_missing(&self.db),
+                missing: vec!["final_entities.entity_ref".into()],
+            });
+        }
+        Ok(())
+    }
+
+    /// The stitched entities as a `FROM` item (see [`stitched`]); the bare table when they
+    /// are not readable, so that a statement that should not have run names it.
+    fn fe(&self) -> String {
+        stitched(&self.db).unwrap_or_else(|| self.t("final_entities"))
     }
 
     /// Those of `tables` that exist here but that this user may not SELECT from.

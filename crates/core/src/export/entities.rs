@@ -13,7 +13,7 @@ use crate::connect::Connections;
 use crate::error::{CoreError, Result};
 use crate::redact::redact_json;
 use crate::schema::Need;
-use crate::sql::{Param, Sql, like_contains, quote_ident};
+use crate::sql::{Param, Sql, like_contains};
 use crate::tables::TableRow;
 
 use super::format::{ExportFormat, ExportSummary};
@@ -51,12 +51,19 @@ pub const ENTITY_COLUMNS: [&str; 12] = [
 ];
 
 /// The SQL of [`export_entities`]: `$1` kinds (lower-case array, or NULL), `$2` namespace (or
-/// NULL), `$3` an ILIKE pattern on the entity ref (or NULL); ordered by entity ref.
-pub fn entities_sql(schema: &str) -> String {
-    let s = quote_ident(schema);
+/// NULL), `$3` an ILIKE pattern on the entity ref (or NULL); ordered by entity ref. `stitched`
+/// is the stitched entities as a `FROM` item ([`crate::catalog::stitched`]); `updated` whether
+/// they have `last_updated_at` (catalog migration
+/// 20221201085245_add_last_updated_at_in_final_entities added it).
+pub fn entities_sql(stitched: &str, updated: bool) -> String {
+    let updated = if updated {
+        "to_jsonb(f.last_updated_at)"
+    } else {
+        "NULL::jsonb"
+    };
     format!(
-        "SELECT f.entity_ref, f.final_entity, to_jsonb(f.last_updated_at) AS last_updated_at \
-         FROM {s}.final_entities f \
+        "SELECT f.entity_ref, f.final_entity, {updated} AS last_updated_at \
+         FROM {stitched} f \
          WHERE f.final_entity IS NOT NULL \
            AND ($1::text[] IS NULL OR split_part(f.entity_ref, ':', 1) = ANY($1::text[])) \
            AND ($2::text IS NULL OR split_part(split_part(f.entity_ref, ':', 2), '/', 1) = lower($2::text)) \
@@ -67,8 +74,8 @@ pub fn entities_sql(schema: &str) -> String {
 
 const NEED_FINAL: Need = Need {
     table: "final_entities",
-    columns: &["entity_ref", "final_entity", "last_updated_at"],
-    since: "the catalog's stitched entities, present in every catalog-backend",
+    columns: &["entity_id", "final_entity"],
+    since: "the catalog's stitched entities",
 };
 
 fn entity_fields(
@@ -146,12 +153,19 @@ pub async fn export_entities<W: Write + Send>(
     let at = locate(conns, "catalog")?;
     let (pool, schema) = at.open(conns).await?;
     schema.check("Entity export", &[NEED_FINAL])?;
+    let stitched = crate::catalog::stitched(&schema).ok_or_else(|| CoreError::SchemaDegraded {
+        view: "Entity export".into(),
+        reason: crate::catalog::stitched_missing(&schema),
+    })?;
     let mut columns: Vec<String> = ENTITY_COLUMNS.iter().map(|c| c.to_string()).collect();
     if q.full {
         columns.push("entity".to_string());
     }
     let sql = Sql {
-        text: entities_sql(&at.schema),
+        text: entities_sql(
+            &stitched,
+            schema.has_column("final_entities", "last_updated_at"),
+        ),
         params: vec![
             Param::OptText(kinds_literal(&q.kinds)),
             Param::OptText(q.namespace.clone()),

@@ -109,13 +109,13 @@ impl RelationGraph {
                 Need {
                     table: "relations",
                     columns: &["source_entity_ref", "type", "target_entity_ref"],
-                    since: "the catalog's relations table exists since catalog-backend's 2020 migrations; \
-                            is this the catalog database?",
+                    since: "made by catalog migration 20210302150147_refresh_state; is this the catalog \
+                            database?",
                 },
                 Need {
                     table: "final_entities",
                     columns: &["entity_id"],
-                    since: "final_entities came with the catalog's processing engine (2021)",
+                    since: "made by catalog migration 20210302150147_refresh_state",
                 },
             ],
         )?;

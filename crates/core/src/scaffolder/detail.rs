@@ -1,6 +1,6 @@
 //! One task in full: finding it by id or id prefix, its template and parameters, its steps
-//! and log (from [`super::steps`]), the error and output of its completion (else
-//! `tasks.state`), and the key names of the secrets it still stores.
+//! and log (from [`super::steps`]), the error and output of its completion, its recovery
+//! checkpoints (`tasks.state`), and the key names of the secrets it still stores.
 //!
 //! `tasks.secrets` is read here and only here, and only as `json_object_keys` inside the
 //! database: its values never reach this process (see the module documentation of
@@ -55,11 +55,16 @@ pub struct TaskDetail {
     /// `body.error` of the completion event, redacted.
     #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub error: Option<Value>,
-    /// `body.output` of the completion event, else `tasks.state`; redacted.
+    /// `body.output` of the completion event; redacted.
     #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub output: Option<Value>,
-    /// `completion` or `tasks.state`.
+    /// Where the output came from: `completion` (the completion event's body).
     pub output_source: Option<&'static str>,
+    /// `tasks.state`: the checkpoints a template's steps saved for recovery (Backstage writes
+    /// `{"state": {"checkpoints": ...}}` there; it is not the task's output); redacted. The
+    /// column came with scaffolder-backend migration 20240203232000_state.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
+    pub checkpoints: Option<Value>,
     /// Present when `tasks.secrets` is not NULL.
     pub secrets: Option<StoredSecrets>,
     /// What this database lacks and what that changes here.
@@ -177,7 +182,12 @@ impl Scaffolder {
 
         let (log, bodies) = self.task_log(&id).await?;
         let steps = derive_steps(&spec, &log, &bodies, &summary.status);
-        let (error, output, output_source) = completion_result(&log, &bodies, state.as_deref());
+        let (error, output, output_source) = completion_result(&log, &bodies);
+        let checkpoints = state.map(|s| {
+            let mut v = serde_json::from_str(&s).unwrap_or(Value::String(s));
+            redact_json(&mut v);
+            v
+        });
         let secrets = if summary.secrets_stored == Some(true) {
             Some(
                 self.stored_secrets(&id, &summary.status, &mut notes)
@@ -203,6 +213,7 @@ impl Scaffolder {
             error,
             output,
             output_source,
+            checkpoints,
             secrets,
             notes,
         })
@@ -255,12 +266,11 @@ fn parse_spec(spec_text: Option<&str>, notes: &mut Vec<String>) -> Value {
     }
 }
 
-/// The error and output of the last completion event (else the output from `tasks.state`),
-/// redacted, with where the output came from.
+/// The error and output of the last completion event, redacted, with where the output came
+/// from.
 fn completion_result(
     log: &[LogLine],
     bodies: &[EventBody],
-    state: Option<&str>,
 ) -> (Option<Value>, Option<Value>, Option<&'static str>) {
     let completion = log
         .iter()
@@ -272,13 +282,7 @@ fn completion_result(
     error.iter_mut().for_each(redact_json);
     let (mut output, output_source) = match completion.and_then(|b| b.get("output")) {
         Some(o) if !o.is_null() => (Some(o.clone()), Some("completion")),
-        _ => match state {
-            Some(s) => (
-                Some(serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))),
-                Some("tasks.state"),
-            ),
-            None => (None, None),
-        },
+        _ => (None, None),
     };
     output.iter_mut().for_each(redact_json);
     (error, output, output_source)

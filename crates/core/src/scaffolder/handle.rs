@@ -124,7 +124,11 @@ impl Scaffolder {
                 SINCE_CREATED_BY,
                 "task creator from tasks.created_by (spec.user.ref is used instead)",
             ),
-            ("state", SINCE_STATE, "task output from tasks.state"),
+            (
+                "state",
+                SINCE_STATE,
+                "recovery checkpoints from tasks.state",
+            ),
             ("secrets", SINCE_SECRETS, "stored task secrets"),
         ] {
             if self.db.has_table("tasks") && !self.has(col) {

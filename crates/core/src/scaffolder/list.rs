@@ -109,18 +109,14 @@ pub struct TaskSummary {
     #[cfg_attr(feature = "ts", ts(optional))]
     pub secrets_stored: Option<bool>,
     pub events: i64,
+    /// Set when the row cannot be read in full (a `tasks.spec` that is not JSON): the task is
+    /// still listed, with what could not be told.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub problem: Option<String>,
 }
 
 impl Scaffolder {
-    /// The expression of the task's creator: `created_by`, falling back to `spec.user.ref`.
-    fn creator_expr(&self) -> &'static str {
-        if self.has("created_by") {
-            "coalesce(t.created_by, t.spec::json #>> '{user,ref}')"
-        } else {
-            "(t.spec::json #>> '{user,ref}')"
-        }
-    }
-
     /// The summary columns (plus `extra`, a column list ending with a comma) for the task ids
     /// chosen by `keys` (a subquery with `id` and `created_at`, already ordered and limited).
     /// `tasks.secrets` is only tested for NULL here.
@@ -208,23 +204,21 @@ impl Scaffolder {
                 }
             }
         }
-        if let Some(tpl) = filter.template.as_deref().filter(|s| !s.trim().is_empty()) {
-            let r = normalize_ref(tpl, "template");
+        // Template and creator are narrowed on the server by text only (`spec` is never cast
+        // there, so one spec that is not JSON cannot fail the page) and decided exactly on the
+        // parsed rows by `matches`.
+        if let Some(r) = template_filter(filter) {
             let p = q.bind(Param::Text(r));
-            wh.push(format!(
-                "strpos(lower(t.spec), {p}) > 0 AND lower(t.spec::json #>> '{{templateInfo,entityRef}}') = {p}"
-            ));
+            wh.push(format!("strpos(lower(t.spec), {p}) > 0"));
         }
-        if let Some(c) = filter.creator.as_deref().filter(|s| !s.trim().is_empty()) {
-            let r = normalize_ref(c, "user");
+        if let Some(r) = creator_filter(filter) {
             let p = q.bind(Param::Text(r));
             if self.has("created_by") {
-                wh.push(format!("lower({}) = {p}", self.creator_expr()));
-            } else {
                 wh.push(format!(
-                    "strpos(lower(t.spec), {p}) > 0 AND lower({}) = {p}",
-                    self.creator_expr()
+                    "(lower(t.created_by) = {p} OR (t.created_by IS NULL AND strpos(lower(t.spec), {p}) > 0))"
                 ));
+            } else {
+                wh.push(format!("strpos(lower(t.spec), {p}) > 0"));
             }
         }
         if let Some(s) = &filter.since {
@@ -262,13 +256,15 @@ impl Scaffolder {
         let q = self.task_page_sql(filter)?;
         let rows = q.fetch_all(&self.pool, &self.ep).await?;
         let n = limit(filter.limit);
-        let mut items: Vec<TaskSummary> = rows
+        let mut scanned: Vec<TaskSummary> = rows
             .iter()
             .map(|r| self.summary(r))
             .collect::<Result<_>>()?;
-        let next_cursor = if items.len() > n {
-            items.truncate(n);
-            items.last().map(|t| {
+        // The cursor follows the rows scanned, so a page narrowed by `matches` may hold fewer
+        // than `n` tasks and still have a next one.
+        let next_cursor = if scanned.len() > n {
+            scanned.truncate(n);
+            scanned.last().map(|t| {
                 encode_cursor(&[
                     Value::String(t.created_at.clone()),
                     Value::String(t.id.clone()),
@@ -277,6 +273,11 @@ impl Scaffolder {
         } else {
             None
         };
+        let (template, creator) = (template_filter(filter), creator_filter(filter));
+        let items = scanned
+            .into_iter()
+            .filter(|t| matches(t, template.as_deref(), creator.as_deref()))
+            .collect();
         Ok(Page { items, next_cursor })
     }
 
@@ -284,10 +285,19 @@ impl Scaffolder {
     pub(super) fn summary(&self, r: &PgRow) -> Result<TaskSummary> {
         let get = |e: sqlx::Error| query_error(e, &self.ep);
         let spec: Option<String> = r.try_get("spec").map_err(get)?;
-        let spec: Value = spec
-            .as_deref()
-            .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or(Value::Null);
+        let id: String = r.try_get("id").map_err(get)?;
+        let mut problem = None;
+        let spec: Value = match spec.as_deref().map(serde_json::from_str::<Value>) {
+            Some(Ok(v)) => v,
+            Some(Err(e)) => {
+                problem = Some(format!(
+                    "unreadable row: tasks.spec of task {id} is not valid JSON ({e}); its template \
+                     and creator cannot be told from it"
+                ));
+                Value::Null
+            }
+            None => Value::Null,
+        };
         let status: String = r.try_get("status").map_err(get)?;
         let cancelled: bool = r
             .try_get::<Option<bool>, _>("cancelled")
@@ -319,7 +329,7 @@ impl Scaffolder {
             status.clone()
         };
         Ok(TaskSummary {
-            id: r.try_get("id").map_err(get)?,
+            id,
             cancelled: cancelled && status == "failed",
             display_status,
             status,
@@ -335,8 +345,41 @@ impl Scaffolder {
             duration_source,
             secrets_stored: r.try_get("secrets_stored").map_err(get)?,
             events: r.try_get::<Option<i64>, _>("n").map_err(get)?.unwrap_or(0),
+            problem,
         })
     }
+}
+
+/// The template ref a filter asks for, normalised (lower case, kind `template`).
+fn template_filter(filter: &TaskFilter) -> Option<String> {
+    filter
+        .template
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|t| normalize_ref(t, "template"))
+}
+
+/// The creator ref a filter asks for, normalised (lower case, kind `user`).
+fn creator_filter(filter: &TaskFilter) -> Option<String> {
+    filter
+        .creator
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|c| normalize_ref(c, "user"))
+}
+
+/// Whether a task the server narrowed by text matches the template and creator asked for. A
+/// task whose spec cannot be read is kept, with its problem, rather than silently dropped: its
+/// text names the ref, and whether it is the template or creator cannot be told.
+fn matches(t: &TaskSummary, template: Option<&str>, creator: Option<&str>) -> bool {
+    let same = |have: &Option<String>, want: &str| {
+        have.as_deref().is_some_and(|h| h.to_lowercase() == want)
+    };
+    let unknown = t.problem.is_some();
+    let template_ok = template.is_none_or(|w| unknown || same(&t.template_ref, w));
+    let creator_ok = creator
+        .is_none_or(|w| same(&t.creator, w) || (unknown && t.creator_source != Some("created_by")));
+    template_ok && creator_ok
 }
 
 #[cfg(test)]

@@ -135,8 +135,8 @@ export function ScaffolderView({ task }: { task?: string | undefined }) {
                   <span className="c-md" title={`${formatTime(x.created_at)} (${timeAgo(x.created_at)})`}>
                     {task ? formatTime(x.created_at).slice(5, 16) : formatTime(x.created_at)}
                   </span>
-                  <span className="c-lg mono small" title={x.template_ref ?? ''}>
-                    {x.template_ref ? shortRef(x.template_ref) : '—'}
+                  <span className="c-lg mono small" title={x.problem ?? x.template_ref ?? ''}>
+                    {x.template_ref ? shortRef(x.template_ref) : x.problem ? <span className="warn">unreadable spec</span> : '—'}
                   </span>
                   <span className="c-md mono small" title={x.creator ?? ''}>
                     {x.creator ? shortRef(x.creator) : '—'}

@@ -58,15 +58,24 @@ export function TaskDetailPane({ id, onClose }: { id: string; onClose: () => voi
             <div className="pane-body">
               {tab === 'log' && <Log lines={d.log} steps={d.steps} />}
               {tab === 'parameters' && <JsonTree value={d.parameters} open={2} />}
-              {tab === 'output' &&
-                (d.output === null || d.output === undefined ? (
-                  <Empty title="No output" />
-                ) : (
-                  <>
-                    {d.output_source && <div className="muted small">from {d.output_source}</div>}
-                    <JsonTree value={d.output} open={2} />
-                  </>
-                ))}
+              {tab === 'output' && (
+                <>
+                  {d.output === null || d.output === undefined ? (
+                    <Empty title="No output" />
+                  ) : (
+                    <>
+                      {d.output_source && <div className="muted small">from {d.output_source}</div>}
+                      <JsonTree value={d.output} open={2} />
+                    </>
+                  )}
+                  {d.checkpoints !== null && d.checkpoints !== undefined && (
+                    <>
+                      <p className="small muted">Recovery checkpoints (tasks.state):</p>
+                      <JsonTree value={d.checkpoints} open={1} />
+                    </>
+                  )}
+                </>
+              )}
               {tab === 'secrets' &&
                 (d.secrets ? (
                   <div data-testid="task-secrets">
