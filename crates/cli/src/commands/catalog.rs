@@ -154,9 +154,17 @@ fn absent_note(cat: &Catalog, view: &str) {
     if let Some(v) = cat.capabilities().view(view)
         && !v.absent_fields.is_empty()
     {
+        let fields: Vec<String> = v
+            .absent_fields
+            .iter()
+            .map(|f| match bsi_core::catalog::absent_field_origin(f) {
+                Some(origin) => format!("{f} ({origin})"),
+                None => f.clone(),
+            })
+            .collect();
         outln!(
             "\nnote: this catalog's schema has no {}; shown as -",
-            v.absent_fields.join(", ")
+            fields.join(", ")
         );
     }
 }

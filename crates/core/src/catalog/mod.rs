@@ -114,6 +114,19 @@ const NEED_UPDATED: Need = Need {
     since: "added by catalog migration 20221201085245_add_last_updated_at_in_final_entities",
 };
 
+/// Where a field a view shows without (see [`ViewStatus::absent_fields`]) comes from, when it
+/// is a later catalog migration.
+pub fn absent_field_origin(field: &str) -> Option<&'static str> {
+    match field {
+        "last_updated_at" => Some(NEED_UPDATED.since),
+        "location_entity_ref" => {
+            Some("added by catalog migration 20260403000000_add_location_entity_ref")
+        }
+        "unreferenced" => Some(NEED_REFERENCES.since),
+        _ => None,
+    }
+}
+
 /// View names, as used in [`CoreError::SchemaDegraded`] and [`Capabilities`].
 pub mod views {
     pub const ENTITIES: &str = "entities";
