@@ -28,9 +28,11 @@ pub struct ConnInfo {
 impl ConnInfo {
     /// Parses a URI or a key=value string.
     pub fn parse(input: &str) -> Result<Self> {
-        let s = input.trim();
+        // The end of a key=value string is not trimmed here: a value may end in an escaped
+        // space (`password=abc\ `); the parser skips the whitespace between pairs itself.
+        let s = input.trim_start();
         if s.starts_with("postgresql://") || s.starts_with("postgres://") {
-            parse_uri(s)
+            parse_uri(s.trim_end())
         } else if s.contains('=') {
             parse_keyvalue(s)
         } else {
@@ -293,6 +295,15 @@ fn parse_keyvalue(s: &str) -> Result<ConnInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_escaped_trailing_space_is_kept() {
+        let ci = ConnInfo::parse("host=db password=abc\\ ").unwrap();
+        assert_eq!(ci.password.as_ref().map(|p| p.expose()), Some("abc "));
+        let ci = ConnInfo::parse("  host=db password='x y '  ").unwrap();
+        assert_eq!(ci.password.as_ref().map(|p| p.expose()), Some("x y "));
+        assert_eq!(ci.host.as_deref(), Some("db"));
+    }
 
     #[test]
     fn uri_with_everything() {
