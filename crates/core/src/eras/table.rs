@@ -521,7 +521,10 @@ migration\t@backstage/b\tsvc__knex_migrations\t1\ts1\t0.10.0\t0.10.0\n";
     fn a_set_two_packages_ship_names_both() {
         let id = identify_in(&sample(), "svc__knex_migrations", &names(&["s0.js"]));
         assert_eq!(id.verdict, Verdict::Exact);
-        assert_eq!(id.summary, "a 0.1.0 – 0.2.0 (newest known) or b 0.5.0 – 0.9.0");
+        assert_eq!(
+            id.summary,
+            "a 0.1.0 – 0.2.0 (newest known) or b 0.5.0 – 0.9.0"
+        );
         assert_eq!(id.package.as_deref(), Some("@backstage/b"));
         assert_eq!(id.next.len(), 1);
     }
