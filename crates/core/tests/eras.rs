@@ -44,9 +44,8 @@ fn published(package: &str, table: &str) -> Vec<Published> {
             let mut names = Vec::new();
             for span in f[9].split(',') {
                 let (a, b) = span.split_once('-').unwrap_or((span, span));
-                for i in a.parse::<usize>().unwrap()..=b.parse::<usize>().unwrap() {
-                    names.push(migrations[i].to_string());
-                }
+                let (a, b) = (a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap());
+                names.extend(migrations[a..=b].iter().map(|m| m.to_string()));
             }
             Published {
                 first: f[4].to_string(),
