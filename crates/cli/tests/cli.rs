@@ -232,6 +232,32 @@ fn databases_lists_plugin_databases_with_their_areas() {
     let env = Env::new();
     let prefix = format!("bsicli{}_", std::process::id());
     make_catalog_db(&prefix);
+    // The Knex table of a real catalog: the oldest set the generated table knows.
+    let tsv = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/src/eras/migrations.tsv"),
+    )
+    .unwrap();
+    let catalog_row = |kind: &str| -> Vec<Vec<String>> {
+        tsv.lines()
+            .map(|l| l.split('\t').map(str::to_string).collect::<Vec<_>>())
+            .filter(|f| f[0] == kind && f[1] == "@backstage/plugin-catalog-backend")
+            .collect()
+    };
+    let set = catalog_row("set").remove(0);
+    let (a, b) = set[9].split_once('-').unwrap();
+    let names: Vec<String> = catalog_row("migration")[a.parse().unwrap()..=b.parse().unwrap()]
+        .iter()
+        .map(|m| m[4].clone())
+        .collect();
+    let mut sql = "CREATE TABLE knex_migrations (id serial PRIMARY KEY, name varchar(255), \
+                   batch integer, migration_time timestamptz);"
+        .to_string();
+    for n in &names {
+        sql.push_str(&format!(
+            "INSERT INTO knex_migrations (name, batch, migration_time) VALUES ('{n}.js', 1, now());"
+        ));
+    }
+    shared().psql(&format!("{prefix}catalog"), &sql);
     let out = ok(env.run(&[
         "--url",
         &url("sslmode=require"),
@@ -246,6 +272,12 @@ fn databases_lists_plugin_databases_with_their_areas() {
     assert_eq!(dbs[0]["database"], format!("{prefix}catalog"));
     assert_eq!(dbs[0]["plugin"], "catalog");
     assert_eq!(dbs[0]["areas"], serde_json::json!(["catalog", "scheduler"]));
+    let era = &dbs[0]["eras"][0];
+    assert_eq!(era["table"], "knex_migrations", "{v}");
+    assert_eq!(era["applied"], names.len());
+    assert_eq!(era["identity"]["verdict"], "exact", "{v}");
+    assert_eq!(era["identity"]["ranges"][0]["first"], set[4], "{v}");
+    assert_eq!(era["identity"]["ranges"][0]["last"], set[5], "{v}");
 
     let out = ok(env.run(&[
         "--url",
@@ -257,6 +289,10 @@ fn databases_lists_plugin_databases_with_their_areas() {
     let t = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         t.contains("catalog, scheduler") && t.contains("read-only"),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("catalog-backend {}", set[4])) && t.contains(&names[names.len() - 1]),
         "{t}"
     );
 }

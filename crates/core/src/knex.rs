@@ -257,6 +257,17 @@ pub async fn status(conns: &std::sync::Arc<Connections>) -> Result<Vec<KnexTable
     })
 }
 
+/// Where the Knex tables of a discovered database are read: the plugin's own endpoint when
+/// the profile overrides it, else the database on the profile's server.
+pub fn endpoint_of(conns: &Connections, db: &crate::discovery::DatabaseInfo) -> Endpoint {
+    match &db.plugin {
+        Some(p) if conns.profile().plugins.contains_key(p) => crate::area::locate(conns, p)
+            .map(|at| at.endpoint)
+            .unwrap_or_else(|_| conns.endpoint(&db.database)),
+        _ => conns.endpoint(&db.database),
+    }
+}
+
 /// [`status`] of the databases a discovery found, with the errors of the databases whose Knex
 /// tables could not be read.
 pub async fn status_of(
@@ -270,12 +281,7 @@ pub async fn status_of(
         if !seen.insert(db.database.clone()) {
             continue;
         }
-        let ep = match &db.plugin {
-            Some(p) if conns.profile().plugins.contains_key(p) => crate::area::locate(conns, p)
-                .map(|at| at.endpoint)
-                .unwrap_or_else(|_| conns.endpoint(&db.database)),
-            _ => conns.endpoint(&db.database),
-        };
+        let ep = endpoint_of(conns, db);
         match tables_in(conns, &ep).await {
             Ok(t) => out.extend(t),
             Err(e) => {

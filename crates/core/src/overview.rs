@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::connect::{Connections, map_query_error};
 use crate::discovery::{Discovery, discover};
+use crate::eras::{self, Era};
 use crate::error::{ErrorPayload, Result};
 use crate::knex::{self, KnexTable};
 use crate::sql::quote_ident;
@@ -65,6 +66,9 @@ pub struct Overview {
     pub knex: Vec<KnexTable>,
     /// Why the Knex tables of a database could not be read (the first such database).
     pub knex_error: Option<ErrorPayload>,
+    /// Which Backstage each Knex table says this is: its package and version range, per
+    /// database, the plugin's own table first.
+    pub eras: Vec<Era>,
     pub counts: Counts,
 }
 
@@ -229,13 +233,17 @@ pub async fn counts(conns: &Connections) -> Counts {
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn overview(conns: &Arc<Connections>) -> Result<Overview> {
     let discovery = discover(conns).await?;
-    let ((mut knex, knex_errors), counts) =
-        tokio::join!(knex::status_of(conns, &discovery), counts(conns));
+    let ((mut knex, knex_errors), (eras, _), counts) = tokio::join!(
+        knex::status_of(conns, &discovery),
+        eras::of_discovery(conns, &discovery),
+        counts(conns)
+    );
     knex.sort_by_key(|k| !k.locked);
     Ok(Overview {
         discovery,
         knex,
         knex_error: knex_errors.into_iter().next(),
+        eras,
         counts,
     })
 }

@@ -1,7 +1,8 @@
-//! `bsi databases`.
+//! `bsi databases`: the plugin databases, and which Backstage each Knex table says they are.
 
 use bsi_core::Result;
 use bsi_core::discovery::discover;
+use bsi_core::eras::{self, Era};
 
 use crate::context;
 use crate::global::Global;
@@ -9,11 +10,27 @@ use crate::output;
 
 pub async fn run(global: &Global) -> Result<()> {
     let conns = context::resolve(global, None).await?.connections();
-    let result = discover(&conns).await;
+    let result = match discover(&conns).await {
+        Ok(d) => {
+            let (eras, errors) = eras::of_discovery(&conns, &d).await;
+            Ok((d, eras, errors))
+        }
+        Err(e) => Err(e),
+    };
     conns.close().await;
-    let d = result?;
+    let (d, eras, errors) = result?;
     if global.json {
-        return output::json(&d);
+        // Each database gains the eras of its Knex tables.
+        let mut v =
+            serde_json::to_value(&d).map_err(|e| bsi_core::CoreError::Internal(e.to_string()))?;
+        if let Some(list) = v["databases"].as_array_mut() {
+            for (db, info) in list.iter_mut().zip(&d.databases) {
+                let mine = eras::of_database(&eras, &info.database, info.schema.as_deref());
+                db["eras"] = serde_json::to_value(mine)
+                    .map_err(|e| bsi_core::CoreError::Internal(e.to_string()))?;
+            }
+        }
+        return output::json(&v);
     }
     outln!(
         "{} · PostgreSQL {} · {} · {} mode · {}",
@@ -62,5 +79,50 @@ pub async fn run(global: &Global) -> Result<()> {
         &["database", "plugin", "areas", "tables", "size", "knex"],
         rows,
     );
+    print_eras(&eras);
+    for e in errors {
+        outln!("Knex tables unreadable: {}", e.message);
+    }
     Ok(())
+}
+
+/// Which Backstage each Knex table says this is, and what newer versions add.
+fn print_eras(eras: &[Era]) {
+    if eras.is_empty() {
+        return;
+    }
+    outln!();
+    outln!("Which Backstage (the package versions that ship each Knex table's migrations):");
+    let rows = eras
+        .iter()
+        .map(|e| {
+            let next = &e.identity.next;
+            vec![
+                e.database.clone(),
+                if e.schema == "public" {
+                    e.table.clone()
+                } else {
+                    format!("{}.{}", e.schema, e.table)
+                },
+                e.applied.to_string(),
+                e.newest.clone().unwrap_or_else(|| "-".into()),
+                e.identity.summary.clone(),
+                match next.first() {
+                    Some(n) => format!("{} from {}", next.len(), n.first_version),
+                    None => "-".into(),
+                },
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "database",
+            "knex table",
+            "ran",
+            "newest",
+            "versions",
+            "newer add",
+        ],
+        rows,
+    );
 }

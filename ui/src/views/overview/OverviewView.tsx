@@ -3,6 +3,7 @@
 import * as cmd from '../../commands';
 import type { Count } from '../../bindings/Count';
 import type { DatabaseInfo } from '../../bindings/DatabaseInfo';
+import type { Era } from '../../bindings/Era';
 import type { KnexTable } from '../../bindings/KnexTable';
 import type { Overview } from '../../bindings/Overview';
 import { Progress } from '../../components/Progress';
@@ -65,6 +66,27 @@ function KnexRows({ rows }: { rows: KnexTable[] }) {
   );
 }
 
+// Which Backstage the database's Knex tables say this is: the plugin's own table on the line,
+// every table and what newer versions add in the tooltip.
+function EraLine({ eras }: { eras: Era[] }) {
+  const own = eras.find((e) => e.table === 'knex_migrations') ?? eras[0];
+  if (!own) return null;
+  const title = eras
+    .map((e) => {
+      const next = e.identity.next;
+      const first = next[0];
+      const more = first ? `; newer versions add ${next.length}, from ${first.first_version}: ${first.name}` : '';
+      return `${e.table}: ${e.identity.summary}${more}`;
+    })
+    .join('\n');
+  return (
+    <div className="small" data-testid="era" title={title}>
+      <span className="muted">Backstage: </span>
+      {own.identity.summary}
+    </div>
+  );
+}
+
 function DatabaseCard({ db, knex, o }: { db: DatabaseInfo; knex: KnexTable[]; o: Overview }) {
   const nav = useNav();
   const locked = knex.some((k) => k.locked);
@@ -91,6 +113,7 @@ function DatabaseCard({ db, knex, o }: { db: DatabaseInfo; knex: KnexTable[]; o:
           · {db.tables} tables{db.knex_managed ? ' · managed by Backstage (Knex)' : ''}
         </span>
       </div>
+      <EraLine eras={o.eras.filter((e) => e.database === db.database && (!db.schema || e.schema === db.schema))} />
       {db.error && <ErrorBox error={db.error} />}
       {db.areas.includes('catalog') && (
         <div className="stats">
