@@ -51,6 +51,8 @@ mod report;
 mod resolve;
 mod ssl;
 mod tree;
+mod vars;
+mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -63,6 +65,52 @@ use database::Interpreted;
 use report::Cx;
 
 pub use report::ReadValue;
+
+/// The environment an import reads: `${VAR}`, `$env`, node-postgres' `PG*` fallbacks, and the
+/// `APP_CONFIG_*` overrides. A closure `Fn(&str) -> Option<String>` is an environment without
+/// `APP_CONFIG_*` variables; [`ProcessEnv`] is this process's environment.
+pub trait Env {
+    /// The variable `name`, if set.
+    fn var(&self, name: &str) -> Option<String>;
+    /// Every variable, in the environment's order (only `APP_CONFIG_*` ones are used).
+    fn vars(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env for F {
+    fn var(&self, name: &str) -> Option<String> {
+        self(name)
+    }
+}
+
+/// This process's environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    fn vars(&self) -> Vec<(String, String)> {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect()
+    }
+}
+
+/// An environment made of exactly these variables, in this order.
+pub struct VarList(pub Vec<(String, String)>);
+
+impl Env for VarList {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    fn vars(&self) -> Vec<(String, String)> {
+        self.0.clone()
+    }
+}
 
 /// The result of [`import`]: a profile, the secrets found next to it, and an account of what
 /// was read.
@@ -82,16 +130,24 @@ pub struct Imported {
     /// Things the user should know: unset variables, ignored settings, differences between how
     /// Backstage and the inspector connect.
     pub warnings: Vec<String>,
+    /// Plugins whose `client` is not `pg` (plugin id -> client): Backstage keeps their data
+    /// outside PostgreSQL, so the profile does not cover them.
+    pub other_clients: BTreeMap<String, String>,
 }
 
 /// Imports the profile `name` from Backstage app-config files, merged in the order given
 /// (`app-config.yaml` first, then `app-config.local.yaml` or the `--config` files). `env`
-/// answers `${VAR}`, `$env` and node-postgres' `PG*` fallbacks.
-pub fn import(
-    name: &str,
-    files: &[PathBuf],
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Imported> {
+/// answers `${VAR}`, `$env` and node-postgres' `PG*` fallbacks, and its `APP_CONFIG_*`
+/// variables override the files as Backstage's `EnvConfigSource` does.
+pub fn import(name: &str, files: &[PathBuf], env: &dyn Env) -> Result<Imported> {
+    let app_config_vars: Vec<(String, String)> = env
+        .vars()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(vars::PREFIX))
+        .collect();
+    let lookup = |name: &str| env.var(name);
+    let env: &dyn Fn(&str) -> Option<String> = &lookup;
+
     validate_name(name)?;
     if files.is_empty() {
         return Err(CoreError::config(
@@ -110,11 +166,12 @@ pub fn import(
         read: Vec::new(),
         warnings: Vec::new(),
     };
-    let merged = load::load_database(files, env, &mut cx.warnings)?;
+    let merged = load::load_database(files, env, &app_config_vars, &mut cx.warnings)?;
     let Interpreted {
         profile,
         password,
         plugin_passwords,
+        other_clients,
     } = database::interpret(name, merged, &files_label, &mut cx)?;
 
     tracing::debug!(
@@ -130,5 +187,6 @@ pub fn import(
         files: files.to_vec(),
         read: cx.read,
         warnings: cx.warnings,
+        other_clients,
     })
 }
