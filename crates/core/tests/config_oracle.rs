@@ -28,7 +28,11 @@ fn oracle_script() -> PathBuf {
 
 fn sha(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect::<String>()[..16].to_string()
+    digest
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()[..16]
+        .to_string()
 }
 
 /// The case's environment: `NAME=value` lines, values taken as written, in order.
@@ -63,11 +67,9 @@ fn ssl_of(tls: &TlsSettings) -> Value {
         SslMode::VerifyCa | SslMode::VerifyFull => {
             let ca = match (&tls.root_cert_pem, &tls.root_cert) {
                 (Some(pem), _) => Some(sha(pem.trim())),
-                (None, Some(path)) => Some(sha(
-                    std::fs::read_to_string(path)
-                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-                        .trim(),
-                )),
+                (None, Some(path)) => Some(sha(std::fs::read_to_string(path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                    .trim())),
                 (None, None) => None,
             };
             json!({ "mode": "verify", "ca": ca })
@@ -193,7 +195,9 @@ fn compare(dir: &Path, expected: &Value) -> Result<(), String> {
         let theirs = normalise(theirs.clone());
         let mine = ours(&imported, id);
         if theirs != mine {
-            problems.push(format!("  {id}: Backstage {theirs}\n  {id}: import    {mine}"));
+            problems.push(format!(
+                "  {id}: Backstage {theirs}\n  {id}: import    {mine}"
+            ));
         }
     }
     if problems.is_empty() {

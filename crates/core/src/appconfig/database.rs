@@ -73,7 +73,11 @@ pub(super) struct Interpreted {
 }
 
 /// A non-empty string, as `ConfigReader.getOptionalString` reads it (`None` when absent).
-fn optional_string(map: &BTreeMap<String, Node>, name: &str, prefix: &str) -> Result<Option<String>> {
+fn optional_string(
+    map: &BTreeMap<String, Node>,
+    name: &str,
+    prefix: &str,
+) -> Result<Option<String>> {
     let Some(node) = map.get(name) else {
         return Ok(None);
     };
@@ -198,7 +202,13 @@ pub(super) fn interpret(
     }
 
     // client
-    check_client(db.get("client"), "backend.database.client", None, files_label, cx)?;
+    check_client(
+        db.get("client"),
+        "backend.database.client",
+        None,
+        files_label,
+        cx,
+    )?;
 
     for key in db.keys() {
         if !DATABASE_KEYS.contains(&key.as_str()) {
@@ -350,10 +360,7 @@ pub(super) fn interpret(
                 effective.database = None;
             }
             let merged_ssl = match (&base.ssl_map, &own.ssl_map) {
-                (Some(b), Some(o)) => Some(merge(
-                    Some(Node::Map(b.clone())),
-                    Node::Map(o.clone()),
-                )),
+                (Some(b), Some(o)) => Some(merge(Some(Node::Map(b.clone())), Node::Map(o.clone()))),
                 _ => None,
             };
             effective.overlay(own);
@@ -361,7 +368,10 @@ pub(super) fn interpret(
                 effective.ssl = Some(tls_from_node(&ssl, &format!("{pkey}.ssl"), cx)?);
             }
             let own_type = check_connection_type(&mut effective, &pkey, Some(id), cx)?;
-            let by_name = match (mode, effective.database.as_ref().and_then(|g| g.value.clone())) {
+            let by_name = match (
+                mode,
+                effective.database.as_ref().and_then(|g| g.value.clone()),
+            ) {
                 (DivisionMode::Schema, d) => d,
                 (_, Some(d)) => Some(d),
                 (_, None) => Some(format!("{prefix}{id}")),
@@ -382,10 +392,13 @@ pub(super) fn interpret(
 
             let database = match profile.mode {
                 DivisionMode::Schema => {
-                    let d = database.unwrap_or_else(|| schema_default_database(&res, &pkey, false, cx));
+                    let d =
+                        database.unwrap_or_else(|| schema_default_database(&res, &pkey, false, cx));
                     (profile.database.as_deref() != Some(d.as_str())).then_some(d)
                 }
-                DivisionMode::Single => database.filter(|d| profile.database.as_deref() != Some(d.as_str())),
+                DivisionMode::Single => {
+                    database.filter(|d| profile.database.as_deref() != Some(d.as_str()))
+                }
                 _ => database.filter(|d| *d != format!("{prefix}{id}")),
             };
             let mut over = PluginOverride {
@@ -500,15 +513,24 @@ fn record_database_flags(
     cx: &mut Cx<'_>,
 ) -> Result<()> {
     let flags: &[&str] = if base {
-        &["ensureExists", "ensureSchemaExists", "skipMigrations", "keepalive"]
+        &[
+            "ensureExists",
+            "ensureSchemaExists",
+            "skipMigrations",
+            "keepalive",
+        ]
     } else {
-        &["ensureExists", "getEnsureSchemaExistsConfig", "skipMigrations"]
+        &[
+            "ensureExists",
+            "getEnsureSchemaExistsConfig",
+            "skipMigrations",
+        ]
     };
     for flag in flags {
         if let Some(value) = optional_bool(map, flag, prefix)? {
             let key = format!("{prefix}.{flag}");
             cx.record(&key, &value.to_string(), map[*flag].source());
-            if value && flag.starts_with("ensure") || value && flag.starts_with("getEnsure") {
+            if value && (flag.starts_with("ensure") || flag.starts_with("getEnsure")) {
                 cx.warn(format!(
                     "{key} is true: Backstage creates missing databases or schemas when it \
                      starts; the inspector never creates them unless asked, so those Backstage \

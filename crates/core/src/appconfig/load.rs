@@ -143,7 +143,11 @@ fn follow_include(
                 "{what} of {} uses `{kind}`{}, so it is not a mapping Backstage can read \
                  backend.database from; write the settings into the file, or use `$include`",
                 file.display(),
-                if map.len() != 1 { " next to other keys" } else { "" }
+                if map.len() != 1 {
+                    " next to other keys"
+                } else {
+                    ""
+                }
             )));
         }
         let raw = map.get(kind).cloned().unwrap_or(Value::Null);

@@ -104,7 +104,10 @@ pub struct VarList(pub Vec<(String, String)>);
 
 impl Env for VarList {
     fn var(&self, name: &str) -> Option<String> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
 
     fn vars(&self) -> Vec<(String, String)> {

@@ -201,4 +201,3 @@ fn yaml_error(path: &Path, e: &serde_yaml::Error) -> CoreError {
         "{place}: {message}; fix the YAML there (Backstage cannot read this file either)"
     ))
 }
-
