@@ -1,7 +1,7 @@
 //! `connection` of `backend.database` or of a plugin, normalized as `normalizeConnection`
 //! does: a mapping (host, port, user, password, database, ssl, type, and a `connectionString`
 //! spread over them) or a connection string, each value recorded where it came from; and the
-//! connection `type` (`cloudsql` cannot be followed, `azure` and `rds` mint their passwords).
+//! connection `type` (`azure` and `rds` mint their passwords, `cloudsql` needs its instance).
 
 use std::collections::BTreeMap;
 

@@ -7,22 +7,29 @@
 //! `computePgPluginConfig`, `normalizeConnection`) on top of node-postgres
 //! (`pg/lib/connection-parameters.js`, `pg-connection-string`):
 //!
-//! - Each file is transformed on its own, relative to its own folder, then the files are merged
-//!   in order: later files win; mappings merge key by key, lists and scalars are replaced.
-//! - `${VAR}` in a string is replaced by the (trimmed) variable; if any variable of a string is
-//!   missing the whole value is *undefined*, that is the key is dropped from that file (so an
-//!   earlier file's value shows through). `$${` is a literal `${`.
-//! - `{ $env: VAR }` and `{ $file: path }` (relative to the file's folder; trailing whitespace
-//!   trimmed, as Backstage's `trimEnd()` does) replace the mapping; no other key may sit next to
-//!   them. `$include` is not supported here and is rejected.
-//! - Only the `pg` client is accepted: Backstage's `DatabaseManager` knows `pg`, `sqlite3`,
-//!   `better-sqlite3`, `mysql` and `mysql2` and nothing else, so `postgres`/`postgresql` are not
-//!   aliases there either.
-//! - A plugin's `connection` is spread over the base connection (`{...base, ...plugin}`, shallow),
-//!   after removing the base `database` unless `pluginDivisionMode` is `schema`. A connection
-//!   string is parsed by `pg-connection-string`, which always sets host, port, user and password
-//!   (empty when absent) and `database` (null when absent), so those do not fall back to the base
-//!   connection; its `ssl` only exists when the string has TLS parameters.
+//! - Each file is transformed on its own, relative to its own folder: `${VAR}` in a string is
+//!   replaced by the (trimmed) variable; if any variable of a string is missing the whole value
+//!   is *undefined*, that is the key is dropped from that file (so an earlier file's value shows
+//!   through); `${VAR:-default}` takes the trimmed default when the variable is unset or empty;
+//!   `$${` is a literal `${`. `{ $env: VAR }`, `{ $file: path }` (trailing whitespace trimmed,
+//!   as Backstage's `trimEnd()` does) and `{ $include: file.yaml#a.b }` (YAML or JSON, what it
+//!   holds transformed relative to its own folder) replace the mapping; no other key may sit
+//!   next to them.
+//! - The files are merged in order, then the `APP_CONFIG_*` variables as one more layer
+//!   (`EnvConfigSource`): later layers win; mappings merge key by key, lists and scalars are
+//!   replaced; `null` removes the key.
+//! - `client: pg` is read; a plugin on another client Backstage knows (`sqlite3`,
+//!   `better-sqlite3`, `mysql`, `mysql2`) is left out, and anything else is refused, as
+//!   `DatabaseManager` refuses it (`postgres`/`postgresql` are not aliases there either).
+//! - A plugin's `connection` is spread over the base connection (`{...base, ...plugin}`), after
+//!   removing the base `database` unless `pluginDivisionMode` is `schema`, and the base is then
+//!   merged under it key by key (lodash `merge` in `buildPgDatabaseConfig`), so `ssl` mappings
+//!   merge. A connection string is parsed by `pg-connection-string`, which always sets host,
+//!   port, user and password (empty when absent) and `database` (null when absent), so those do
+//!   not fall back to the base connection; its `ssl` only exists when the string has TLS
+//!   parameters. A `connectionString` key applies over everything, the database included.
+//! - `schemaPrefix` is checked as `DatabaseManager.fromConfig` does and prefixes each plugin's
+//!   schema in schema mode (at most 63 bytes); `connection.type` is kept on the profile.
 //! - node-postgres fills what is still unset from `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
 //!   `PGDATABASE` and `PGSSLMODE`, then `localhost`, 5432, `$USER`, and for the database the user
 //!   name. The same `env` is used for these as for `${VAR}`.
@@ -31,9 +38,12 @@
 //! nowhere else: not into the profile, an error message, a warning or a [`ReadValue`].
 //!
 //! The rooms, each building only on those listed before it:
-//! - `tree`: the config tree (values knowing their file and substitution) and the deep merge;
+//! - `tree`: the config tree (values knowing their file and substitution), the deep merge and
+//!   `null` removal;
+//! - `yaml`: parsing YAML with limits, and its errors;
+//! - `vars`: the `APP_CONFIG_*` variables as a config layer;
 //! - `load`: reading and transforming each file (`${VAR}`, `$${`, `$env`, `$file`, `$include`)
-//!   and merging the files' `backend.database` in order;
+//!   and merging the files' `backend.database` in order, the variables over them;
 //! - `report`: what the user is shown of an import ([`ReadValue`], warnings, the secret mask);
 //! - `resolve`: a connection as given, and node-postgres' fallbacks for what is unset;
 //! - `connstring`: pg connection strings (URIs and libpq key=value strings);
