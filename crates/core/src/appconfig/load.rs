@@ -580,6 +580,20 @@ mod tests {
             Subst::Literal("a${b{c}d $ x ${open".into())
         );
         assert_eq!(substitute("plain", &env), Subst::Literal("plain".into()));
+        // Defaults: used when the variable is unset or empty, trimmed; an empty default is
+        // no value.
+        assert_eq!(
+            substitute("${NOPE:- d1 }|${EMPTY:-d2}|${SECRET:-d3}", &env),
+            Subst::Value("d1|d2|my-secret".into(), vec!["SECRET".into()])
+        );
+        assert_eq!(
+            substitute("${NOPE:-}", &env),
+            Subst::Missing(vec!["NOPE".into()])
+        );
+        assert_eq!(
+            substitute("$${NOPE:-x}", &env),
+            Subst::Literal("${NOPE:-x}".into())
+        );
     }
 
     fn leaf(s: &str, file: &str) -> Node {
