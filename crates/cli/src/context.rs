@@ -74,7 +74,11 @@ pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
         p.source = Some("--url".to_string());
         (p, pw, false)
     } else if !global.app_config.is_empty() {
-        let imported = bsi_core::appconfig::import("app-config", &global.app_config, &env)?;
+        let imported = bsi_core::appconfig::import(
+            "app-config",
+            &global.app_config,
+            &bsi_core::appconfig::ProcessEnv,
+        )?;
         for w in &imported.warnings {
             errln!("warning: {w}");
         }

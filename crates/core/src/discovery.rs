@@ -126,9 +126,13 @@ pub async fn discover(conns: &Arc<Connections>) -> Result<Discovery> {
                 .map(|row| {
                     let schema: String = row.get("schema");
                     let tables: Vec<String> = row.get("tables");
+                    let plugin = schema
+                        .strip_prefix(profile.schema_prefix.as_str())
+                        .unwrap_or(&schema)
+                        .to_string();
                     DatabaseInfo {
                         database: ep.database.clone(),
-                        plugin: Some(schema.clone()),
+                        plugin: Some(plugin),
                         schema: Some(schema),
                         server: ep.server(),
                         areas: areas_of(tables.iter().map(String::as_str)),

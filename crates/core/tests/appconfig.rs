@@ -28,7 +28,7 @@ fn no_env(_: &str) -> Option<String> {
 
 fn import_ok(files: &[&str], env: &dyn Fn(&str) -> Option<String>) -> Imported {
     let files: Vec<PathBuf> = files.iter().map(|f| fixture(f)).collect();
-    match import("imported", &files, env) {
+    match import("imported", &files, &env) {
         Ok(i) => i,
         Err(e) => panic!("import failed: {e}"),
     }
@@ -36,7 +36,7 @@ fn import_ok(files: &[&str], env: &dyn Fn(&str) -> Option<String>) -> Imported {
 
 fn import_err(files: &[&str], env: &dyn Fn(&str) -> Option<String>) -> String {
     let files: Vec<PathBuf> = files.iter().map(|f| fixture(f)).collect();
-    match import("imported", &files, env) {
+    match import("imported", &files, &env) {
         Ok(i) => panic!("import should fail, got {:?}", i.profile),
         Err(e) => {
             assert_eq!(e.code(), bsi_core::ErrorCode::Config, "{e}");
@@ -561,11 +561,33 @@ fn a_non_pg_client_is_a_clear_error() {
         "{e}"
     );
 
-    // A plugin on another client: the error names the plugin.
+    // A plugin on another client Backstage knows is skipped with a note; the others import.
     std::fs::write(
         &path,
         "backend:\n  database:\n    client: pg\n    connection: {host: h, user: u}\n    plugin:\n      \
-         catalog:\n        client: better-sqlite3\n",
+         catalog:\n        client: better-sqlite3\n      scaffolder:\n        connection: {host: s}\n",
+    )
+    .expect("write");
+    let i = import("x", std::slice::from_ref(&path), &no_env).expect("import");
+    assert_eq!(
+        i.other_clients.get("catalog").map(String::as_str),
+        Some("better-sqlite3")
+    );
+    assert!(!i.profile.plugins.contains_key("catalog"));
+    assert_eq!(i.profile.plugins["scaffolder"].host.as_deref(), Some("s"));
+    assert!(
+        i.warnings.iter().any(
+            |w| w.contains("backend.database.plugin.catalog.client") && w.contains("`catalog`")
+        ),
+        "{:?}",
+        i.warnings
+    );
+
+    // A client Backstage does not know refuses, naming the plugin.
+    std::fs::write(
+        &path,
+        "backend:\n  database:\n    client: pg\n    connection: {host: h, user: u}\n    plugin:\n      \
+         catalog:\n        client: cockroach\n",
     )
     .expect("write");
     let e = import("x", &[path], &no_env).unwrap_err().to_string();
@@ -629,7 +651,7 @@ fn unreadable_and_odd_files() {
 }
 
 #[test]
-fn cloudsql_is_refused_and_rds_imports_without_a_password() {
+fn cloudsql_and_rds_are_kept_on_the_profile_without_a_password() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("app-config.yaml");
     std::fs::write(
@@ -638,13 +660,20 @@ fn cloudsql_is_refused_and_rds_imports_without_a_password() {
          instance: proj:region:inst\n      user: sa@proj.iam\n",
     )
     .expect("write");
-    let e = import("x", std::slice::from_ref(&path), &no_env)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("cloudsql") && e.contains("Cloud SQL Auth Proxy"),
-        "{e}"
+    let i = import("x", std::slice::from_ref(&path), &no_env).expect("import");
+    assert_eq!(
+        i.profile.connection_type,
+        Some(bsi_core::profile::ConnectionType::Cloudsql)
     );
+    assert!(
+        i.warnings
+            .iter()
+            .any(|w| w.contains("Cloud SQL Auth Proxy")),
+        "{:?}",
+        i.warnings
+    );
+    let toml = toml::to_string(&i.profile).expect("profile serialises");
+    assert!(toml.contains("connection_type = \"cloudsql\""), "{toml}");
 
     std::fs::write(
         &path,
@@ -653,7 +682,16 @@ fn cloudsql_is_refused_and_rds_imports_without_a_password() {
          password: Pw-ignored-by-rds-1Aa\n",
     )
     .expect("write");
-    let i = import("x", &[path], &no_env).expect("import");
+    // Backstage needs a region for RDS tokens.
+    let e = import("x", std::slice::from_ref(&path), &no_env)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("region") && e.contains("AWS_REGION"), "{e}");
+    let i = import("x", &[path], &env_of(&[("AWS_REGION", "eu-west-1")])).expect("import");
+    assert_eq!(
+        i.profile.connection_type,
+        Some(bsi_core::profile::ConnectionType::Rds)
+    );
     assert_eq!(i.profile.host, "db.rds.amazonaws.com");
     assert!(i.password.is_none());
     assert!(

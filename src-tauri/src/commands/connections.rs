@@ -140,7 +140,8 @@ pub async fn import_app_config(
     let store = state.store().map_err(to_ipc)?;
     store.check_replace(&name, update).map_err(to_ipc)?;
     let paths: Vec<std::path::PathBuf> = files.iter().map(Into::into).collect();
-    let mut imported = bsi_core::appconfig::import(&name, &paths, &env).map_err(to_ipc)?;
+    let mut imported = bsi_core::appconfig::import(&name, &paths, &bsi_core::appconfig::ProcessEnv)
+        .map_err(to_ipc)?;
     store.save(&imported.profile).map_err(to_ipc)?;
     let (mut stored, mut warning) = (false, None);
     if let Some(pw) = imported.password.take() {

@@ -12,6 +12,7 @@ export type { Capabilities } from './Capabilities';
 export type { Color } from './Color';
 export type { ColumnMeta } from './ColumnMeta';
 export type { ColumnSummary } from './ColumnSummary';
+export type { ConnectionType } from './ConnectionType';
 export type { Count } from './Count';
 export type { Counts } from './Counts';
 export type { CutNode } from './CutNode';

@@ -202,7 +202,7 @@ async fn import(
 ) -> Result<()> {
     let store = ProfileStore::open_default()?;
     store.check_replace(name, update)?;
-    let mut imported = bsi_core::appconfig::import(name, files, &env)?;
+    let mut imported = bsi_core::appconfig::import(name, files, &bsi_core::appconfig::ProcessEnv)?;
     if global.write {
         imported.profile.write_mode = true;
     }

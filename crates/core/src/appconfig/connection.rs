@@ -1,7 +1,7 @@
 //! `connection` of `backend.database` or of a plugin, normalized as `normalizeConnection`
 //! does: a mapping (host, port, user, password, database, ssl, type, and a `connectionString`
 //! spread over them) or a connection string, each value recorded where it came from; and the
-//! connection `type` (`cloudsql` cannot be followed, `azure` and `rds` mint their passwords).
+//! connection `type` (`azure` and `rds` mint their passwords, `cloudsql` needs its instance).
 
 use std::collections::BTreeMap;
 
@@ -11,6 +11,7 @@ use super::resolve::{Conn, Given};
 use super::ssl::tls_from_node;
 use super::tree::{Leaf, Node, Scalar, file_of};
 use crate::error::{CoreError, Result};
+use crate::profile::ConnectionType;
 use crate::secrets::Secret;
 
 /// node-postgres connection settings that do not change where or as whom the inspector connects.
@@ -89,7 +90,6 @@ fn given_secret(node: &Node, key: &str, cx: &mut Cx<'_>) -> Result<Given<Secret>
 
 fn connection_map(map: &BTreeMap<String, Node>, key: &str, cx: &mut Cx<'_>) -> Result<Conn> {
     let mut conn = Conn::default();
-    let mut from_string = None;
     for (k, node) in map {
         let sub = format!("{key}.{k}");
         match k.as_str() {
@@ -98,7 +98,12 @@ fn connection_map(map: &BTreeMap<String, Node>, key: &str, cx: &mut Cx<'_>) -> R
             "user" => conn.user = Some(given_text(node, &sub, cx)?),
             "database" => conn.database = Some(given_text(node, &sub, cx)?),
             "password" => conn.password = Some(given_secret(node, &sub, cx)?),
-            "ssl" => conn.ssl = Some(tls_from_node(node, &sub, cx)?),
+            "ssl" => {
+                conn.ssl = Some(tls_from_node(node, &sub, cx)?);
+                if let Node::Map(m) = node {
+                    conn.ssl_map = Some(m.clone());
+                }
+            }
             "type" => {
                 if let Some(t) = node.text(&sub)? {
                     cx.record(&sub, &t, node.source());
@@ -112,70 +117,125 @@ fn connection_map(map: &BTreeMap<String, Node>, key: &str, cx: &mut Cx<'_>) -> R
                 }
             }
             "connectionString" => {
-                // node-postgres: `Object.assign({}, config, parse(config.connectionString))`.
+                // node-postgres: `Object.assign({}, config, parse(config.connectionString))`,
+                // over everything else, the plugin's database included.
                 if let Node::Leaf(Leaf {
                     value: Scalar::Str(s),
                     origin,
                 }) = node
                 {
-                    from_string = Some(connection_string(s, &sub, origin, cx)?);
+                    conn.conn_string = Some(Box::new(connection_string(s, &sub, origin, cx)?));
                 }
             }
-            // Used by the `azure` and `rds` connection types; never shown (clientSecret).
-            "tokenCredential" | "region" | "ipAddressType" => {}
+            "region" | "ipAddressType" => {
+                if let Some(v) = node.text(&sub)? {
+                    cx.record(&sub, &v, node.source());
+                    if k == "region" {
+                        conn.region = Some(v);
+                    } else {
+                        conn.ip_address_type = Some(v);
+                    }
+                }
+            }
+            // Used by the `azure` connection type; never shown (clientSecret).
+            "tokenCredential" => {}
             k if HARMLESS_CONNECTION_KEYS.contains(&k) => {}
             _ => cx.warn(format!(
                 "{sub} is not a connection setting the inspector uses; ignored"
             )),
         }
     }
-    if let Some(parsed) = from_string {
-        conn.overlay(parsed);
-    }
     Ok(conn)
 }
 
-/// `connection.type`: `cloudsql` cannot be followed; `azure` and `rds` mint their passwords.
+/// `connection.type` of an effective connection, checked as the pg connector does when the
+/// plugin starts: `default` (none), `azure` and `rds` (a token minted per connection: the
+/// password given is not used), `cloudsql` (the connector needs `instance`); `rds` needs
+/// host, port, user and a region.
 pub(super) fn check_connection_type(
     conn: &mut Conn,
     key: &str,
     plugin: Option<&str>,
     cx: &mut Cx<'_>,
-) -> Result<()> {
+) -> Result<Option<ConnectionType>> {
     let Some((kind, file)) = conn.kind.clone() else {
-        return Ok(());
+        return Ok(None);
     };
     let whose = plugin
         .map(|id| format!("the plugin `{id}`"))
         .unwrap_or_else(|| "Backstage".to_string());
-    match kind.as_str() {
-        "default" => Ok(()),
-        "cloudsql" => Err(CoreError::config(format!(
-            "{key}.type is `cloudsql` in {file}: {whose} reaches the database through Google's \
-             Cloud SQL connector{}, which the inspector cannot use; run the Cloud SQL Auth Proxy \
-             and add a profile for its address with `bsi profile add`",
-            conn.instance
-                .as_deref()
-                .map(|i| format!(" (instance `{i}`)"))
-                .unwrap_or_default()
-        ))),
-        "azure" | "rds" => {
-            let how = if kind == "azure" {
+    let Some(parsed) = ConnectionType::parse(&kind) else {
+        return Err(CoreError::config(format!(
+            "{key}.type is `{kind}` in {file}, a connection type Backstage does not know \
+             (Unknown connection type: it knows default, azure, cloudsql and rds); fix the \
+             app-config"
+        )));
+    };
+    match parsed {
+        None => {}
+        Some(ConnectionType::Cloudsql) => {
+            if conn.instance.as_deref().is_none_or(str::is_empty) {
+                return Err(CoreError::config(format!(
+                    "{key}.type is `cloudsql` in {file} but {key}.instance is not set: Backstage \
+                     needs the instance connection name (project:region:instance); add it"
+                )));
+            }
+            if let Some(ip) = &conn.ip_address_type
+                && !matches!(ip.as_str(), "PUBLIC" | "PRIVATE" | "PSC" | "SQL_DATA")
+            {
+                return Err(CoreError::config(format!(
+                    "{key}.ipAddressType is `{ip}` in {file}; Backstage accepts PUBLIC, \
+                     PRIVATE, PSC and SQL_DATA"
+                )));
+            }
+            cx.warn(format!(
+                "{key}.type is `cloudsql` in {file}: {whose} reaches the database through \
+                 Google's Cloud SQL connector (instance `{}`), which the inspector does not use; \
+                 connect through the Cloud SQL Auth Proxy and set the profile's host and port \
+                 to it",
+                conn.instance.as_deref().unwrap_or_default()
+            ));
+        }
+        Some(t) => {
+            if t == ConnectionType::Rds {
+                let missing: Vec<&str> = [
+                    ("host", conn.host.as_ref().and_then(|g| g.value.as_ref())),
+                    ("port", conn.port.as_ref().and_then(|g| g.value.as_ref())),
+                    ("user", conn.user.as_ref().and_then(|g| g.value.as_ref())),
+                ]
+                .into_iter()
+                .filter(|(_, v)| v.is_none())
+                .map(|(k, _)| k)
+                .collect();
+                if !missing.is_empty() {
+                    return Err(CoreError::config(format!(
+                        "{key}.type is `rds` in {file} but {key} has no {}: Backstage needs \
+                         host, port and user to sign an RDS IAM token; add them",
+                        missing.join(", ")
+                    )));
+                }
+                if conn.region.is_none()
+                    && cx.env("AWS_REGION").is_none()
+                    && cx.env("AWS_DEFAULT_REGION").is_none()
+                {
+                    return Err(CoreError::config(format!(
+                        "{key}.type is `rds` in {file} but no region is given: Backstage needs \
+                         {key}.region or the AWS_REGION variable; add one"
+                    )));
+                }
+            }
+            let how = if t == ConnectionType::Azure {
                 "a Microsoft Entra ID access token"
             } else {
                 "an AWS RDS IAM authentication token"
             };
             cx.warn(format!(
                 "{key}.type is `{kind}` in {file}: {whose} signs in with {how} that it obtains \
-                 at run time; the inspector cannot obtain one, so the profile has no password: \
-                 give a current token as the password when connecting"
+                 at run time; the inspector does not obtain one, so the profile has no \
+                 password: give a current token as the password when connecting"
             ));
             conn.password = None;
-            Ok(())
         }
-        other => Err(CoreError::config(format!(
-            "{key}.type is `{other}` in {file}, a connection type Backstage does not know \
-             (it knows default, azure, cloudsql and rds); fix the app-config"
-        ))),
     }
+    Ok(parsed)
 }

@@ -158,8 +158,7 @@ pub(super) fn connection_string(
         }),
         database: Some(text(ci.dbname)),
         ssl: tls,
-        kind: None,
-        instance: None,
+        ..Conn::default()
     })
 }
 

@@ -10,14 +10,16 @@ use std::collections::BTreeMap;
 use super::connection::{check_connection_type, normalize_connection};
 use super::report::Cx;
 use super::resolve::{resolve, schema_default_database};
-use super::tree::{Leaf, Node, Scalar};
+use super::ssl::tls_from_node;
+use super::tree::{Leaf, Node, Scalar, merge};
 use crate::error::{CoreError, Result};
 use crate::profile::{DEFAULT_PREFIX, DivisionMode, PluginOverride, Profile};
 use crate::secrets::Secret;
 
 /// Keys of `backend.database` that Backstage reads.
-const DATABASE_KEYS: [&str; 11] = [
+const DATABASE_KEYS: [&str; 12] = [
     "client",
+    "keepalive",
     "connection",
     "prefix",
     "ensureExists",
@@ -43,6 +45,21 @@ const PLUGIN_KEYS: [&str; 8] = [
     "skipMigrations",
 ];
 
+/// Ids of the plugins whose schema names are checked against PostgreSQL's 63-byte limit in
+/// schema mode, besides those under `plugin`: the plugins the inspector reads.
+const CHECKED_PLUGINS: [&str; 7] = [
+    "catalog",
+    "scaffolder",
+    "auth",
+    "search",
+    "notifications",
+    "events",
+    "app",
+];
+
+/// The clients Backstage's `DatabaseManager` knows besides `pg`.
+const OTHER_CLIENTS: [&str; 4] = ["sqlite3", "better-sqlite3", "mysql", "mysql2"];
+
 /// What `backend.database` says: the profile and the passwords found next to it.
 pub(super) struct Interpreted {
     /// The profile; holds no secret.
@@ -51,6 +68,94 @@ pub(super) struct Interpreted {
     pub(super) password: Option<Secret>,
     /// Passwords of plugin overrides that differ from `password` (plugin id -> secret).
     pub(super) plugin_passwords: BTreeMap<String, Secret>,
+    /// Plugins with a client other than `pg` (plugin id -> client).
+    pub(super) other_clients: BTreeMap<String, String>,
+}
+
+/// A non-empty string, as `ConfigReader.getOptionalString` reads it (`None` when absent).
+fn optional_string(
+    map: &BTreeMap<String, Node>,
+    name: &str,
+    prefix: &str,
+) -> Result<Option<String>> {
+    let Some(node) = map.get(name) else {
+        return Ok(None);
+    };
+    match node {
+        Node::Leaf(Leaf {
+            value: Scalar::Str(s),
+            ..
+        }) if !s.is_empty() => Ok(Some(s.clone())),
+        other => Err(CoreError::config(format!(
+            "{prefix}.{name}{} is {}; Backstage wants a non-empty string there and refuses to \
+             start otherwise: fix it",
+            other.in_file(),
+            if other.kind() == "a string" {
+                "an empty string"
+            } else {
+                other.kind()
+            }
+        ))),
+    }
+}
+
+/// A boolean as `ConfigReader.getOptionalBoolean` reads it: `true`/`false`, or a number or
+/// string among y, yes, true, 1, on / n, no, false, 0, off (any case).
+fn optional_bool(map: &BTreeMap<String, Node>, name: &str, prefix: &str) -> Result<Option<bool>> {
+    let Some(node) = map.get(name) else {
+        return Ok(None);
+    };
+    let text = match node {
+        Node::Leaf(Leaf {
+            value: Scalar::Bool(b),
+            ..
+        }) => return Ok(Some(*b)),
+        Node::Leaf(Leaf {
+            value: Scalar::Str(s) | Scalar::Number(s),
+            ..
+        }) => s.trim().to_ascii_lowercase(),
+        _ => String::new(),
+    };
+    match text.as_str() {
+        "y" | "yes" | "true" | "1" | "on" => Ok(Some(true)),
+        "n" | "no" | "false" | "0" | "off" => Ok(Some(false)),
+        _ => Err(CoreError::config(format!(
+            "{prefix}.{name}{} is `{}`, which Backstage cannot read as a boolean and refuses to \
+             start with; use true or false",
+            node.in_file(),
+            node.display()
+        ))),
+    }
+}
+
+/// `schemaPrefix` as `DatabaseManager.fromConfig` checks it.
+fn check_schema_prefix(p: &str, file: &str) -> Result<()> {
+    let mut chars = p.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::config(format!(
+            "backend.database.schemaPrefix is `{p}`{file}: Backstage refuses it (a schema prefix \
+             starts with a letter or underscore and holds only letters, digits and \
+             underscores); fix it"
+        )))
+    }
+}
+
+fn check_schema_name(schema_prefix: &str, id: &str, file: &str) -> Result<()> {
+    let schema = format!("{schema_prefix}{id}");
+    if schema.len() > 63 {
+        return Err(CoreError::config(format!(
+            "backend.database.schemaPrefix is `{schema_prefix}`{file}: the schema of the plugin \
+             `{id}` would be `{schema}`, longer than PostgreSQL's 63 bytes, and Backstage \
+             refuses to start that plugin; use a shorter schemaPrefix"
+        )));
+    }
+    Ok(())
 }
 
 /// Interprets the merged `backend.database` section (`None` when no file has one) as the
@@ -80,6 +185,21 @@ pub(super) fn interpret(
             )));
         }
     };
+    let base_key = "backend.database";
+
+    // `DatabaseManager.fromConfig`: prefix and schemaPrefix.
+    let mut prefix = DEFAULT_PREFIX.to_string();
+    if let Some(p) = optional_string(&db, "prefix", base_key)? {
+        cx.record("backend.database.prefix", &p, db["prefix"].source());
+        prefix = p;
+    }
+    let mut schema_prefix = String::new();
+    if let Some(p) = optional_string(&db, "schemaPrefix", base_key)? {
+        let node = &db["schemaPrefix"];
+        check_schema_prefix(&p, &node.in_file())?;
+        cx.record("backend.database.schemaPrefix", &p, node.source());
+        schema_prefix = p;
+    }
 
     // client
     check_client(
@@ -98,24 +218,11 @@ pub(super) fn interpret(
         }
     }
 
-    // prefix: `getOptionalString('prefix') || 'backstage_plugin_'`
-    let mut prefix = DEFAULT_PREFIX.to_string();
-    if let Some(node) = db.get("prefix") {
-        let key = "backend.database.prefix";
-        match node.text(key)? {
-            Some(p) if !p.is_empty() => {
-                cx.record(key, &p, node.source());
-                prefix = p;
-            }
-            _ => {}
-        }
-    }
-
     // pluginDivisionMode: anything but `schema` behaves as `database` in the pg connector.
     let mut mode = DivisionMode::Database;
-    if let Some(node) = db.get("pluginDivisionMode") {
+    if let Some(value) = optional_string(&db, "pluginDivisionMode", base_key)? {
         let key = "backend.database.pluginDivisionMode";
-        let value = node.text(key)?.unwrap_or_default();
+        let node = &db["pluginDivisionMode"];
         cx.record(key, &value, node.source());
         match value.as_str() {
             "schema" => mode = DivisionMode::Schema,
@@ -127,17 +234,14 @@ pub(super) fn interpret(
             )),
         }
     }
-
-    record_database_flags(&db, "backend.database", cx)?;
-    if let Some(node) = db.get("schemaPrefix") {
-        let key = "backend.database.schemaPrefix";
-        if let Some(v) = node.text(key)? {
-            cx.record(key, &v, node.source());
-            cx.warn(format!(
-                "{key} is `{v}`: the inspector looks for each plugin's schema under the plugin id"
-            ));
-        }
+    if !schema_prefix.is_empty() && mode != DivisionMode::Schema {
+        cx.warn(format!(
+            "backend.database.schemaPrefix is `{schema_prefix}`, but Backstage uses it only \
+             with `pluginDivisionMode: schema`; ignored"
+        ));
     }
+
+    record_database_flags(&db, base_key, true, cx)?;
 
     // The base connection.
     let conn_key = "backend.database.connection";
@@ -148,25 +252,48 @@ pub(super) fn interpret(
         )));
     };
     let mut base = normalize_connection(conn_node, conn_key, cx)?;
-    check_connection_type(&mut base, conn_key, None, cx)?;
-    let base_res = resolve(&base, conn_key, true, cx)?;
+    let base_type = check_connection_type(&mut base, conn_key, None, cx)?;
+    let mut base_final = base.clone();
+    if let Some(s) = base.conn_string.clone() {
+        base_final.overlay(*s);
+    }
+    let base_res = resolve(&base_final, conn_key, true, cx)?;
 
     let mut profile = Profile::new(name, base_res.host.clone(), base_res.user.clone());
     profile.port = base_res.port;
     profile.mode = mode;
     profile.prefix = prefix.clone();
     profile.tls = base_res.tls.clone();
+    profile.connection_type = base_type;
 
     match mode {
         DivisionMode::Schema => {
+            profile.schema_prefix = schema_prefix.clone();
             let database = match &base_res.database {
                 Some(d) => d.clone(),
                 None => schema_default_database(&base_res, conn_key, true, cx),
             };
             profile.database = Some(database);
+            let file = db["connection"].in_file();
+            for id in CHECKED_PLUGINS {
+                check_schema_name(&schema_prefix, id, &file)?;
+            }
         }
         _ => {
-            if let Some(given) = &base.database
+            if let Some(s) = &base.conn_string {
+                // node-postgres applies `connectionString` after the plugin's database: every
+                // plugin ends up in the database it names (else PGDATABASE or the user's).
+                let d = match s.database.as_ref().and_then(|g| g.value.clone()) {
+                    Some(d) => d,
+                    None => schema_default_database(&base_res, conn_key, true, cx),
+                };
+                cx.warn(format!(
+                    "{conn_key}.connectionString overrides the plugins' databases: Backstage \
+                     keeps every plugin in `{d}`; imported as that one database"
+                ));
+                profile.mode = DivisionMode::Single;
+                profile.database = Some(d);
+            } else if let Some(given) = &base.database
                 && let Some(d) = &given.value
             {
                 cx.warn(format!(
@@ -181,6 +308,7 @@ pub(super) fn interpret(
 
     // Plugin overrides.
     let mut plugin_passwords = BTreeMap::new();
+    let mut other_clients = BTreeMap::new();
     if let Some(node) = db.get("plugin") {
         let Node::Map(plugins) = node else {
             return Err(CoreError::config(format!(
@@ -199,13 +327,16 @@ pub(super) fn interpret(
                     settings.kind()
                 )));
             };
-            check_client(
+            if let Some(client) = check_client(
                 settings.get("client"),
                 &format!("{key}.client"),
                 Some(id),
                 files_label,
                 cx,
-            )?;
+            )? {
+                other_clients.insert(id.clone(), client);
+                continue;
+            }
             for k in settings.keys() {
                 if !PLUGIN_KEYS.contains(&k.as_str()) {
                     cx.warn(format!(
@@ -213,32 +344,62 @@ pub(super) fn interpret(
                     ));
                 }
             }
-            record_database_flags(settings, &key, cx)?;
+            record_database_flags(settings, &key, false, cx)?;
+            if mode == DivisionMode::Schema {
+                check_schema_name(&schema_prefix, id, &db["connection"].in_file())?;
+            }
             let Some(conn_node) = settings.get("connection") else {
                 continue;
             };
             let pkey = format!("{key}.connection");
-            let mut own = normalize_connection(conn_node, &pkey, cx)?;
-            check_connection_type(&mut own, &pkey, Some(id), cx)?;
+            let own = normalize_connection(conn_node, &pkey, cx)?;
+            // `{...base, ...plugin}` (without the base database in database mode), then the
+            // base merged under it key by key: an `ssl` mapping merges with the base one.
             let mut effective = base.clone();
             if mode != DivisionMode::Schema {
                 effective.database = None;
             }
+            let merged_ssl = match (&base.ssl_map, &own.ssl_map) {
+                (Some(b), Some(o)) => Some(merge(Some(Node::Map(b.clone())), Node::Map(o.clone()))),
+                _ => None,
+            };
             effective.overlay(own);
+            if let Some(ssl) = merged_ssl {
+                effective.ssl = Some(tls_from_node(&ssl, &format!("{pkey}.ssl"), cx)?);
+            }
+            let own_type = check_connection_type(&mut effective, &pkey, Some(id), cx)?;
+            let by_name = match (
+                mode,
+                effective.database.as_ref().and_then(|g| g.value.clone()),
+            ) {
+                (DivisionMode::Schema, d) => d,
+                (_, Some(d)) => Some(d),
+                (_, None) => Some(format!("{prefix}{id}")),
+            };
+            let conn_string = effective.conn_string.take();
+            let string_database = conn_string
+                .as_ref()
+                .map(|s| s.database.as_ref().and_then(|g| g.value.clone()));
+            if let Some(s) = conn_string {
+                effective.overlay(*s);
+            }
             let res = resolve(&effective, &pkey, false, cx)?;
+            let database = match string_database {
+                Some(Some(d)) => Some(d),
+                Some(None) => Some(schema_default_database(&res, &pkey, false, cx)),
+                None => by_name,
+            };
 
-            let database = match mode {
+            let database = match profile.mode {
                 DivisionMode::Schema => {
-                    let d = match &res.database {
-                        Some(d) => d.clone(),
-                        None => schema_default_database(&res, &pkey, false, cx),
-                    };
+                    let d =
+                        database.unwrap_or_else(|| schema_default_database(&res, &pkey, false, cx));
                     (profile.database.as_deref() != Some(d.as_str())).then_some(d)
                 }
-                _ => res
-                    .database
-                    .clone()
-                    .filter(|d| *d != format!("{prefix}{id}")),
+                DivisionMode::Single => {
+                    database.filter(|d| profile.database.as_deref() != Some(d.as_str()))
+                }
+                _ => database.filter(|d| *d != format!("{prefix}{id}")),
             };
             let mut over = PluginOverride {
                 host: (res.host != profile.host).then(|| res.host.clone()),
@@ -246,17 +407,25 @@ pub(super) fn interpret(
                 user: (res.user != profile.user).then(|| res.user.clone()),
                 database,
                 tls: (res.tls != profile.tls).then(|| res.tls.clone()),
+                connection_type: (own_type != profile.connection_type)
+                    .then_some(own_type)
+                    .flatten(),
                 own_password: false,
             };
-            if let Some(pw) = res.password {
-                let same = base_res
-                    .password
-                    .as_ref()
-                    .is_some_and(|b| b.expose() == pw.expose());
-                if !same {
-                    over.own_password = true;
-                    plugin_passwords.insert(id.clone(), pw);
+            match res.password {
+                Some(pw) => {
+                    let same = base_res
+                        .password
+                        .as_ref()
+                        .is_some_and(|b| b.expose() == pw.expose());
+                    if !same {
+                        over.own_password = true;
+                        plugin_passwords.insert(id.clone(), pw);
+                    }
                 }
+                // Backstage connects without the base password here: the plugin has a
+                // password of its own, not known yet.
+                None => over.own_password = base_res.password.is_some(),
             }
             if over != PluginOverride::default() {
                 profile.plugins.insert(id.clone(), over);
@@ -269,19 +438,22 @@ pub(super) fn interpret(
         profile,
         password: base_res.password,
         plugin_passwords,
+        other_clients,
     })
 }
 
+/// Checks a `client`; `Some(client)` for a plugin whose client is another one Backstage knows
+/// (its data is not in PostgreSQL: the plugin is skipped, with a warning).
 fn check_client(
     node: Option<&Node>,
     key: &str,
     plugin: Option<&str>,
     files_label: &str,
     cx: &mut Cx<'_>,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let Some(node) = node else {
         return match plugin {
-            Some(_) => Ok(()),
+            Some(_) => Ok(None),
             None => Err(CoreError::config(format!(
                 "{key} is not set in {files_label}; Backstage needs it, and the inspector reads \
                  only `client: pg` (PostgreSQL)"
@@ -296,7 +468,7 @@ fn check_client(
         Node::Leaf(Leaf {
             value: Scalar::Str(s),
             ..
-        }) => s.clone(),
+        }) if !s.is_empty() => s.clone(),
         other => {
             return Err(CoreError::config(format!(
                 "{key} in {file} is {}; it should be `pg`",
@@ -306,7 +478,15 @@ fn check_client(
     };
     cx.record(key, &client, node.source());
     match (client.as_str(), plugin) {
-        ("pg", _) => Ok(()),
+        ("pg", _) => Ok(None),
+        (c, Some(id)) if OTHER_CLIENTS.contains(&c) => {
+            cx.warn(format!(
+                "{key} is `{client}` in {file}: Backstage keeps the data of the plugin `{id}` \
+                 outside PostgreSQL, so the profile does not cover it; the other plugins are \
+                 imported"
+            ));
+            Ok(Some(client))
+        }
         ("postgres" | "postgresql", _) => Err(CoreError::config(format!(
             "{key} is `{client}` in {file}: Backstage accepts only `pg` for PostgreSQL (its \
              DatabaseManager knows pg, better-sqlite3, sqlite3, mysql and mysql2), so that \
@@ -317,29 +497,40 @@ fn check_client(
              at the app-config of a Backstage that uses `client: pg`"
         ))),
         (_, Some(id)) => Err(CoreError::config(format!(
-            "{key} is `{client}` in {file}: the plugin `{id}` keeps its data outside PostgreSQL, \
-             and Backstage Inspector reads PostgreSQL only; import files where `{id}` uses \
-             `client: pg` (or has no client override)"
+            "{key} is `{client}` in {file}: Backstage does not know this client (Unsupported \
+             database client type), so the plugin `{id}` cannot start; use `pg`"
         ))),
     }
 }
 
-/// `ensureExists`, `ensureSchemaExists`, `role`, `knexConfig`, `skipMigrations` at `prefix`.
+/// The flags Backstage reads at `prefix` (the base section when `base`, else a plugin's),
+/// type-checked as `ConfigReader` does: `ensureExists`, `ensureSchemaExists` (a plugin's is
+/// read as `getEnsureSchemaExistsConfig`), `skipMigrations`, `keepalive`, `role`, `knexConfig`.
 fn record_database_flags(
     map: &BTreeMap<String, Node>,
     prefix: &str,
+    base: bool,
     cx: &mut Cx<'_>,
 ) -> Result<()> {
-    for flag in [
-        "ensureExists",
-        "ensureSchemaExists",
-        "getEnsureSchemaExistsConfig",
-    ] {
-        if let Some(node) = map.get(flag) {
+    let flags: &[&str] = if base {
+        &[
+            "ensureExists",
+            "ensureSchemaExists",
+            "skipMigrations",
+            "keepalive",
+        ]
+    } else {
+        &[
+            "ensureExists",
+            "getEnsureSchemaExistsConfig",
+            "skipMigrations",
+        ]
+    };
+    for flag in flags {
+        if let Some(value) = optional_bool(map, flag, prefix)? {
             let key = format!("{prefix}.{flag}");
-            let value = node.text(&key)?.unwrap_or_default();
-            cx.record(&key, &value, node.source());
-            if value == "true" {
+            cx.record(&key, &value.to_string(), map[*flag].source());
+            if value && (flag.starts_with("ensure") || flag.starts_with("getEnsure")) {
                 cx.warn(format!(
                     "{key} is true: Backstage creates missing databases or schemas when it \
                      starts; the inspector never creates them unless asked, so those Backstage \
@@ -348,22 +539,23 @@ fn record_database_flags(
             }
         }
     }
-    if let Some(node) = map.get("skipMigrations") {
-        let key = format!("{prefix}.skipMigrations");
-        cx.record(&key, &node.display(), node.source());
-    }
-    if let Some(node) = map.get("role") {
+    if let Some(role) = optional_string(map, "role", prefix)? {
         let key = format!("{prefix}.role");
-        if let Some(role) = node.text(&key)? {
-            cx.record(&key, &role, node.source());
-            cx.warn(format!(
-                "{key} is `{role}`: Backstage runs `SET ROLE {role}` on its connections; the \
-                 inspector connects as the user itself, so what it may read can differ"
-            ));
-        }
+        cx.record(&key, &role, map["role"].source());
+        cx.warn(format!(
+            "{key} is `{role}`: Backstage runs `SET ROLE {role}` on its connections; the \
+             inspector connects as the user itself, so what it may read can differ"
+        ));
     }
     if let Some(node) = map.get("knexConfig") {
         let key = format!("{prefix}.knexConfig");
+        if !matches!(node, Node::Map(_)) {
+            return Err(CoreError::config(format!(
+                "{key}{} is {}, not a mapping; Backstage refuses to start with it: fix it",
+                node.in_file(),
+                node.kind()
+            )));
+        }
         cx.record(&key, &node.display(), node.source());
         cx.warn(format!(
             "{key} is set{}: it tunes Backstage's Knex client and is ignored by the inspector",

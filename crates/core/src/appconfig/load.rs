@@ -1,18 +1,21 @@
 //! Reading the app-config files: each file's `backend.database` is parsed and transformed on
 //! its own, relative to its own folder, the way `@backstage/config-loader` does it
-//! (`transform/substitution.ts`, `transform/include.ts`, `transform/apply.ts`): `${VAR}`
-//! substitution with `$${` as the escape, `{ $env: VAR }` and `{ $file: path }`, `$include`
-//! rejected; then the files' sections are merged in the order given. YAML syntax errors and
-//! misplaced includes are reported here with the file (and line) they are in. Limits keep a
-//! hostile or mistaken file from hanging an import: `$file` reads regular files of at most
-//! 1 MiB, and a file nested too deep or with too much alias expansion is refused before parsing.
+//! (`transform/substitution.ts`, `transform/include.ts`, `transform/apply.ts`): `${VAR}` and
+//! `${VAR:-default}` substitution with `$${` as the escape, `{ $env: VAR }`, `{ $file: path }`
+//! and `{ $include: file.yaml#a.b }`; then the files' sections are merged in the order given,
+//! the `APP_CONFIG_*` variables over them, and `null` removes what it stands on. YAML syntax
+//! errors and misplaced includes are reported here with the file (and line) they are in.
+//! Limits keep a hostile or mistaken file from hanging an import: `$file` and `$include` read
+//! regular files of at most 1 MiB, and a file nested too deep or with too much alias expansion
+//! is refused before parsing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
-use super::tree::{Leaf, Node, Origin, Scalar, Via, merge};
+use super::tree::{Leaf, Node, Origin, Scalar, Via, merge, strip_nulls};
+use super::yaml::{untag, yaml_kind};
 use crate::error::{CoreError, Result};
 
 /// The keys that turn a mapping into an include (`transform/include.ts`).
@@ -36,11 +39,13 @@ impl FileCx<'_> {
     }
 }
 
-/// Reads `files` in order and merges their `backend.database` sections (later files win);
-/// `None` when no file has one. Unset variables are noted in `warnings`.
+/// Reads `files` in order and merges their `backend.database` sections (later files win), then
+/// the `APP_CONFIG_*` variables `app_config` over them, and drops what `null` removed; `None`
+/// when nothing sets it. Unset variables are noted in `warnings`.
 pub(super) fn load_database(
     files: &[PathBuf],
     env: &dyn Fn(&str) -> Option<String>,
+    app_config: &[(String, String)],
     warnings: &mut Vec<String>,
 ) -> Result<Option<Node>> {
     let mut merged: Option<Node> = None;
@@ -49,7 +54,10 @@ pub(super) fn load_database(
             merged = Some(merge(merged, db));
         }
     }
-    Ok(merged)
+    if let Some(db) = super::vars::database_layer(app_config)? {
+        merged = Some(merge(merged, db));
+    }
+    Ok(merged.and_then(strip_nulls))
 }
 
 /// Reads one app-config file and returns its `backend.database`, transformed.
@@ -65,250 +73,94 @@ fn load_file(
              is started with, in the same order)"
         ))
     })?;
-    check_shape(&text, path)?;
-    let root: Value = serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &e))?;
-    let root = match untag(&root) {
+    let root = super::yaml::parse(&text, path)?;
+    // An `$include` on the way to backend.database brings in another file, whose own folder
+    // then anchors what it holds.
+    let mut file = path.to_path_buf();
+    let (root, at) = follow_include(untag(&root).clone(), "", &mut file, env)?;
+    let root = match root {
         Value::Null => return Ok(None),
         Value::Mapping(m) => m,
         other => {
             return Err(CoreError::config(format!(
-                "{shown}: the top level is {}, not a mapping of keys; an app-config file starts \
+                "{}: the top level is {}, not a mapping of keys; an app-config file starts \
                  with keys such as `app:` and `backend:`",
-                yaml_kind(other)
+                at.display(),
+                yaml_kind(&other)
             )));
         }
     };
-    reject_root_include(root, "the top level", path)?;
     let Some(backend) = root.get("backend") else {
         return Ok(None);
     };
-    let backend = match untag(backend) {
+    let (backend, at) = follow_include(untag(backend).clone(), "backend", &mut file, env)?;
+    let backend = match backend {
         Value::Mapping(m) => m,
-        Value::Null => {
-            return Err(CoreError::config(format!(
-                "`backend` in {shown} is empty, so Backstage cannot read backend.database from \
-                 it; remove the empty `backend:` line or fill it in"
-            )));
-        }
+        Value::Null => return Ok(None),
         other => {
             return Err(CoreError::config(format!(
-                "`backend` in {shown} is {}, not a mapping; it should hold keys such as \
+                "`backend` in {} is {}, not a mapping; it should hold keys such as \
                  `baseUrl:` and `database:`",
-                yaml_kind(other)
+                at.display(),
+                yaml_kind(&other)
             )));
         }
     };
-    reject_root_include(backend, "backend", path)?;
     let Some(database) = backend.get("database") else {
         return Ok(None);
     };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
-    let cx = FileCx { path, dir, env };
+    let dir = parent_dir(&file);
+    let cx = FileCx {
+        path: &file,
+        dir,
+        env,
+    };
     transform(database, "backend.database", &cx, warnings)
 }
 
-/// `$include` and friends above `backend.database` would change what it is; they are not read.
-fn reject_root_include(map: &serde_yaml::Mapping, what: &str, path: &Path) -> Result<()> {
-    if let Some(k) = include_key(map) {
-        return Err(CoreError::config(format!(
-            "{what} of {} uses `{k}`, which Backstage Inspector does not read; write the \
-             backend.database settings into the file itself",
-            path.display()
-        )));
-    }
-    Ok(())
+fn parent_dir(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
 }
 
-fn untag(v: &Value) -> &Value {
-    match v {
-        Value::Tagged(t) => untag(&t.value),
-        other => other,
-    }
-}
-
-fn yaml_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "empty",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Sequence(_) => "a list",
-        Value::Mapping(_) => "a mapping",
-        Value::Tagged(_) => "a tagged value",
-    }
-}
-
-/// How deep mappings and lists may nest in an app-config file (the YAML parser's own limit).
-pub(super) const MAX_DEPTH: usize = 128;
-
-/// How much alias expansion a file may ask for: the number of aliases (`*name`) times the
-/// length of the file, the most they can expand to before nested aliases.
-const MAX_ALIAS_EXPANSION: u64 = 64 * 1024 * 1024;
-
-/// Refuses, before parsing, a file nested deeper than [`MAX_DEPTH`] or whose aliases could
-/// expand past [`MAX_ALIAS_EXPANSION`]: the parser would take minutes (or all memory) on
-/// either before giving up. The scan is conservative: block nesting is counted by indentation
-/// and `- `/`? ` entries, flow nesting by `[`/`{` outside quotes, comments and block scalars.
-fn check_shape(text: &str, path: &Path) -> Result<()> {
-    let shown = path.display();
-    let mut indents: Vec<usize> = Vec::new();
-    let mut flow = 0usize;
-    let mut quote: Option<u8> = None;
-    let mut block_scalar: Option<usize> = None;
-    let mut aliases = 0u64;
-    for (n, line) in text.lines().enumerate() {
-        let bytes = line.as_bytes();
-        let indent = bytes.iter().take_while(|&&b| b == b' ').count();
-        let blank = bytes[indent..].iter().all(|b| b.is_ascii_whitespace());
-        if let Some(parent) = block_scalar {
-            if blank || indent > parent {
-                continue;
-            }
-            block_scalar = None;
-        }
-        let mut depth = 0;
-        let mut i = indent;
-        if flow == 0 && quote.is_none() {
-            if blank || bytes[indent] == b'#' {
-                continue;
-            }
-            while indents.last().is_some_and(|&l| l >= indent) {
-                indents.pop();
-            }
-            indents.push(indent);
-            // `- - - x` and `? ` nest on one line.
-            while i + 1 < bytes.len() && matches!(bytes[i], b'-' | b'?') && bytes[i + 1] == b' ' {
-                depth += 1;
-                i += 2;
-                while i < bytes.len() && bytes[i] == b' ' {
-                    i += 1;
-                }
-            }
-        }
-        let mut last_token = None;
-        let mut prev = b' ';
-        let mut deepest = flow;
-        while i < bytes.len() {
-            let b = bytes[i];
-            match quote {
-                Some(b'\'') => {
-                    if b == b'\'' {
-                        if bytes.get(i + 1) == Some(&b'\'') {
-                            i += 1;
-                        } else {
-                            quote = None;
-                        }
-                    }
-                }
-                Some(_) => {
-                    if b == b'\\' {
-                        i += 1;
-                    } else if b == b'"' {
-                        quote = None;
-                    }
-                }
-                None => {
-                    let at_token = prev == b' '
-                        || prev == b'\t'
-                        || matches!(prev, b'[' | b'{' | b',')
-                        || i == 0;
-                    match b {
-                        b'#' if prev == b' ' || prev == b'\t' || i == 0 => break,
-                        b'\'' | b'"' if at_token => quote = Some(b),
-                        b'[' | b'{' if at_token || flow > 0 => {
-                            flow += 1;
-                            deepest = deepest.max(flow);
-                        }
-                        b']' | b'}' if flow > 0 => flow -= 1,
-                        b'*' if at_token => aliases += 1,
-                        _ => {}
-                    }
-                    if !b.is_ascii_whitespace() {
-                        last_token = Some(i);
-                    }
-                }
-            }
-            prev = b;
-            i += 1;
-        }
-        if flow == 0
-            && quote.is_none()
-            && let Some(t) = last_token
-        {
-            // `key: |`, `key: >-`, `- |2`: the lines after are text, not structure.
-            let tail = line[..=t].trim_end();
-            let head = tail.trim_end_matches(|c: char| c.is_ascii_digit() || c == '+' || c == '-');
-            if (head.ends_with('|') || head.ends_with('>'))
-                && head[..head.len() - 1]
-                    .chars()
-                    .last()
-                    .is_none_or(|c| c == ' ' || c == '\t')
-            {
-                block_scalar = Some(indent);
-            }
-        }
-        if indents.len() + depth + deepest.max(flow) > MAX_DEPTH {
+/// Follows `$include`s that stand for the whole value at `key` (the top level or `backend`),
+/// moving `file` to the included file; other include keys there make the value a string, which
+/// Backstage cannot read as a mapping.
+fn follow_include(
+    mut value: Value,
+    key: &str,
+    file: &mut PathBuf,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Value, PathBuf)> {
+    for _ in 0..16 {
+        let Value::Mapping(map) = &value else { break };
+        let Some(kind) = include_key(map) else { break };
+        let what = if key.is_empty() { "the top level" } else { key };
+        if kind != "$include" || map.len() != 1 {
             return Err(CoreError::config(format!(
-                "{shown} line {}: values are nested more than {MAX_DEPTH} levels deep; an \
-                 app-config file is never this deep, so check that this is the right file",
-                n + 1
+                "{what} of {} uses `{kind}`{}, so it is not a mapping Backstage can read \
+                 backend.database from; write the settings into the file, or use `$include`",
+                file.display(),
+                if map.len() != 1 {
+                    " next to other keys"
+                } else {
+                    ""
+                }
             )));
         }
+        let raw = map.get(kind).cloned().unwrap_or(Value::Null);
+        let cx = FileCx {
+            path: file,
+            dir: parent_dir(file),
+            env,
+        };
+        let (included, at) = read_include(&raw, what, &cx)?;
+        value = included.unwrap_or(Value::Null);
+        *file = at;
     }
-    if aliases.saturating_mul(text.len() as u64) > MAX_ALIAS_EXPANSION {
-        return Err(CoreError::config(format!(
-            "{shown}: its {aliases} aliases (`*name`) could expand to more than {} MiB; write \
-             the repeated values out, or use fewer aliases",
-            MAX_ALIAS_EXPANSION / (1024 * 1024)
-        )));
-    }
-    Ok(())
-}
-
-/// `FILE line L column C: problem (while ...)`, from a YAML syntax error.
-fn yaml_error(path: &Path, e: &serde_yaml::Error) -> CoreError {
-    let full = e.to_string();
-    let cut = full
-        .find(" at line ")
-        .or_else(|| full.find(" at position "));
-    let mut message = cut.map_or(full.as_str(), |i| &full[..i]).to_string();
-    if let Some(i) = cut
-        && let Some(context) = full[i..].split_once(", ").map(|(_, c)| c)
-    {
-        let context = context.split(" at line ").next().unwrap_or(context).trim();
-        if !context.is_empty() {
-            message = format!("{message} ({context})");
-        }
-    }
-    let place = match e.location() {
-        Some(loc) => format!(
-            "{} line {} column {}",
-            path.display(),
-            loc.line(),
-            loc.column()
-        ),
-        None => path.display().to_string(),
-    };
-    if message.starts_with("repetition limit exceeded") {
-        return CoreError::config(format!(
-            "{place}: its aliases (`*name`) expand to too much (repetition limit exceeded); \
-             write the repeated values out, or use fewer aliases"
-        ));
-    }
-    if message.starts_with("recursion limit exceeded") {
-        return CoreError::config(format!(
-            "{place}: values are nested more than {MAX_DEPTH} levels deep (recursion limit \
-             exceeded); an app-config file is never this deep, so check that this is the right \
-             file"
-        ));
-    }
-    CoreError::config(format!(
-        "{place}: {message}; fix the YAML there (Backstage cannot read this file either)"
-    ))
+    Ok((value, file.clone()))
 }
 
 fn include_key(map: &serde_yaml::Mapping) -> Option<&'static str> {
@@ -325,20 +177,63 @@ fn transform(
     cx: &FileCx<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Node>> {
-    Ok(Some(match value {
-        Value::Null => cx.leaf(Scalar::Null, Via::Literal),
-        Value::Bool(b) => cx.leaf(Scalar::Bool(*b), Via::Literal),
-        Value::Number(n) => cx.leaf(Scalar::Number(n.to_string()), Via::Literal),
-        Value::String(s) => match substitute(s, cx.env) {
-            Subst::Literal(s) => cx.leaf(Scalar::Str(s), Via::Literal),
-            Subst::Value(s, vars) => cx.leaf(Scalar::Str(s), Via::Env(vars)),
+    match value {
+        Value::String(s) => Ok(match substitute(s, cx.env) {
+            Subst::Literal(s) => Some(cx.leaf(Scalar::Str(s), Via::Literal)),
+            Subst::Value(s, vars) => Some(cx.leaf(Scalar::Str(s), Via::Env(vars))),
             Subst::Missing(vars) => {
                 for var in vars {
                     warnings.push(missing_variable(&format!("${{{var}}}"), key, cx.path));
                 }
-                return Ok(None);
+                None
             }
+        }),
+        Value::Mapping(map) => match include_key(map) {
+            Some(kind) => {
+                if map.len() != 1 {
+                    return Err(CoreError::config(format!(
+                        "{key} in {}: `{kind}` cannot have other keys next to it; move the \
+                         other keys out of this mapping",
+                        cx.path.display()
+                    )));
+                }
+                let raw = map.get(kind).unwrap_or(&Value::Null);
+                if kind != "$include" {
+                    return include(kind, raw, key, cx, warnings);
+                }
+                let (included, at) = read_include(raw, key, cx)?;
+                let inner = FileCx {
+                    path: &at,
+                    dir: parent_dir(&at),
+                    env: cx.env,
+                };
+                match included {
+                    None => Ok(None),
+                    // A string is substituted; what an included mapping or list holds is
+                    // transformed relative to the included file's folder.
+                    Some(v @ Value::String(_)) => transform(&v, key, &inner, warnings),
+                    Some(v) => descend(&v, key, &inner, warnings),
+                }
+            }
+            None => descend(value, key, cx, warnings),
         },
+        Value::Tagged(t) => transform(&t.value, key, cx, warnings),
+        other => descend(other, key, cx, warnings),
+    }
+}
+
+/// The value itself, its items and entries transformed.
+fn descend(
+    value: &Value,
+    key: &str,
+    cx: &FileCx<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Node>> {
+    Ok(Some(match value {
+        Value::Null => cx.leaf(Scalar::Null, Via::Literal),
+        Value::Bool(b) => cx.leaf(Scalar::Bool(*b), Via::Literal),
+        Value::Number(n) => cx.leaf(Scalar::Number(n.to_string()), Via::Literal),
+        Value::String(s) => cx.leaf(Scalar::Str(s.clone()), Via::Literal),
         Value::Sequence(items) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
@@ -349,17 +244,6 @@ fn transform(
             Node::Seq(out)
         }
         Value::Mapping(map) => {
-            if let Some(kind) = include_key(map) {
-                if map.len() != 1 {
-                    return Err(CoreError::config(format!(
-                        "{key} in {}: `{kind}` cannot have other keys next to it; move the \
-                         other keys out of this mapping",
-                        cx.path.display()
-                    )));
-                }
-                let raw = map.get(kind).unwrap_or(&Value::Null);
-                return include(kind, raw, key, cx, warnings);
-            }
             let mut out = BTreeMap::new();
             for (k, v) in map {
                 let k = match untag(k) {
@@ -380,7 +264,7 @@ fn transform(
             }
             Node::Map(out)
         }
-        Value::Tagged(t) => return transform(&t.value, key, cx, warnings),
+        Value::Tagged(t) => return descend(&t.value, key, cx, warnings),
     }))
 }
 
@@ -392,7 +276,30 @@ fn missing_variable(what: &str, key: &str, file: &Path) -> String {
     )
 }
 
-/// `$env`, `$file` and `$include` (`transform/include.ts`).
+/// The target of `$env`, `$file` or `$include`: a string, `${VAR}`s substituted.
+fn include_target(kind: &str, raw: &Value, key: &str, cx: &FileCx<'_>) -> Result<String> {
+    let file = cx.path.display();
+    let Value::String(raw) = untag(raw) else {
+        return Err(CoreError::config(format!(
+            "`{kind}` at {key} in {file} must be a string ({})",
+            match kind {
+                "$env" => "a variable name",
+                "$file" => "a file path",
+                _ => "a file path, optionally with #a.b to pick a value",
+            }
+        )));
+    };
+    match substitute(raw.as_str(), cx.env) {
+        Subst::Literal(s) | Subst::Value(s, _) => Ok(s),
+        Subst::Missing(vars) => Err(CoreError::config(format!(
+            "`{kind}` at {key} in {file} uses ${{{}}}, which is not set; set it or write the \
+             value out",
+            vars.join("}, ${")
+        ))),
+    }
+}
+
+/// `$env` and `$file` (`transform/include.ts`).
 fn include(
     kind: &str,
     raw: &Value,
@@ -400,33 +307,7 @@ fn include(
     cx: &FileCx<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Node>> {
-    let file = cx.path.display();
-    if kind == "$include" {
-        return Err(CoreError::config(format!(
-            "{key} in {file} uses `$include`, which Backstage Inspector does not read; copy the \
-             included values into {file}, or use `$file`/`$env` for single values"
-        )));
-    }
-    let Value::String(raw) = untag(raw) else {
-        return Err(CoreError::config(format!(
-            "`{kind}` at {key} in {file} must be a string ({})",
-            if kind == "$env" {
-                "a variable name"
-            } else {
-                "a file path"
-            }
-        )));
-    };
-    let target = match substitute(raw, cx.env) {
-        Subst::Literal(s) | Subst::Value(s, _) => s,
-        Subst::Missing(vars) => {
-            return Err(CoreError::config(format!(
-                "`{kind}` at {key} in {file} uses ${{{}}}, which is not set; set it or write the \
-                 value out",
-                vars.join("}, ${")
-            )));
-        }
-    };
+    let target = include_target(kind, raw, key, cx)?;
     if kind == "$env" {
         return Ok(match (cx.env)(&target) {
             Some(v) => Some(cx.leaf(Scalar::Str(v.trim().to_string()), Via::Env(vec![target]))),
@@ -436,13 +317,81 @@ fn include(
             }
         });
     }
-    let joined = cx.dir.join(&target);
-    let path = std::path::absolute(&joined).unwrap_or(joined);
-    let content = read_included(&path, key, cx.path)?;
+    let path = absolute(&cx.dir.join(&target));
+    let content = read_included(&path, "$file", key, cx.path)?;
     Ok(Some(cx.leaf(
         Scalar::Str(content.trim_end().to_string()),
         Via::File(path),
     )))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// `$include`: a YAML (`.yaml`, `.yml`) or JSON (`.json`) file relative to the including
+/// file's folder, and in it the value at `#a.b` (the whole document without a fragment).
+/// Returns the value (`None`: the fragment names nothing, so the key is dropped) and the
+/// included file.
+fn read_include(raw: &Value, key: &str, cx: &FileCx<'_>) -> Result<(Option<Value>, PathBuf)> {
+    let target = include_target("$include", raw, key, cx)?;
+    let file = cx.path.display();
+    let (name, fragment) = match target.split_once('#') {
+        Some((n, f)) => (n, f),
+        None => (target.as_str(), ""),
+    };
+    let base = Path::new(name)
+        .file_name()
+        .map(|b| b.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = match base.rfind('.') {
+        Some(i) if i > 0 => &base[i..],
+        _ => "",
+    };
+    if !matches!(ext, ".yaml" | ".yml" | ".json") {
+        return Err(CoreError::config(format!(
+            "`$include: {target}` at {key} in {file}: Backstage includes only .yaml, .yml and \
+             .json files (no configuration parser for {name}); include such a file"
+        )));
+    }
+    let path = absolute(&cx.dir.join(name));
+    let content = read_included(&path, "$include", key, cx.path)?;
+    let mut value: Value = if ext == ".json" {
+        serde_json::from_str(&content).map_err(|e| {
+            CoreError::config(format!(
+                "{} (`$include` at {key} in {file}) is not valid JSON: {e}; fix it",
+                path.display()
+            ))
+        })?
+    } else {
+        super::yaml::parse(&content, &path)?
+    };
+    if !fragment.is_empty() {
+        let parts: Vec<&str> = fragment.split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let Value::Mapping(map) = untag(&value) else {
+                return Err(CoreError::config(format!(
+                    "`$include: {target}` at {key} in {file}: the value at `{}` in {} is not \
+                     a mapping, so `{part}` cannot be picked from it; fix the #path",
+                    parts[..i].join("."),
+                    path.display()
+                )));
+            };
+            match map.get(*part) {
+                Some(v) => value = v.clone(),
+                None if i + 1 == parts.len() => return Ok((None, path)),
+                None => {
+                    return Err(CoreError::config(format!(
+                        "`$include: {target}` at {key} in {file}: {} has nothing at `{}`; fix \
+                         the #path",
+                        path.display(),
+                        parts[..=i].join(".")
+                    )));
+                }
+            }
+        }
+    }
+    Ok((Some(untag(&value).clone()), path))
 }
 
 /// The most a `$file` may hold: it is one value (a password, a certificate), not a document.
@@ -451,27 +400,27 @@ pub(super) const FILE_LIMIT: u64 = 1024 * 1024;
 /// Reads a `$file` target: a regular file (symlinks followed) of at most [`FILE_LIMIT`] bytes.
 /// The type and size are checked before opening, so a FIFO or a device such as `/dev/zero` is
 /// never opened; the read itself stops past the limit in case the file grows meanwhile.
-fn read_included(path: &Path, key: &str, config: &Path) -> Result<String> {
+fn read_included(path: &Path, kind: &str, key: &str, config: &Path) -> Result<String> {
     use std::io::Read;
     let file = config.display();
     let shown = path.display();
     let cannot = |e: std::io::Error| {
         CoreError::config(format!(
-            "cannot read {shown} (`$file` at {key} in {file}): {e}; the path is relative to the \
+            "cannot read {shown} (`{kind}` at {key} in {file}): {e}; the path is relative to the \
              folder of {file}"
         ))
     };
     let meta = std::fs::metadata(path).map_err(cannot)?;
     if !meta.is_file() {
         return Err(CoreError::config(format!(
-            "{shown} (`$file` at {key} in {file}) is not a regular file; `$file` reads the value \
-             from a regular file, so point it at one (or use `$env`)"
+            "{shown} (`{kind}` at {key} in {file}) is not a regular file; `{kind}` reads a regular \
+             file, so point it at one (or use `$env`)"
         )));
     }
     let too_big = || {
         CoreError::config(format!(
-            "{shown} (`$file` at {key} in {file}) is larger than the limit of {} MiB for a \
-             `$file` value; point it at the file holding just the value",
+            "{shown} (`{kind}` at {key} in {file}) is larger than the limit of {} MiB for \
+             `{kind}`; point it at the file holding just the value",
             FILE_LIMIT / (1024 * 1024)
         ))
     };
@@ -503,8 +452,10 @@ enum Subst {
     Missing(Vec<String>),
 }
 
-/// `transform/substitution.ts`: splits on `\$?\$\{[^{}]*\}`; `$${...}` loses one `$`, `${NAME}`
-/// becomes the trimmed variable (name trimmed too).
+/// `transform/substitution.ts`: splits on `\$?\$\{[^{}]*\}`; `$${...}` loses one `$`;
+/// `${NAME}` becomes the trimmed variable (name trimmed too), undefined when unset;
+/// `${NAME:-default}` the variable unless it is unset or empty, else the trimmed default,
+/// undefined when that is empty too.
 fn substitute(input: &str, env: &dyn Fn(&str) -> Option<String>) -> Subst {
     let mut out = String::with_capacity(input.len());
     let mut used = Vec::new();
@@ -534,13 +485,26 @@ fn substitute(input: &str, env: &dyn Fn(&str) -> Option<String>) -> Subst {
         if escaped {
             out.push_str(&input[start + 1..=close]);
         } else {
-            let name = input[open..close].trim();
-            match Some(name).filter(|n| !n.is_empty()).and_then(env) {
-                Some(v) => {
-                    out.push_str(v.trim());
+            let inner = &input[open..close];
+            let (name, fallback) = match inner.find(":-") {
+                Some(at) => (inner[..at].trim(), Some(inner[at + 2..].trim())),
+                None => (inner.trim(), None),
+            };
+            let value = Some(name)
+                .filter(|n| !n.is_empty())
+                .and_then(env)
+                .map(|v| v.trim().to_string());
+            match (value, fallback) {
+                (Some(v), None) => {
+                    out.push_str(&v);
                     used.push(name.to_string());
                 }
-                None => missing.push(name.to_string()),
+                (Some(v), Some(_)) if !v.is_empty() => {
+                    out.push_str(&v);
+                    used.push(name.to_string());
+                }
+                (_, Some(d)) if !d.is_empty() => out.push_str(d),
+                _ => missing.push(name.to_string()),
             }
         }
         last = close + 1;
@@ -616,6 +580,20 @@ mod tests {
             Subst::Literal("a${b{c}d $ x ${open".into())
         );
         assert_eq!(substitute("plain", &env), Subst::Literal("plain".into()));
+        // Defaults: used when the variable is unset or empty, trimmed; an empty default is
+        // no value.
+        assert_eq!(
+            substitute("${NOPE:- d1 }|${EMPTY:-d2}|${SECRET:-d3}", &env),
+            Subst::Value("d1|d2|my-secret".into(), vec!["SECRET".into()])
+        );
+        assert_eq!(
+            substitute("${NOPE:-}", &env),
+            Subst::Missing(vec!["NOPE".into()])
+        );
+        assert_eq!(
+            substitute("$${NOPE:-x}", &env),
+            Subst::Literal("${NOPE:-x}".into())
+        );
     }
 
     fn leaf(s: &str, file: &str) -> Node {

@@ -7,22 +7,29 @@
 //! `computePgPluginConfig`, `normalizeConnection`) on top of node-postgres
 //! (`pg/lib/connection-parameters.js`, `pg-connection-string`):
 //!
-//! - Each file is transformed on its own, relative to its own folder, then the files are merged
-//!   in order: later files win; mappings merge key by key, lists and scalars are replaced.
-//! - `${VAR}` in a string is replaced by the (trimmed) variable; if any variable of a string is
-//!   missing the whole value is *undefined*, that is the key is dropped from that file (so an
-//!   earlier file's value shows through). `$${` is a literal `${`.
-//! - `{ $env: VAR }` and `{ $file: path }` (relative to the file's folder; trailing whitespace
-//!   trimmed, as Backstage's `trimEnd()` does) replace the mapping; no other key may sit next to
-//!   them. `$include` is not supported here and is rejected.
-//! - Only the `pg` client is accepted: Backstage's `DatabaseManager` knows `pg`, `sqlite3`,
-//!   `better-sqlite3`, `mysql` and `mysql2` and nothing else, so `postgres`/`postgresql` are not
-//!   aliases there either.
-//! - A plugin's `connection` is spread over the base connection (`{...base, ...plugin}`, shallow),
-//!   after removing the base `database` unless `pluginDivisionMode` is `schema`. A connection
-//!   string is parsed by `pg-connection-string`, which always sets host, port, user and password
-//!   (empty when absent) and `database` (null when absent), so those do not fall back to the base
-//!   connection; its `ssl` only exists when the string has TLS parameters.
+//! - Each file is transformed on its own, relative to its own folder: `${VAR}` in a string is
+//!   replaced by the (trimmed) variable; if any variable of a string is missing the whole value
+//!   is *undefined*, that is the key is dropped from that file (so an earlier file's value shows
+//!   through); `${VAR:-default}` takes the trimmed default when the variable is unset or empty;
+//!   `$${` is a literal `${`. `{ $env: VAR }`, `{ $file: path }` (trailing whitespace trimmed,
+//!   as Backstage's `trimEnd()` does) and `{ $include: file.yaml#a.b }` (YAML or JSON, what it
+//!   holds transformed relative to its own folder) replace the mapping; no other key may sit
+//!   next to them.
+//! - The files are merged in order, then the `APP_CONFIG_*` variables as one more layer
+//!   (`EnvConfigSource`): later layers win; mappings merge key by key, lists and scalars are
+//!   replaced; `null` removes the key.
+//! - `client: pg` is read; a plugin on another client Backstage knows (`sqlite3`,
+//!   `better-sqlite3`, `mysql`, `mysql2`) is left out, and anything else is refused, as
+//!   `DatabaseManager` refuses it (`postgres`/`postgresql` are not aliases there either).
+//! - A plugin's `connection` is spread over the base connection (`{...base, ...plugin}`), after
+//!   removing the base `database` unless `pluginDivisionMode` is `schema`, and the base is then
+//!   merged under it key by key (lodash `merge` in `buildPgDatabaseConfig`), so `ssl` mappings
+//!   merge. A connection string is parsed by `pg-connection-string`, which always sets host,
+//!   port, user and password (empty when absent) and `database` (null when absent), so those do
+//!   not fall back to the base connection; its `ssl` only exists when the string has TLS
+//!   parameters. A `connectionString` key applies over everything, the database included.
+//! - `schemaPrefix` is checked as `DatabaseManager.fromConfig` does and prefixes each plugin's
+//!   schema in schema mode (at most 63 bytes); `connection.type` is kept on the profile.
 //! - node-postgres fills what is still unset from `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
 //!   `PGDATABASE` and `PGSSLMODE`, then `localhost`, 5432, `$USER`, and for the database the user
 //!   name. The same `env` is used for these as for `${VAR}`.
@@ -31,9 +38,12 @@
 //! nowhere else: not into the profile, an error message, a warning or a [`ReadValue`].
 //!
 //! The rooms, each building only on those listed before it:
-//! - `tree`: the config tree (values knowing their file and substitution) and the deep merge;
+//! - `tree`: the config tree (values knowing their file and substitution), the deep merge and
+//!   `null` removal;
+//! - `yaml`: parsing YAML with limits, and its errors;
+//! - `vars`: the `APP_CONFIG_*` variables as a config layer;
 //! - `load`: reading and transforming each file (`${VAR}`, `$${`, `$env`, `$file`, `$include`)
-//!   and merging the files' `backend.database` in order;
+//!   and merging the files' `backend.database` in order, the variables over them;
 //! - `report`: what the user is shown of an import ([`ReadValue`], warnings, the secret mask);
 //! - `resolve`: a connection as given, and node-postgres' fallbacks for what is unset;
 //! - `connstring`: pg connection strings (URIs and libpq key=value strings);
@@ -51,6 +61,8 @@ mod report;
 mod resolve;
 mod ssl;
 mod tree;
+mod vars;
+mod yaml;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -63,6 +75,55 @@ use database::Interpreted;
 use report::Cx;
 
 pub use report::ReadValue;
+
+/// The environment an import reads: `${VAR}`, `$env`, node-postgres' `PG*` fallbacks, and the
+/// `APP_CONFIG_*` overrides. A closure `Fn(&str) -> Option<String>` is an environment without
+/// `APP_CONFIG_*` variables; [`ProcessEnv`] is this process's environment.
+pub trait Env {
+    /// The variable `name`, if set.
+    fn var(&self, name: &str) -> Option<String>;
+    /// Every variable, in the environment's order (only `APP_CONFIG_*` ones are used).
+    fn vars(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env for F {
+    fn var(&self, name: &str) -> Option<String> {
+        self(name)
+    }
+}
+
+/// This process's environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    fn vars(&self) -> Vec<(String, String)> {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect()
+    }
+}
+
+/// An environment made of exactly these variables, in this order.
+pub struct VarList(pub Vec<(String, String)>);
+
+impl Env for VarList {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn vars(&self) -> Vec<(String, String)> {
+        self.0.clone()
+    }
+}
 
 /// The result of [`import`]: a profile, the secrets found next to it, and an account of what
 /// was read.
@@ -82,16 +143,24 @@ pub struct Imported {
     /// Things the user should know: unset variables, ignored settings, differences between how
     /// Backstage and the inspector connect.
     pub warnings: Vec<String>,
+    /// Plugins whose `client` is not `pg` (plugin id -> client): Backstage keeps their data
+    /// outside PostgreSQL, so the profile does not cover them.
+    pub other_clients: BTreeMap<String, String>,
 }
 
 /// Imports the profile `name` from Backstage app-config files, merged in the order given
 /// (`app-config.yaml` first, then `app-config.local.yaml` or the `--config` files). `env`
-/// answers `${VAR}`, `$env` and node-postgres' `PG*` fallbacks.
-pub fn import(
-    name: &str,
-    files: &[PathBuf],
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Imported> {
+/// answers `${VAR}`, `$env` and node-postgres' `PG*` fallbacks, and its `APP_CONFIG_*`
+/// variables override the files as Backstage's `EnvConfigSource` does.
+pub fn import(name: &str, files: &[PathBuf], env: &dyn Env) -> Result<Imported> {
+    let app_config_vars: Vec<(String, String)> = env
+        .vars()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(vars::PREFIX))
+        .collect();
+    let lookup = |name: &str| env.var(name);
+    let env: &dyn Fn(&str) -> Option<String> = &lookup;
+
     validate_name(name)?;
     if files.is_empty() {
         return Err(CoreError::config(
@@ -110,11 +179,12 @@ pub fn import(
         read: Vec::new(),
         warnings: Vec::new(),
     };
-    let merged = load::load_database(files, env, &mut cx.warnings)?;
+    let merged = load::load_database(files, env, &app_config_vars, &mut cx.warnings)?;
     let Interpreted {
         profile,
         password,
         plugin_passwords,
+        other_clients,
     } = database::interpret(name, merged, &files_label, &mut cx)?;
 
     tracing::debug!(
@@ -130,5 +200,6 @@ pub fn import(
         files: files.to_vec(),
         read: cx.read,
         warnings: cx.warnings,
+        other_clients,
     })
 }

@@ -33,9 +33,17 @@ pub(super) struct Conn {
     pub(super) password: Option<Given<Secret>>,
     pub(super) database: Option<Given<String>>,
     pub(super) ssl: Option<TlsGiven>,
+    /// `ssl` as written when it is a mapping: Backstage merges a plugin's `ssl` mapping into
+    /// the base one key by key (lodash `merge` in the pg connector).
+    pub(super) ssl_map: Option<std::collections::BTreeMap<String, super::tree::Node>>,
     /// `type` (`default`, `azure`, `rds`, `cloudsql`) and its file.
     pub(super) kind: Option<(String, String)>,
     pub(super) instance: Option<String>,
+    /// `region` (`rds`) and `ipAddressType` (`cloudsql`).
+    pub(super) region: Option<String>,
+    pub(super) ip_address_type: Option<String>,
+    /// `connectionString`: node-postgres applies it over all the rest, last.
+    pub(super) conn_string: Option<Box<Conn>>,
 }
 
 impl Conn {
@@ -58,12 +66,22 @@ impl Conn {
         }
         if other.ssl.is_some() {
             self.ssl = other.ssl;
+            self.ssl_map = other.ssl_map;
         }
         if other.kind.is_some() {
             self.kind = other.kind;
         }
         if other.instance.is_some() {
             self.instance = other.instance;
+        }
+        if other.region.is_some() {
+            self.region = other.region;
+        }
+        if other.ip_address_type.is_some() {
+            self.ip_address_type = other.ip_address_type;
+        }
+        if other.conn_string.is_some() {
+            self.conn_string = other.conn_string;
         }
     }
 }
@@ -122,14 +140,22 @@ pub(super) fn resolve(conn: &Conn, key: &str, record: bool, cx: &mut Cx<'_>) -> 
         Some(u) => u,
         None => {
             let user_var = if cfg!(windows) { "USERNAME" } else { "USER" };
-            from_env(cx, "user", "PGUSER", false)
+            match from_env(cx, "user", "PGUSER", false)
                 .or_else(|| from_env(cx, "user", user_var, false))
-                .ok_or_else(|| {
-                    CoreError::config(format!(
+            {
+                Some(u) => u,
+                None => {
+                    // node-postgres starts the session without a user name then; the server
+                    // decides (PostgreSQL itself refuses it).
+                    cx.warn(format!(
                         "{key}.user is not set in the app-config files and neither PGUSER nor \
-                         {user_var} is set; add `user:` to {key}"
-                    ))
-                })?
+                         {user_var} is set: Backstage connects without a user name, which \
+                         PostgreSQL refuses; give the user when connecting, or add `user:` to \
+                         {key}"
+                    ));
+                    String::new()
+                }
+            }
         }
     };
 

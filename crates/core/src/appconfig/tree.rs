@@ -139,6 +139,23 @@ pub(super) fn merge(base: Option<Node>, over: Node) -> Node {
     }
 }
 
+/// Drops what `null` removed, as `ConfigReader` reads merged layers: a key whose value is
+/// `null` is absent (`None` for a null node itself). Lists are kept as they are.
+pub(super) fn strip_nulls(node: Node) -> Option<Node> {
+    match node {
+        Node::Leaf(Leaf {
+            value: Scalar::Null,
+            ..
+        }) => None,
+        Node::Map(m) => Some(Node::Map(
+            m.into_iter()
+                .filter_map(|(k, v)| strip_nulls(v).map(|v| (k, v)))
+                .collect(),
+        )),
+        other => Some(other),
+    }
+}
+
 /// The file a node came from (its first leaf's), for messages; empty when it has no leaf.
 pub(super) fn file_of(node: &Node) -> String {
     node.first_origin()

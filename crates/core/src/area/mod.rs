@@ -147,7 +147,14 @@ pub fn locate(conns: &Connections, area: &str) -> Result<Location> {
     }
     let endpoint = conns.plugin_endpoint(area);
     let schema = if conns.profile().mode == DivisionMode::Schema {
-        area.to_string()
+        let schema = conns.profile().plugin_schema(area);
+        if schema.len() > 63 {
+            return Err(CoreError::config(format!(
+                "the schema `{schema}` of `{area}` is longer than PostgreSQL's 63 bytes, so \
+                 Backstage cannot use it either; use a shorter schemaPrefix"
+            )));
+        }
+        schema
     } else {
         "public".to_string()
     };

@@ -41,6 +41,41 @@ impl DivisionMode {
     }
 }
 
+/// How Backstage signs in to a database besides a password (`connection.type` of its
+/// app-config); the inspector records it and does not fetch tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionType {
+    /// Microsoft Entra ID access tokens (Azure Database for PostgreSQL).
+    Azure,
+    /// AWS RDS IAM authentication tokens.
+    Rds,
+    /// Google's Cloud SQL connector (IAM sign-in through the connector's own tunnel).
+    Cloudsql,
+}
+
+impl ConnectionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionType::Azure => "azure",
+            ConnectionType::Rds => "rds",
+            ConnectionType::Cloudsql => "cloudsql",
+        }
+    }
+
+    /// `connection.type` as Backstage names it; `default` is none.
+    pub fn parse(s: &str) -> Option<Option<ConnectionType>> {
+        Some(match s {
+            "default" => None,
+            "azure" => Some(ConnectionType::Azure),
+            "rds" => Some(ConnectionType::Rds),
+            "cloudsql" => Some(ConnectionType::Cloudsql),
+            _ => return None,
+        })
+    }
+}
+
 /// Pool limits and timeouts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -89,6 +124,10 @@ pub struct PluginOverride {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub tls: Option<TlsSettings>,
+    /// This plugin's own `connection.type`, where it differs from the profile's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub connection_type: Option<ConnectionType>,
     /// Whether this plugin has a password of its own in the keyring (account
     /// `<profile>/<pluginId>`); else the profile's password is used.
     pub own_password: bool,
@@ -107,12 +146,19 @@ pub struct Profile {
     /// Database name prefix in database mode.
     #[serde(default = "default_prefix")]
     pub prefix: String,
+    /// Schema name prefix in schema mode (Backstage's `schemaPrefix`): plugin `catalog` lives in
+    /// the schema `<schema_prefix>catalog`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub schema_prefix: String,
     /// Schema mode: the one database. Single mode: the database. Database mode: the database
     /// used to list the others (default `postgres`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
     #[serde(default)]
     pub tls: TlsSettings,
+    /// How Backstage signs in besides a password (`connection.type`); none for passwords.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_type: Option<ConnectionType>,
     #[serde(default)]
     pub pool: PoolSettings,
     /// Off by default: every session is read-only unless this is on.
@@ -139,8 +185,10 @@ impl Profile {
             user: user.into(),
             mode: DivisionMode::Database,
             prefix: DEFAULT_PREFIX.to_string(),
+            schema_prefix: String::new(),
             database: None,
             tls: TlsSettings::default(),
+            connection_type: None,
             pool: PoolSettings::default(),
             write_mode: false,
             plugins: BTreeMap::new(),
@@ -224,6 +272,11 @@ impl Profile {
             .get(plugin)
             .and_then(|o| o.database.clone())
             .unwrap_or_else(|| format!("{}{}", self.prefix, plugin))
+    }
+
+    /// The schema that holds `plugin` in schema mode.
+    pub fn plugin_schema(&self, plugin: &str) -> String {
+        format!("{}{plugin}", self.schema_prefix)
     }
 
     /// The database to connect to for server-wide questions (listing databases, version).
