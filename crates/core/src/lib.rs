@@ -18,6 +18,7 @@ pub mod discovery;
 pub mod error;
 pub mod export;
 pub mod graph;
+pub mod installations;
 pub mod knex;
 pub mod logging;
 pub mod migrate;

@@ -2,6 +2,9 @@
 
 use bsi_core::Result;
 use bsi_core::discovery::discover;
+use bsi_core::installations::installations;
+
+use crate::commands::installations::note;
 
 use crate::context;
 use crate::global::Global;
@@ -10,6 +13,18 @@ use crate::output;
 pub async fn run(global: &Global) -> Result<()> {
     let conns = context::resolve(global, None).await?.connections();
     let result = discover(&conns).await;
+    // Other installations on the server, named when the profile finds none or only part of
+    // one; a server that cannot be listed just has no note.
+    let others = match (&result, global.json) {
+        (Ok(_), false) => match installations(&conns).await {
+            Ok(list) => note(global, &list),
+            Err(e) => {
+                tracing::debug!(error = %e, "installations not listed");
+                None
+            }
+        },
+        _ => None,
+    };
     conns.close().await;
     let d = result?;
     if global.json {
@@ -28,7 +43,10 @@ pub async fn run(global: &Global) -> Result<()> {
         }
     );
     if d.databases.is_empty() {
-        outln!("No Backstage databases found (check --prefix or --schema-mode).");
+        match others {
+            Some(note) => outln!("No Backstage databases found with this prefix.\n{note}"),
+            None => outln!("No Backstage databases found (check --prefix or --schema-mode)."),
+        }
         return Ok(());
     }
     let rows = d
@@ -62,5 +80,8 @@ pub async fn run(global: &Global) -> Result<()> {
         &["database", "plugin", "areas", "tables", "size", "knex"],
         rows,
     );
+    if let Some(note) = others {
+        outln!("\n{note}");
+    }
     Ok(())
 }
