@@ -51,7 +51,11 @@ impl Global {
             out.extend(["--url".to_string(), shell_word(&url_without_password(url))]);
         } else if !self.app_config.is_empty() {
             out.push("--app-config".to_string());
-            out.extend(self.app_config.iter().map(|f| shell_word(&f.to_string_lossy())));
+            out.extend(
+                self.app_config
+                    .iter()
+                    .map(|f| shell_word(&f.to_string_lossy())),
+            );
         }
         out
     }
@@ -105,7 +109,10 @@ fn url_without_password(url: &str) -> String {
     };
     let mut s = String::from("postgresql://");
     if let Some(u) = &ci.user {
-        s.push_str(&percent_encoding::utf8_percent_encode(u, percent_encoding::NON_ALPHANUMERIC).to_string());
+        s.push_str(
+            &percent_encoding::utf8_percent_encode(u, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+        );
         s.push('@');
     }
     s.push_str(&host);
@@ -114,7 +121,10 @@ fn url_without_password(url: &str) -> String {
     }
     s.push('/');
     if let Some(db) = &ci.dbname {
-        s.push_str(&percent_encoding::utf8_percent_encode(db, percent_encoding::NON_ALPHANUMERIC).to_string());
+        s.push_str(
+            &percent_encoding::utf8_percent_encode(db, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+        );
     }
     let mut params = Vec::new();
     if let Some(m) = ci.sslmode {
@@ -123,7 +133,10 @@ fn url_without_password(url: &str) -> String {
     if let Some(c) = &ci.sslrootcert {
         params.push(format!(
             "sslrootcert={}",
-            percent_encoding::utf8_percent_encode(&c.to_string_lossy(), percent_encoding::NON_ALPHANUMERIC)
+            percent_encoding::utf8_percent_encode(
+                &c.to_string_lossy(),
+                percent_encoding::NON_ALPHANUMERIC
+            )
         ));
     }
     if let Some(t) = ci.connect_timeout {
@@ -223,12 +236,18 @@ mod tests {
             url: Some("host=h user=u sslmode=require".into()),
             ..Global::default()
         };
-        assert_eq!(g.command_line(&[]), "bsi --url 'host=h user=u sslmode=require'");
+        assert_eq!(
+            g.command_line(&[]),
+            "bsi --url 'host=h user=u sslmode=require'"
+        );
         let g = Global {
             profile: Some("prod".into()),
             ..Global::default()
         };
-        assert_eq!(g.command_line(&["databases".into()]), "bsi --profile prod databases");
+        assert_eq!(
+            g.command_line(&["databases".into()]),
+            "bsi --profile prod databases"
+        );
         assert_eq!(shell_word("it's"), "'it'\\''s'");
     }
 

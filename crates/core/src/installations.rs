@@ -179,9 +179,12 @@ pub async fn installations(conns: &Arc<Connections>) -> Result<Installations> {
     let mut suggest_others = true;
     for i in &mut list {
         i.current = match profile.mode {
-            DivisionMode::Database => i.mode == DivisionMode::Database && i.prefix == profile.prefix,
+            DivisionMode::Database => {
+                i.mode == DivisionMode::Database && i.prefix == profile.prefix
+            }
             DivisionMode::Schema => {
-                i.mode == DivisionMode::Schema && i.database.as_deref() == profile.database.as_deref()
+                i.mode == DivisionMode::Schema
+                    && i.database.as_deref() == profile.database.as_deref()
             }
             DivisionMode::Single => i
                 .plugins
@@ -196,9 +199,7 @@ pub async fn installations(conns: &Arc<Connections>) -> Result<Installations> {
     // (`acme_` reads `acme_staging_catalog` as a plugin `staging_catalog`).
     if profile.mode == DivisionMode::Database
         && list.iter().any(|i| {
-            !i.current
-                && i.mode == DivisionMode::Database
-                && i.prefix.starts_with(&profile.prefix)
+            !i.current && i.mode == DivisionMode::Database && i.prefix.starts_with(&profile.prefix)
         })
     {
         suggest_others = true;
@@ -270,16 +271,17 @@ fn group(databases: &[DatabaseTables]) -> Vec<Installation> {
             let areas = areas_of(tables.iter().map(String::as_str));
             match plugin_of(&db.name, &areas) {
                 Some((prefix, area)) => {
-                    let inst = by_key
-                        .entry((0, prefix.to_string()))
-                        .or_insert_with(|| Installation {
-                            mode: DivisionMode::Database,
-                            prefix: prefix.to_string(),
-                            database: None,
-                            plugins: Vec::new(),
-                            size_bytes: 0,
-                            current: false,
-                        });
+                    let inst =
+                        by_key
+                            .entry((0, prefix.to_string()))
+                            .or_insert_with(|| Installation {
+                                mode: DivisionMode::Database,
+                                prefix: prefix.to_string(),
+                                database: None,
+                                plugins: Vec::new(),
+                                size_bytes: 0,
+                                current: false,
+                            });
                     inst.size_bytes += db.size;
                     inst.plugins.push(InstalledPlugin {
                         plugin: area.as_str().to_string(),
@@ -377,7 +379,12 @@ mod tests {
         }
     }
 
-    const CATALOG: &[&str] = &["final_entities", "knex_migrations", "refresh_state", "relations"];
+    const CATALOG: &[&str] = &[
+        "final_entities",
+        "knex_migrations",
+        "refresh_state",
+        "relations",
+    ];
     const TASKS: &[&str] = &["knex_migrations", "task_events", "tasks"];
 
     #[test]
@@ -389,10 +396,20 @@ mod tests {
             db("backstage_plugin_catalog", &[("public", CATALOG)]),
             db("catalog_copy", &[("public", CATALOG)]),
             db("shop", &[("public", &["orders", "tasks"])]),
-            db("one", &[("catalog", CATALOG), ("scaffolder", TASKS), ("billing", &["x"])]),
+            db(
+                "one",
+                &[
+                    ("catalog", CATALOG),
+                    ("scaffolder", TASKS),
+                    ("billing", &["x"]),
+                ],
+            ),
         ]);
         let labels: Vec<String> = list.iter().map(Installation::label).collect();
-        assert_eq!(labels, ["acme_staging_", "backstage_plugin_", "one (schemas)"]);
+        assert_eq!(
+            labels,
+            ["acme_staging_", "backstage_plugin_", "one (schemas)"]
+        );
         let plugins: Vec<&str> = list[0].plugins.iter().map(|p| p.plugin.as_str()).collect();
         assert_eq!(plugins, ["catalog", "proxy", "scaffolder"]);
         assert_eq!(list[0].size_bytes, 30);

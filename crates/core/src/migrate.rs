@@ -364,7 +364,8 @@ pub async fn apply_with(
                 "{} (schema {}) is managed by Backstage's own migrations: its tables were made by \
                  Knex (it has knex_migrations) and none of ours ran there, so there is nothing to \
                  apply. Its migration state is the Knex one: `bsi knex status` (the Knex view in \
-                 the app). Our migrations are for building a local Backstage-shaped database",
+                 the app). Our migrations build a local Backstage-shaped database; pass --force only \
+                 if you really mean to add their tables there",
                 place.database, place.schema
             )));
         }

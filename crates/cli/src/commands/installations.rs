@@ -21,7 +21,11 @@ pub async fn run(global: &Global) -> Result<()> {
         "{} · {} Backstage installation{}",
         list.server,
         list.installations.len(),
-        if list.installations.len() == 1 { "" } else { "s" }
+        if list.installations.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
     );
     if !list.installations.is_empty() {
         let rows = list
@@ -49,7 +53,10 @@ pub async fn run(global: &Global) -> Result<()> {
         outln!("not read: {}: {}", u.database, u.error.message);
     }
     if let Some(i) = list.others().next() {
-        outln!("Use one: {}", global.command_line(&use_args(i, "databases")));
+        outln!(
+            "Use one: {}",
+            global.command_line(&use_args(i, "databases"))
+        );
     }
     Ok(())
 }
