@@ -106,9 +106,12 @@ pub struct Installations {
 }
 
 impl Installations {
-    /// The installations the profile does not point at.
-    pub fn others(&self) -> impl Iterator<Item = &Installation> {
-        self.installations.iter().filter(|i| !i.current)
+    /// The installations the profile does not point at, the largest (most plugins) first.
+    pub fn others(&self) -> Vec<&Installation> {
+        let mut out: Vec<&Installation> =
+            self.installations.iter().filter(|i| !i.current).collect();
+        out.sort_by_key(|i| std::cmp::Reverse(i.plugins.len()));
+        out
     }
 }
 

@@ -52,7 +52,7 @@ pub async fn run(global: &Global) -> Result<()> {
     for u in &list.unread {
         outln!("not read: {}: {}", u.database, u.error.message);
     }
-    if let Some(i) = list.others().next() {
+    if let Some(i) = list.others().first() {
         outln!(
             "Use one: {}",
             global.command_line(&use_args(i, "databases"))
@@ -81,7 +81,7 @@ pub fn note(global: &Global, list: &Installations) -> Option<String> {
     if !list.suggest_others {
         return None;
     }
-    let others: Vec<&Installation> = list.others().collect();
+    let others = list.others();
     let first = others.first()?;
     let names: Vec<String> = others
         .iter()

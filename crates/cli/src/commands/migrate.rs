@@ -107,7 +107,7 @@ pub async fn run(global: &Global, cmd: MigrateCommand) -> Result<()> {
                 if !managed.is_empty() {
                     outln!(
                         "\n{} {} managed by Backstage's own migrations (Knex): nothing of ours is \
-                         pending there. Their migration state: {}",
+                         pending there. Their migration state:\n  {}",
                         managed.join(", "),
                         if managed.len() == 1 { "is" } else { "are" },
                         global.same_run_line(&["knex".into(), "status".into()])
