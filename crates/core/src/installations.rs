@@ -14,14 +14,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{Connection, Row};
 
 use crate::area::Area;
 use crate::connect::{Connections, in_current_op, map_query_error};
 use crate::discovery::areas_of;
-use crate::error::{ErrorPayload, Result};
-use crate::profile::DivisionMode;
+use crate::error::{CoreError, ErrorPayload, Result};
+use crate::profile::{DivisionMode, Profile};
 
 /// How many databases are read at once.
 const PARALLEL: usize = 4;
@@ -76,10 +76,79 @@ impl Installation {
         }
     }
 
+    /// Where a profile finds it.
+    pub fn layout(&self) -> Layout {
+        Layout {
+            mode: self.mode,
+            prefix: self.prefix.clone(),
+            database: self.database.clone(),
+        }
+    }
+
     fn key(&self) -> (u8, String) {
         match self.mode {
             DivisionMode::Schema => (1, self.database.clone().unwrap_or_default()),
             _ => (0, self.prefix.clone()),
+        }
+    }
+}
+
+/// Where a profile finds an installation: what [`Installation::layout`] gives and
+/// [`Layout::apply`] puts into a profile (to switch a run to another installation or to save
+/// a profile for it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Layout {
+    /// `database` or `schema`.
+    pub mode: DivisionMode,
+    /// The database prefix (database mode).
+    pub prefix: String,
+    /// The database of the plugin schemas (schema mode).
+    pub database: Option<String>,
+}
+
+impl Layout {
+    /// Points `profile` at this layout. Plugin overrides are dropped: they belong to the
+    /// installation the profile was made for. In database mode the profile keeps the database
+    /// it lists the others from.
+    pub fn apply(&self, profile: &mut Profile) -> Result<()> {
+        match self.mode {
+            DivisionMode::Database => {
+                if self.prefix.is_empty() || self.prefix.len() > 63 {
+                    return Err(CoreError::config(
+                        "a database-mode installation needs its database prefix (such as backstage_plugin_)",
+                    ));
+                }
+                if profile.mode == DivisionMode::Single {
+                    profile.database = None;
+                }
+                profile.prefix = self.prefix.clone();
+            }
+            DivisionMode::Schema => {
+                let Some(db) = self.database.as_ref().filter(|d| !d.is_empty()) else {
+                    return Err(CoreError::config(
+                        "a schema-mode installation needs the database that holds its plugin schemas",
+                    ));
+                };
+                profile.database = Some(db.clone());
+            }
+            DivisionMode::Single => {
+                return Err(CoreError::config(
+                    "an installation is in database or schema mode, not single",
+                ));
+            }
+        }
+        profile.mode = self.mode;
+        profile.plugins.clear();
+        profile.validate()
+    }
+
+    /// The layout `profile` has now.
+    pub fn of(profile: &Profile) -> Layout {
+        Layout {
+            mode: profile.mode,
+            prefix: profile.prefix.clone(),
+            database: profile.database.clone(),
         }
     }
 }
@@ -389,6 +458,46 @@ mod tests {
         "relations",
     ];
     const TASKS: &[&str] = &["knex_migrations", "task_events", "tasks"];
+
+    #[test]
+    fn a_layout_points_a_profile_at_an_installation() {
+        let mut p = Profile::new("p", "h", "u");
+        p.mode = DivisionMode::Single;
+        p.database = Some("backstage_plugin_catalog".into());
+        p.plugins.insert("catalog".into(), Default::default());
+        let staging = Layout {
+            mode: DivisionMode::Database,
+            prefix: "acme_staging_".into(),
+            database: None,
+        };
+        staging.apply(&mut p).unwrap();
+        assert_eq!(
+            (p.mode, p.prefix.as_str(), p.database.as_deref()),
+            (DivisionMode::Database, "acme_staging_", None)
+        );
+        assert!(p.plugins.is_empty());
+        let schemas = Layout {
+            mode: DivisionMode::Schema,
+            prefix: String::new(),
+            database: Some("backstage".into()),
+        };
+        schemas.apply(&mut p).unwrap();
+        assert_eq!(
+            Layout::of(&p),
+            Layout {
+                prefix: "acme_staging_".into(),
+                ..schemas.clone()
+            }
+        );
+        let bad = Layout {
+            database: None,
+            ..schemas
+        };
+        assert_eq!(
+            bad.apply(&mut p).unwrap_err().code(),
+            crate::ErrorCode::Config
+        );
+    }
 
     #[test]
     fn prefixes_come_from_the_plugin_the_tables_show() {
