@@ -191,6 +191,16 @@ e2e('overview cards fit long names, and another installation on the server can b
   }, 'the overview shows the chosen installation');
   assert.equal(await (await find('profile-name')).getText(), 'demo');
   assert.equal(await count('[data-testid="error"]'), 0, await bodyText());
+
+  // Its databases were made by Backstage's own migrations: nothing of ours is pending there.
+  await go('migrations');
+  const managed = await find('backstage-managed');
+  assert.match(await managed.getText(), /acme_staging_catalog/);
+  assert.match(await (await find('migrations-summary')).getText(), /Backstage/);
+  assert.equal(await count('[data-testid="migrations-apply"]'), 0, 'no Apply button');
+  assert.doesNotMatch(await bodyText(), /\d+ pending/);
+  await (await find('open-knex')).click();
+  await find('view-knex');
 });
 
 e2e('an unknown profile shows a clear error in the window', async () => {
