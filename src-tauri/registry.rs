@@ -19,10 +19,13 @@ registry! {
     connections::open_profile,
     connections::current_profile,
     connections::close_profile,
+    connections::switch_installation,
+    connections::save_installation,
     // operations
     ops::cancel,
     // overview
     overview::overview,
+    overview::installations,
     // catalog
     catalog::entities,
     catalog::facets,

@@ -830,3 +830,80 @@ fn a_held_knex_lock_is_shown_and_released_in_write_mode() {
         "config"
     );
 }
+
+#[test]
+fn installations_are_listed_chosen_for_the_run_and_saved_as_profiles() {
+    let tag = format!("bsiappinst{}_", std::process::id());
+    let (a_prefix, b_prefix) = (format!("{tag}a_"), format!("{tag}b_"));
+    tauri::async_runtime::block_on(async {
+        prepare(&a_prefix, &["catalog", "scaffolder"], false).await;
+        prepare(&b_prefix, &["catalog"], false).await;
+    });
+    let a = app();
+    a.open(profile_input("inst", &format!("{tag}none_")), &password());
+
+    // The profile finds nothing: both installations are named.
+    let list = a.ok("installations", json!({ "op": null }));
+    assert_eq!(list["suggest_others"], true, "{list}");
+    let ours: Vec<&Value> = arr(&list["installations"])
+        .iter()
+        .filter(|i| i["prefix"].as_str().unwrap().starts_with(&tag))
+        .collect();
+    assert_eq!(ours.len(), 2, "{list}");
+    assert_eq!(ours[0]["prefix"], a_prefix.as_str());
+    assert_eq!(arr(&ours[0]["plugins"]).len(), 2);
+    assert!(ours.iter().all(|i| i["current"] == false));
+
+    // This run looks at b; the saved profile does not change.
+    let b_layout = json!({ "mode": "database", "prefix": b_prefix, "database": null });
+    let view = a.ok("switch_installation", json!({ "layout": b_layout }));
+    assert_eq!(view["profile"]["prefix"], b_prefix.as_str());
+    assert_eq!(view["switched"]["prefix"], b_prefix.as_str());
+    let status = a.ok("app_status", json!({}));
+    assert_eq!(status["profile"]["switched"], true, "{status}");
+    assert_eq!(
+        status["profile"]["layout"],
+        format!("database {b_prefix}").as_str()
+    );
+    let overview = a.ok("overview", json!({ "op": null }));
+    let names: Vec<&str> = arr(&overview["discovery"]["databases"])
+        .iter()
+        .map(|d| d["database"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [format!("{b_prefix}catalog")]);
+    let list = a.ok("installations", json!({ "op": null }));
+    assert_eq!(list["suggest_others"], false, "{list}");
+    let saved = a.ok("get_profile", json!({ "name": "inst" }));
+    assert_eq!(saved["profile"]["prefix"], format!("{tag}none_").as_str());
+
+    // A profile for a, saved read-only with the same server.
+    let a_layout = json!({ "mode": "database", "prefix": a_prefix, "database": null });
+    let r = a.ok(
+        "save_installation",
+        json!({ "name": "inst-a", "layout": a_layout }),
+    );
+    assert_eq!(r["view"]["profile"]["prefix"], a_prefix.as_str());
+    assert_eq!(r["view"]["profile"]["write_mode"], false);
+    assert_eq!(r["view"]["profile"]["port"], shared().port);
+    assert_eq!(
+        a.code(
+            "save_installation",
+            json!({ "name": "inst-a", "layout": a_layout })
+        ),
+        "config",
+        "an existing name is not replaced"
+    );
+    assert_eq!(
+        a.code(
+            "switch_installation",
+            json!({ "layout": { "mode": "schema", "prefix": "", "database": null } })
+        ),
+        "config"
+    );
+
+    // Back to the saved layout.
+    let view = a.ok("switch_installation", json!({ "layout": null }));
+    assert_eq!(view["switched"], Value::Null);
+    assert_eq!(view["profile"]["prefix"], format!("{tag}none_").as_str());
+    assert_eq!(a.ok("app_status", json!({}))["profile"]["switched"], false);
+}

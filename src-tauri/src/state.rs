@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bsi_core::connect::Connections;
+use bsi_core::installations::Layout;
 use bsi_core::profile::{Profile, ProfileStore};
 use bsi_core::secrets::{Credentials, PasswordSources, Secret};
 use bsi_core::{CoreError, Result};
@@ -38,11 +39,13 @@ impl Launch {
     }
 }
 
-/// The profile chosen for this window and the password given for this run, if any.
+/// The profile chosen for this window, the password given for this run, if any, and the
+/// installation it was switched to for this run, if any.
 #[derive(Debug, Clone)]
 struct Selection {
     name: String,
     password: Option<Secret>,
+    layout: Option<Layout>,
 }
 
 pub struct AppState {
@@ -58,6 +61,7 @@ impl AppState {
         let selection = launch.profile.clone().map(|name| Selection {
             name,
             password: None,
+            layout: None,
         });
         Self {
             launch,
@@ -88,12 +92,47 @@ impl AppState {
         self.selection.read().await.as_ref().map(|s| s.name.clone())
     }
 
-    /// The profile this window has open, read afresh from the profile file.
+    /// The profile this window has open, read afresh from the profile file, pointed at the
+    /// installation chosen for this run, if any.
     pub async fn profile(&self) -> Result<Option<Profile>> {
-        match self.profile_name().await {
+        let selection = self.selection.read().await.clone();
+        match selection {
             None => Ok(None),
-            Some(name) => self.store()?.get(&name).map(Some),
+            Some(s) => self.selected_profile(&s).map(Some),
         }
+    }
+
+    fn selected_profile(&self, s: &Selection) -> Result<Profile> {
+        let mut profile = self.store()?.get(&s.name)?;
+        if let Some(layout) = &s.layout {
+            layout.apply(&mut profile)?;
+        }
+        Ok(profile)
+    }
+
+    /// The installation this run was switched to, if any.
+    pub async fn switched(&self) -> Option<Layout> {
+        self.selection
+            .read()
+            .await
+            .as_ref()
+            .and_then(|s| s.layout.clone())
+    }
+
+    /// Points this run of the open profile at another installation on its server (`None`: the
+    /// saved layout again); the profile file is not changed. The connections are replaced.
+    pub async fn switch_layout(&self, layout: Option<Layout>) -> Result<Profile> {
+        let mut guard = self.selection.write().await;
+        let selection = guard.as_mut().ok_or_else(|| {
+            CoreError::config("no profile is open: open one before choosing an installation")
+        })?;
+        let mut next = selection.clone();
+        next.layout = layout;
+        let profile = self.selected_profile(&next)?;
+        *selection = next;
+        drop(guard);
+        self.reset().await;
+        Ok(profile)
     }
 
     /// Opens `name` for this window. `password` is kept in memory for this run only; without
@@ -104,6 +143,7 @@ impl AppState {
         *self.selection.write().await = Some(Selection {
             name: profile.name.clone(),
             password,
+            layout: None,
         });
         self.reset().await;
         Ok(profile)
@@ -133,7 +173,7 @@ impl AppState {
                 "no profile is open: choose one (open_profile), or start the app with --profile NAME",
             )
         })?;
-        let profile = self.store()?.get(&selection.name)?;
+        let profile = self.selected_profile(&selection)?;
         // The password of this run, else the keyring's; a keyring that cannot be used is not
         // an error when a password was given.
         let sources = PasswordSources {

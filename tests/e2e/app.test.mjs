@@ -126,6 +126,83 @@ e2e('the window says which profile is connected and lists its databases', async 
   await shot('overview');
 });
 
+// For each Overview card: whether its content overflows it, and every word (text split at
+// blanks and `_`) that is broken across lines, which is what a card too narrow for its content
+// looks like (one character per line).
+const CARD_PROBLEMS = `
+  const problems = [];
+  for (const card of document.querySelectorAll('[data-testid="database-row"]')) {
+    const name = card.querySelector('h2')?.textContent ?? '?';
+    if (card.scrollWidth > card.clientWidth + 1) {
+      problems.push(name + ': content overflows (' + card.scrollWidth + ' > ' + card.clientWidth + ')');
+    }
+    const walker = document.createTreeWalker(card, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const re = /[^\\s_]+/g;
+      let m;
+      while ((m = re.exec(n.textContent))) {
+        const r = document.createRange();
+        r.setStart(n, m.index);
+        r.setEnd(n, m.index + m[0].length);
+        const tops = new Set([...r.getClientRects()].filter((x) => x.width > 0).map((x) => Math.round(x.top)));
+        if (tops.size > 1) problems.push(name + ': "' + m[0] + '" is broken over ' + tops.size + ' lines');
+      }
+    }
+  }
+  return problems;
+`;
+
+e2e('overview cards fit long names, and another installation on the server can be chosen for the run', async () => {
+  driver = await open(['--profile', 'demo']);
+  // The permission database holds only the backend's tables, with long Knex names.
+  const card = await eventually(async () => {
+    for (const r of await driver.findElements(tid('database-row'))) {
+      const t = await r.getText();
+      if (t.includes('backstage_plugin_permission') && t.includes('knex_migrations')) return r;
+    }
+    return false;
+  }, 'the permission database shows its Knex tables');
+  assert.match(await card.getText(), /backstage_backend_public_keys__knex_migrations/);
+  await eventually(async () => (await count('[data-testid="database-row"]')) >= 5, 'every card is shown');
+  const cards = await driver.findElements(tid('database-row'));
+  const widths = await Promise.all(cards.map((c) => c.getRect().then((r) => r.width)));
+  assert.ok(Math.min(...widths) >= 300, `cards are at least 300 px wide: ${widths}`);
+  assert.deepEqual(await driver.executeScript(CARD_PROBLEMS), []);
+  await shot('overview-long-names');
+
+  // The demo's profile finds its own installation whole: no note, and the list is folded.
+  await (await find('overview')).findElement(css('.installations-box summary')).click();
+  const staging = await eventually(async () => {
+    for (const r of await driver.findElements(tid('installation-row'))) {
+      if ((await r.getText()).includes('acme_staging_')) return r;
+    }
+    return false;
+  }, 'the acme_staging_ installation is listed');
+  assert.equal(await count('[data-testid="other-installations"]'), 0);
+  const rows = await driver.findElements(tid('installation-row'));
+  assert.equal(rows.length, 2, (await Promise.all(rows.map((r) => r.getText()))).join('\n'));
+  assert.match(await staging.getText(), /catalog, scaffolder/);
+  await (await staging.findElement(tid('installation-use'))).click();
+  const chip = await find('switched-layout');
+  assert.match(await chip.getText(), /acme_staging_/);
+  await eventually(async () => {
+    const t = await Promise.all((await driver.findElements(tid('database-row'))).map((r) => r.getText()));
+    return t.some((x) => x.includes('acme_staging_catalog')) && !t.some((x) => x.includes('backstage_plugin_catalog'));
+  }, 'the overview shows the chosen installation');
+  assert.equal(await (await find('profile-name')).getText(), 'demo');
+  assert.equal(await count('[data-testid="error"]'), 0, await bodyText());
+
+  // Its databases were made by Backstage's own migrations: nothing of ours is pending there.
+  await go('migrations');
+  const managed = await find('backstage-managed');
+  assert.match(await managed.getText(), /acme_staging_catalog/);
+  assert.match(await (await find('migrations-summary')).getText(), /Backstage/);
+  assert.equal(await count('[data-testid="migrations-apply"]'), 0, 'no Apply button');
+  assert.doesNotMatch(await bodyText(), /\d+ pending/);
+  await (await find('open-knex')).click();
+  await find('view-knex');
+});
+
 e2e('an unknown profile shows a clear error in the window', async () => {
   driver = await open(['--profile', 'no-such-profile']);
   const err = await find('error');

@@ -25,8 +25,10 @@ import type {
   Graph,
   GraphOptions,
   ImportResult,
+  Installations,
   KeyringStatus,
   KnexTable,
+  Layout,
   ListQuery,
   LocationRow,
   OAuthStatusGroup,
@@ -181,6 +183,24 @@ export function closeProfile(): Promise<null> {
 }
 
 /**
+ * Points this window's run of the open profile at another Backstage installation on its
+ * server (a `layout` from `installations`; null: the saved layout again). The saved profile
+ * does not change; its plugin overrides do not apply to another installation.
+ */
+export function switchInstallation(layout?: Layout | null): Promise<ProfileView> {
+  return call<ProfileView>('switch_installation', { layout: layout ?? null });
+}
+
+/**
+ * Saves a new profile `name` for an installation on the open profile's server: the open
+ * profile's server, user, TLS and pool with the installation's `layout`, read-only. The open
+ * profile's stored password is copied to the new profile's keyring entry.
+ */
+export function saveInstallation(name: string, layout: Layout): Promise<SavedProfile> {
+  return call<SavedProfile>('save_installation', { name, layout });
+}
+
+/**
  * Cancels the operation started with this `op` id: its running query is cancelled on the
  * server and the command fails with `cancelled`. Allowed in read-only mode (it writes
  * nothing).
@@ -195,6 +215,15 @@ export function cancel(op: string): Promise<CancelOutcome> {
  */
 export function overview(op?: string | null): Promise<Overview> {
   return call<Overview>('overview', { op: op ?? null });
+}
+
+/**
+ * Every Backstage installation on the open profile's server (plugin databases by prefix,
+ * plugin schemas by database), which one the profile points at, and the databases the role
+ * may not read.
+ */
+export function installations(op?: string | null): Promise<Installations> {
+  return call<Installations>('installations', { op: op ?? null });
 }
 
 /** A page of entities, filtered and sorted; pass `next_cursor` back for the next page. */

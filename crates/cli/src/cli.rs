@@ -9,7 +9,8 @@ use crate::commands::knex::KnexCommand;
 use crate::commands::migrate::MigrateCommand;
 use crate::commands::profile::ProfileCommand;
 use crate::commands::{
-    auth, browse, catalog, databases, demo, graph, knex, migrate, profile, scaffolder,
+    auth, browse, catalog, databases, demo, graph, installations, knex, migrate, profile,
+    scaffolder,
 };
 use crate::global::Global;
 
@@ -35,6 +36,9 @@ pub enum Command {
     Profile(ProfileCommand),
     /// List the Backstage plugin databases of the server and the areas each one holds.
     Databases,
+    /// Every Backstage installation on the server: plugin databases grouped by prefix, plugin
+    /// schemas grouped by database.
+    Installations,
     /// Show whether the OS keyring is usable.
     Keyring,
     /// Our migrations: build a Backstage-shaped database for local work and demos.
@@ -62,6 +66,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Profile(cmd) => profile::run(&cli.global, cmd).await,
         Command::Databases => databases::run(&cli.global).await,
+        Command::Installations => installations::run(&cli.global).await,
         Command::Keyring => profile::keyring_status(&cli.global).await,
         Command::Migrate(cmd) => migrate::run(&cli.global, cmd).await,
         Command::Knex(cmd) => knex::run(&cli.global, cmd).await,

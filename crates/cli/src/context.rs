@@ -1,7 +1,7 @@
 //! Which profile a command works on and with which password.
 //!
 //! The profile comes from `--profile` (or `BSI_PROFILE`), `--url` or `--app-config`, then the
-//! run's overrides (`--prefix`, `--schema-mode`, `--write`) apply. The password, first found
+//! run's overrides (`--prefix`, `--schema-mode`, `--database`, `--write`) apply. The password, first found
 //! wins (the core's `Credentials::resolve`): `--password-stdin`, the password inside `--url` or
 //! the app-config, `PGPASSWORD`, the OS keyring, and a prompt on a terminal (kept for this run
 //! only).
@@ -99,6 +99,12 @@ pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
     }
     if global.schema_mode {
         profile.mode = DivisionMode::Schema;
+    }
+    if let Some(db) = &global.database {
+        profile.database = Some(db.clone());
+        if global.prefix.is_none() && !global.schema_mode {
+            profile.mode = DivisionMode::Single;
+        }
     }
     if global.write {
         profile.write_mode = true;

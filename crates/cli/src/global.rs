@@ -25,6 +25,10 @@ pub struct Global {
     /// The plugins are schemas of one database (Backstage's pluginDivisionMode: schema).
     #[arg(long, global = true)]
     pub schema_mode: bool,
+    /// The one database: that of the plugin schemas with --schema-mode, else a single plugin
+    /// database to inspect alone.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub database: Option<String>,
     /// Write mode for this run (sessions are read-only otherwise).
     #[arg(long, global = true)]
     pub write: bool,
@@ -34,6 +38,127 @@ pub struct Global {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+}
+
+impl Global {
+    /// The connection options of this run (`--profile`, `--url` without its password, or
+    /// `--app-config`), as shell words that can be pasted into another command line.
+    pub fn connection_args(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(p) = &self.profile {
+            out.extend(["--profile".to_string(), shell_word(p)]);
+        } else if let Some(url) = &self.url {
+            out.extend(["--url".to_string(), shell_word(&url_without_password(url))]);
+        } else if !self.app_config.is_empty() {
+            out.push("--app-config".to_string());
+            out.extend(
+                self.app_config
+                    .iter()
+                    .map(|f| shell_word(&f.to_string_lossy())),
+            );
+        }
+        out
+    }
+
+    /// The layout options of this run (`--prefix`, `--schema-mode`, `--database`).
+    pub fn layout_args(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(p) = &self.prefix {
+            out.extend(["--prefix".to_string(), shell_word(p)]);
+        }
+        if self.schema_mode {
+            out.push("--schema-mode".to_string());
+        }
+        if let Some(d) = &self.database {
+            out.extend(["--database".to_string(), shell_word(d)]);
+        }
+        out
+    }
+
+    /// A `bsi` command line with this run's connection and layout options, then `rest`.
+    pub fn same_run_line(&self, rest: &[String]) -> String {
+        let mut words = self.layout_args();
+        words.extend(rest.iter().cloned());
+        self.command_line(&words)
+    }
+
+    /// A `bsi` command line with this run's connection options, then `rest` (already shell
+    /// words), ready to paste.
+    pub fn command_line(&self, rest: &[String]) -> String {
+        let mut words = vec!["bsi".to_string()];
+        words.extend(self.connection_args());
+        words.extend(rest.iter().cloned());
+        words.join(" ")
+    }
+}
+
+/// `url` with any password taken out (the pasted command asks for it or finds it in
+/// `PGPASSWORD` or the keyring).
+fn url_without_password(url: &str) -> String {
+    let Ok(ci) = bsi_core::conninfo::ConnInfo::parse(url) else {
+        return url.to_string();
+    };
+    if ci.password.is_none() {
+        return url.to_string();
+    }
+    let host = ci.host.clone().unwrap_or_else(|| "localhost".into());
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    let mut s = String::from("postgresql://");
+    if let Some(u) = &ci.user {
+        s.push_str(
+            &percent_encoding::utf8_percent_encode(u, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+        );
+        s.push('@');
+    }
+    s.push_str(&host);
+    if let Some(p) = ci.port {
+        s.push_str(&format!(":{p}"));
+    }
+    s.push('/');
+    if let Some(db) = &ci.dbname {
+        s.push_str(
+            &percent_encoding::utf8_percent_encode(db, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+        );
+    }
+    let mut params = Vec::new();
+    if let Some(m) = ci.sslmode {
+        params.push(format!("sslmode={}", m.as_str()));
+    }
+    if let Some(c) = &ci.sslrootcert {
+        params.push(format!(
+            "sslrootcert={}",
+            percent_encoding::utf8_percent_encode(
+                &c.to_string_lossy(),
+                percent_encoding::NON_ALPHANUMERIC
+            )
+        ));
+    }
+    if let Some(t) = ci.connect_timeout {
+        params.push(format!("connect_timeout={t}"));
+    }
+    if !params.is_empty() {
+        s.push('?');
+        s.push_str(&params.join("&"));
+    }
+    s
+}
+
+/// `s` as one shell word: as is when it is plain, else in single quotes.
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@,+%".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 /// Rewrites `--app-config A B C` into `--app-config A --app-config B --app-config C`, so that
@@ -94,6 +219,36 @@ mod tests {
             .into_iter()
             .map(|a| a.into_string().unwrap_or_default())
             .collect()
+    }
+
+    #[test]
+    fn pasted_options_carry_no_password() {
+        let g = Global {
+            url: Some("postgresql://bs:s3cret@db.example.com:5433/postgres?sslmode=require".into()),
+            ..Global::default()
+        };
+        let line = g.command_line(&["--prefix".into(), "acme_".into(), "databases".into()]);
+        assert_eq!(
+            line,
+            "bsi --url 'postgresql://bs@db.example.com:5433/postgres?sslmode=require' --prefix acme_ databases"
+        );
+        let g = Global {
+            url: Some("host=h user=u sslmode=require".into()),
+            ..Global::default()
+        };
+        assert_eq!(
+            g.command_line(&[]),
+            "bsi --url 'host=h user=u sslmode=require'"
+        );
+        let g = Global {
+            profile: Some("prod".into()),
+            ..Global::default()
+        };
+        assert_eq!(
+            g.command_line(&["databases".into()]),
+            "bsi --profile prod databases"
+        );
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod eras;
 pub mod error;
 pub mod export;
 pub mod graph;
+pub mod installations;
 pub mod knex;
 pub mod logging;
 pub mod migrate;

@@ -7,6 +7,10 @@
 //! a recorded checksum that no longer matches the file is reported. Applying needs write
 //! mode, and a database that real Backstage manages (it has `knex_migrations`) is refused
 //! unless forced.
+//!
+//! A database whose tables Backstage's own Knex migrations made (`knex_migrations` and no
+//! record of ours) has nothing pending here: its status says so and points at the Knex state,
+//! its plan is empty, and applying is refused.
 
 use std::time::Instant;
 
@@ -144,6 +148,9 @@ pub struct AreaStatus {
     pub schema_exists: bool,
     /// Real Backstage manages this schema: it has `knex_migrations`.
     pub knex_managed: bool,
+    /// Backstage's own migrations made it: `knex_migrations` and no record of ours. Nothing is
+    /// pending then; its migrations are the Knex ones (`bsi knex status`, the Knex view).
+    pub backstage_managed: bool,
     pub applied: Vec<AppliedMigration>,
     pub pending: Vec<PendingMigration>,
 }
@@ -180,6 +187,7 @@ pub async fn status_with(
         database_exists: false,
         schema_exists: false,
         knex_managed: false,
+        backstage_managed: false,
         applied: Vec::new(),
         pending: Vec::new(),
     };
@@ -233,11 +241,14 @@ pub async fn status_with(
             });
         }
     }
-    st.pending = files
-        .iter()
-        .filter(|f| !applied_versions.contains(&f.version))
-        .map(pending)
-        .collect();
+    st.backstage_managed = st.knex_managed && !tracked;
+    if !st.backstage_managed {
+        st.pending = files
+            .iter()
+            .filter(|f| !applied_versions.contains(&f.version))
+            .map(pending)
+            .collect();
+    }
     Ok(st)
 }
 
@@ -347,6 +358,20 @@ pub async fn apply_with(
             }
             create_database(conns, &place.database).await?;
             st = status_with(conns, place, files).await?;
+        }
+        if st.backstage_managed && !opts.force {
+            return Err(CoreError::config(format!(
+                "{} (schema {}) is managed by Backstage's own migrations: its tables were made by \
+                 Knex (it has knex_migrations) and none of ours ran there, so there is nothing to \
+                 apply. Its migration state is the Knex one: `bsi knex status` (the Knex view in \
+                 the app). Our migrations build a local Backstage-shaped database; pass --force only \
+                 if you really mean to add their tables there",
+                place.database, place.schema
+            )));
+        }
+        if st.backstage_managed {
+            // Forced: every file is pending, as nothing of ours was recorded.
+            st.pending = files.iter().map(pending).collect();
         }
         if st.knex_managed && !opts.force {
             return Err(CoreError::config(format!(

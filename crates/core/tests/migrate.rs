@@ -247,17 +247,39 @@ async fn a_broken_migration_leaves_the_database_as_it_was() {
 async fn a_database_managed_by_backstage_is_refused_without_force() {
     let s = shared();
     let db = s.create_database("bsi_migknex_");
-    s.psql(&db, "CREATE TABLE knex_migrations (id serial PRIMARY KEY, name varchar(255), batch int, migration_time timestamptz)");
+    // What Knex leaves after Backstage's search plugin ran its migrations.
+    s.psql(
+        &db,
+        "CREATE TABLE knex_migrations (id serial PRIMARY KEY, name varchar(255), batch integer, migration_time timestamptz);
+         CREATE TABLE knex_migrations_lock (index serial PRIMARY KEY, is_locked integer);
+         INSERT INTO knex_migrations_lock (is_locked) VALUES (0);
+         INSERT INTO knex_migrations (name, batch, migration_time) VALUES
+           ('20210311110000_init.js', 1, now()), ('20210727180000_delta_update.js', 1, now());
+         CREATE TABLE documents (type text NOT NULL, document jsonb NOT NULL, hash bytea NOT NULL);",
+    );
     let conns = conns_for(DivisionMode::Single, "unused_", Some(&db), true);
     let places = migrate::places(&conns, &["search".to_string()]).unwrap();
+    // Nothing of ours is pending there: it is Backstage's own.
+    let st = migrate::status(&conns, &places).await.unwrap();
+    assert!(st[0].knex_managed && st[0].backstage_managed, "{st:?}");
+    assert!(st[0].pending.is_empty() && st[0].applied.is_empty());
+    assert!(migrate::plan(&st).is_empty());
     let err = migrate::apply(&conns, &places, &ApplyOptions::default())
         .await
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::Config, "{err}");
+    let msg = err.to_string();
     assert!(
-        err.to_string().contains("knex_migrations") && err.to_string().contains("--force"),
-        "{err}"
+        msg.contains("managed by Backstage's own migrations")
+            && msg.contains("bsi knex status")
+            && msg.contains("--force"),
+        "{msg}"
     );
+    assert_eq!(
+        s.psql(&db, "SELECT to_regclass('bsi_migrations') IS NULL"),
+        "t"
+    );
+    s.psql(&db, "DROP TABLE documents");
     assert_eq!(s.psql(&db, "SELECT to_regclass('documents') IS NULL"), "t");
     let done = migrate::apply(
         &conns,
@@ -271,6 +293,10 @@ async fn a_database_managed_by_backstage_is_refused_without_force() {
     .unwrap();
     assert!(!done.is_empty());
     assert_eq!(s.psql(&db, "SELECT to_regclass('documents') IS NULL"), "f");
+    // Now that ours ran there (forced), its status is ours again.
+    let st = migrate::status(&conns, &places).await.unwrap();
+    assert!(st[0].knex_managed && !st[0].backstage_managed, "{st:?}");
+    assert_eq!(st[0].applied.len(), done.len());
     conns.close().await;
 }
 

@@ -1,7 +1,9 @@
 //! Profiles: list, show, add (from a URI or fields), import from app-config files, remove,
-//! test, keyring status, write mode, and which profile this window has open.
+//! test, keyring status, write mode, which profile this window has open, and which of its
+//! server's Backstage installations this run looks at.
 
 use bsi_core::connect::Connections;
+use bsi_core::installations::Layout;
 use bsi_core::profile::Profile;
 pub use bsi_core::profile::ProfileInput;
 use bsi_core::secrets::{Keyring, KeyringStatus, PasswordSources, Secret};
@@ -23,6 +25,8 @@ pub struct ProfileView {
     pub password_stored: Option<bool>,
     /// Whether this window has it open.
     pub open: bool,
+    /// The installation this window's run was switched to (`profile` shows it), when it was.
+    pub switched: Option<Layout>,
 }
 
 /// What saving a profile did.
@@ -58,7 +62,12 @@ async fn password_stored(profile: &Profile) -> Option<bool> {
 
 async fn view(state: &AppState, profile: Profile) -> ProfileView {
     let open = state.profile_name().await.as_deref() == Some(profile.name.as_str());
+    let switched = match open {
+        true => state.switched().await,
+        false => None,
+    };
     ProfileView {
+        switched,
         server: profile.server(),
         effective_sslmode: profile.tls.effective_mode().to_string(),
         password_stored: password_stored(&profile).await,
@@ -339,4 +348,67 @@ pub async fn current_profile(state: State<'_, AppState>) -> CmdResult<Option<Pro
 pub async fn close_profile(state: State<'_, AppState>) -> CmdResult<()> {
     state.close_profile().await;
     Ok(())
+}
+
+/// Points this window's run of the open profile at another Backstage installation on its
+/// server (a `layout` from `installations`; null: the saved layout again). The saved profile
+/// does not change; its plugin overrides do not apply to another installation.
+#[command]
+#[tracing::instrument(skip(state))]
+pub async fn switch_installation(
+    state: State<'_, AppState>,
+    layout: Option<Layout>,
+) -> CmdResult<ProfileView> {
+    let p = state.switch_layout(layout).await.map_err(to_ipc)?;
+    Ok(view(&state, p).await)
+}
+
+/// Saves a new profile `name` for an installation on the open profile's server: the open
+/// profile's server, user, TLS and pool with the installation's `layout`, read-only. The open
+/// profile's stored password is copied to the new profile's keyring entry.
+#[command]
+#[tracing::instrument(skip(state))]
+pub async fn save_installation(
+    state: State<'_, AppState>,
+    name: String,
+    layout: Layout,
+) -> CmdResult<SavedProfile> {
+    let open = state
+        .profile_name()
+        .await
+        .ok_or_else(|| to_ipc(CoreError::config("no profile is open: open one first")))?;
+    let store = state.store().map_err(to_ipc)?;
+    store.check_replace(&name, false).map_err(to_ipc)?;
+    let base = store.get(&open).map_err(to_ipc)?;
+    let mut p = base.clone();
+    p.name = name;
+    p.write_mode = false;
+    layout.apply(&mut p).map_err(to_ipc)?;
+    p.source = Some(format!(
+        "an installation found from profile {} ({} mode{})",
+        base.name,
+        layout.mode.as_str(),
+        match (&layout.mode, &layout.database) {
+            (bsi_core::profile::DivisionMode::Schema, Some(db)) => format!(", database {db}"),
+            _ => format!(", prefix {}", layout.prefix),
+        }
+    ));
+    store.save(&p).map_err(to_ipc)?;
+    let keyring = Keyring::default();
+    let (stored, warning) = match keyring.get_async(&base.keyring_account()).await {
+        Ok(Some(pw)) => store_password(&p.keyring_account(), pw).await,
+        Ok(None) => (false, None),
+        Err(e) => (
+            false,
+            Some(format!(
+                "the password of {} could not be read to copy it: {e}; give it when opening the profile",
+                base.name
+            )),
+        ),
+    };
+    Ok(SavedProfile {
+        view: view(&state, p).await,
+        password_stored: stored,
+        warning,
+    })
 }

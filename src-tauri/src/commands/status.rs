@@ -12,6 +12,10 @@ pub struct ProfileSummary {
     pub name: String,
     pub server: String,
     pub write_mode: bool,
+    /// `database acme_staging_` or `schema backstage`: where this run looks.
+    pub layout: String,
+    /// Whether this run was switched to another installation than the saved profile's.
+    pub switched: bool,
 }
 
 #[derive(Debug, Serialize, ts_rs::TS)]
@@ -51,6 +55,15 @@ pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, Command
         name: profile.name.clone(),
         server: profile.server(),
         write_mode: profile.write_mode,
+        layout: match profile.mode {
+            bsi_core::profile::DivisionMode::Database => format!("database {}", profile.prefix),
+            mode => format!(
+                "{} {}",
+                mode.as_str(),
+                profile.database.as_deref().unwrap_or_default()
+            ),
+        },
+        switched: state.switched().await.is_some(),
     });
     let result = async {
         let conns = state.connections().await?;

@@ -9,7 +9,12 @@ export type AreaStatus = { database_exists: boolean, schema_exists: boolean,
 /**
  * Real Backstage manages this schema: it has `knex_migrations`.
  */
-knex_managed: boolean, applied: Array<AppliedMigration>, pending: Array<PendingMigration>, area: string, database: string, 
+knex_managed: boolean, 
+/**
+ * Backstage's own migrations made it: `knex_migrations` and no record of ours. Nothing is
+ * pending then; its migrations are the Knex ones (`bsi knex status`, the Knex view).
+ */
+backstage_managed: boolean, applied: Array<AppliedMigration>, pending: Array<PendingMigration>, area: string, database: string, 
 /**
  * The schema: the area's name in schema mode, else `public`.
  */

@@ -3,6 +3,9 @@
 use bsi_core::Result;
 use bsi_core::discovery::discover;
 use bsi_core::eras::{self, Era};
+use bsi_core::installations::installations;
+
+use crate::commands::installations::note;
 
 use crate::context;
 use crate::global::Global;
@@ -16,6 +19,18 @@ pub async fn run(global: &Global) -> Result<()> {
             Ok((d, eras, errors))
         }
         Err(e) => Err(e),
+    };
+    // Other installations on the server, named when the profile finds none or only part of
+    // one; a server that cannot be listed just has no note.
+    let others = match (&result, global.json) {
+        (Ok(_), false) => match installations(&conns).await {
+            Ok(list) => note(global, &list),
+            Err(e) => {
+                tracing::debug!(error = %e, "installations not listed");
+                None
+            }
+        },
+        _ => None,
     };
     conns.close().await;
     let (d, eras, errors) = result?;
@@ -45,7 +60,10 @@ pub async fn run(global: &Global) -> Result<()> {
         }
     );
     if d.databases.is_empty() {
-        outln!("No Backstage databases found (check --prefix or --schema-mode).");
+        match others {
+            Some(note) => outln!("No Backstage databases found with this prefix.\n{note}"),
+            None => outln!("No Backstage databases found (check --prefix or --schema-mode)."),
+        }
         return Ok(());
     }
     let rows = d
@@ -82,6 +100,9 @@ pub async fn run(global: &Global) -> Result<()> {
     print_eras(&eras);
     for e in errors {
         outln!("Knex tables unreadable: {}", e.message);
+    }
+    if let Some(note) = others {
+        outln!("\n{note}");
     }
     Ok(())
 }

@@ -69,7 +69,11 @@ pub async fn run(global: &Global, cmd: MigrateCommand) -> Result<()> {
                             } else {
                                 "no database".into()
                             },
-                            s.pending.len().to_string(),
+                            if s.backstage_managed {
+                                "- (Backstage's own)".into()
+                            } else {
+                                s.pending.len().to_string()
+                            },
                             if changed.is_empty() {
                                 "-".into()
                             } else {
@@ -95,16 +99,39 @@ pub async fn run(global: &Global, cmd: MigrateCommand) -> Result<()> {
                     ],
                     rows,
                 );
+                let managed: Vec<String> = st
+                    .iter()
+                    .filter(|s| s.backstage_managed)
+                    .map(|s| s.place.database.clone())
+                    .collect();
+                if !managed.is_empty() {
+                    outln!(
+                        "\n{} {} managed by Backstage's own migrations (Knex): nothing of ours is \
+                         pending there. Their migration state:\n  {}",
+                        managed.join(", "),
+                        if managed.len() == 1 { "is" } else { "are" },
+                        global.same_run_line(&["knex".into(), "status".into()])
+                    );
+                }
                 Ok(())
             }
             MigrateCommand::Plan(a) => {
                 let places = migrate::places(&conns, &areas(&a))?;
-                let plan = migrate::plan(&migrate::status(&conns, &places).await?);
+                let st = migrate::status(&conns, &places).await?;
+                let plan = migrate::plan(&st);
                 if global.json {
                     return output::json(&plan);
                 }
                 if plan.is_empty() {
                     outln!("-- Nothing to apply.");
+                }
+                for s in st.iter().filter(|s| s.backstage_managed) {
+                    outln!(
+                        "-- {} (schema {}) is managed by Backstage's own migrations (Knex); see: {}",
+                        s.place.database,
+                        s.place.schema,
+                        global.same_run_line(&["knex".into(), "status".into()])
+                    );
                 }
                 for m in plan {
                     outln!(

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod databases;
 pub mod demo;
 pub mod graph;
+pub mod installations;
 pub mod knex;
 pub mod migrate;
 pub mod profile;

@@ -45,6 +45,12 @@ impl Area {
         }
     }
 
+    /// Whether it is a plugin (with a database or schema of its own), not the backend's
+    /// service tables that every plugin database holds.
+    pub const fn is_plugin(self) -> bool {
+        !matches!(self, Area::Scheduler)
+    }
+
     /// The tables that identify an area; any one of the sets must be fully present.
     pub(crate) fn signatures(self) -> &'static [&'static [&'static str]] {
         match self {

@@ -10,6 +10,7 @@ import { toUiError, type UiError } from '../../lib/errors';
 import { useSession } from '../../lib/session';
 import { useStickyState } from '../../lib/sticky';
 import { useQuery } from '../../lib/useQuery';
+import { InstallationList, useInstallations } from '../overview/Installations';
 import { AddProfileDialog } from './AddProfile';
 
 export function ConnectionsView() {
@@ -178,6 +179,11 @@ function ProfilePanel({
                     · database <code>{p.database}</code>
                   </>
                 ) : null}
+                {view.open && session.status?.profile?.switched && (
+                  <div className="small warn" data-testid="profile-switched">
+                    this run looks at another installation: {session.status.profile.layout}
+                  </div>
+                )}
               </td>
             </tr>
             <tr>
@@ -303,6 +309,8 @@ function ProfilePanel({
           </button>
         </div>
 
+        {view.open && <ServerInstallations />}
+
         {error && <ErrorBox error={error} />}
         {tested && (
           <div className="callout" data-testid="test-result">
@@ -362,6 +370,28 @@ function ProfilePanel({
             changes.
           </p>
         </ConfirmDialog>
+      )}
+    </div>
+  );
+}
+
+/** The Backstage installations on the open profile's server, found on request. */
+function ServerInstallations() {
+  const [wanted, setWanted] = useState(false);
+  const inst = useInstallations(wanted);
+  return (
+    <div className="installations-box" data-testid="server-installations">
+      {!wanted ? (
+        <button type="button" className="button" data-testid="find-installations" onClick={() => setWanted(true)}>
+          Find Backstage installations on this server
+        </button>
+      ) : (
+        <>
+          <h3 className="sub">Backstage installations on this server</h3>
+          {inst.status === 'loading' && <span className="muted small">Looking at every database on the server…</span>}
+          {inst.error && <ErrorBox error={inst.error} onRetry={inst.reload} />}
+          {inst.data && <InstallationList data={inst.data} />}
+        </>
       )}
     </div>
   );

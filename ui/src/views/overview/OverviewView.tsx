@@ -12,6 +12,7 @@ import { formatBytes, formatCount } from '../../lib/format';
 import { useNav, type Route } from '../../lib/nav';
 import { useSession } from '../../lib/session';
 import { useQuery } from '../../lib/useQuery';
+import { InstallationList, OtherInstallationsNote, useInstallations } from './Installations';
 
 function Stat({ label, count, bad, to, testid }: { label: string; count: Count; bad?: boolean; to?: Route; testid: string }) {
   const nav = useNav();
@@ -41,28 +42,43 @@ function Stat({ label, count, bad, to, testid }: { label: string; count: Count; 
   );
 }
 
+/** A long identifier that may wrap after each `_` (and anywhere, if it must). */
+export function Ident({ text }: { text: string }) {
+  const parts = text.split('_').map((p, i, all) => (i < all.length - 1 ? `${p}_` : p)).filter((p) => p !== '');
+  return (
+    <span className="ident" title={text}>
+      {parts.map((p, i) => (
+        <span key={i}>
+          {p}
+          {i < parts.length - 1 && <wbr />}
+        </span>
+      ))}
+    </span>
+  );
+}
+
 function KnexRows({ rows }: { rows: KnexTable[] }) {
   if (rows.length === 0) return null;
   return (
-    <table className="kv-table small">
-      <tbody>
-        {rows.map((k) => (
-          <tr key={k.schema + k.table} data-testid="knex-row">
-            <th className="mono">{k.table}</th>
-            <td>
-              {String(k.applied)} migrations{k.newest ? `, newest ${k.newest}` : ''}{' '}
-              {k.locked ? (
-                <span className="chip chip-bad" data-testid="knex-locked">
-                  LOCK HELD
-                </span>
-              ) : (
-                <span className="muted">unlocked</span>
-              )}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <ul className="knex-list small">
+      {rows.map((k) => (
+        <li key={k.schema + k.table} data-testid="knex-row">
+          <div className="mono">
+            <Ident text={k.table} />
+          </div>
+          <div>
+            {String(k.applied)} migrations{k.newest ? <>, newest <Ident text={k.newest} /></> : ''}{' '}
+            {k.locked ? (
+              <span className="chip chip-bad" data-testid="knex-locked">
+                LOCK HELD
+              </span>
+            ) : (
+              <span className="muted">unlocked</span>
+            )}
+          </div>
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -95,7 +111,9 @@ function DatabaseCard({ db, knex, o }: { db: DatabaseInfo; knex: KnexTable[]; o:
   return (
     <section className={locked ? 'card alert' : 'card'} data-testid="database-row">
       <div className="card-head">
-        <h2>{name}</h2>
+        <h2>
+          <Ident text={name} />
+        </h2>
         <span className="muted small nowrap">{formatBytes(db.size_bytes)}</span>
       </div>
       <div>
@@ -147,7 +165,10 @@ function DatabaseCard({ db, knex, o }: { db: DatabaseInfo; knex: KnexTable[]; o:
 
 export function OverviewView() {
   const session = useSession();
-  const q = useQuery((op) => cmd.overview(op), [session.status?.profile?.name, session.status?.profile?.write_mode], session.status?.profile != null);
+  const p = session.status?.profile;
+  const q = useQuery((op) => cmd.overview(op), [p?.name, p?.write_mode, p?.layout], p != null);
+  // Read after the overview, so that the first screen does not wait for every database.
+  const inst = useInstallations(q.data != null);
 
   if (session.error) {
     return (
@@ -177,6 +198,11 @@ export function OverviewView() {
             {o.discovery.server.tls ? ` · ${o.discovery.server.tls}` : ' · not encrypted'}
           </span>
         )}
+        {p?.switched && (
+          <span className="chip chip-warn" data-testid="switched-layout" title="Chosen for this run; the saved profile is unchanged">
+            this run: {p.layout}
+          </span>
+        )}
         <span className="spacer" />
         <button type="button" className="button" onClick={q.reload} disabled={q.status === 'loading'}>
           Refresh
@@ -187,10 +213,12 @@ export function OverviewView() {
       )}
       {q.error && <ErrorBox error={q.error} onRetry={q.reload} />}
       {o && o.knex_error && <ErrorBox error={o.knex_error} />}
+      {inst.data && <OtherInstallationsNote data={inst.data} />}
       {o &&
         (o.discovery.databases.length === 0 ? (
-          <Empty title="No plugin databases on this server">
-            Check the database prefix and layout of the profile in Connections.
+          <Empty title="No plugin databases found with this profile's layout">
+            Check the database prefix and layout of the profile in Connections, or choose one of the installations
+            found on this server below.
           </Empty>
         ) : (
           <div className="cards">
@@ -204,6 +232,17 @@ export function OverviewView() {
             ))}
           </div>
         ))}
+      {o && (
+        <details className="installations-box" open={inst.data?.suggest_others || o.discovery.databases.length === 0}>
+          <summary>
+            Backstage installations on this server
+            {inst.data ? ` (${inst.data.installations.length})` : ''}
+          </summary>
+          {inst.status === 'loading' && <span className="muted small">Looking at every database on the server…</span>}
+          {inst.error && <ErrorBox error={inst.error} onRetry={inst.reload} />}
+          {inst.data && <InstallationList data={inst.data} />}
+        </details>
+      )}
     </div>
   );
 }
