@@ -191,10 +191,7 @@ pub async fn list(conns: &Connections, q: &TechDocsQuery) -> Result<TechDocsList
     let ep = &scope.endpoint;
     let schema = DbSchema::read(&pool, ep, &scope.schema).await?;
     schema.check("TechDocs", &[NEED_FINAL])?;
-    let fe = crate::catalog::stitched(&schema).ok_or_else(|| CoreError::SchemaDegraded {
-        view: "TechDocs".into(),
-        reason: crate::catalog::stitched_missing(&schema),
-    })?;
+    let fe = crate::catalog::require_stitched(&schema, "TechDocs")?;
     let from_search = schema.check("TechDocs", &[NEED_SEARCH]).is_ok();
     let key = if from_search {
         TECHDOCS_REF_SEARCH_KEY

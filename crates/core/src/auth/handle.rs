@@ -217,11 +217,7 @@ async fn open_catalog(conns: &Connections) -> Result<Catalog> {
             since: "the catalog's stitched entities",
         }],
     )?;
-    let stitched =
-        crate::catalog::stitched(&db).ok_or_else(|| crate::CoreError::SchemaDegraded {
-            view: "catalog users".into(),
-            reason: crate::catalog::stitched_missing(&db),
-        })?;
+    let stitched = crate::catalog::require_stitched(&db, "catalog users")?;
     Ok(Catalog {
         stitched,
         has_relations: db.has_column("relations", "source_entity_ref")

@@ -165,8 +165,16 @@ pub fn stitched(db: &DbSchema) -> Option<String> {
     None
 }
 
+/// [`stitched`], or the degraded error of `view` saying why there is none.
+pub fn require_stitched(db: &DbSchema, view: &str) -> Result<String> {
+    stitched(db).ok_or_else(|| CoreError::SchemaDegraded {
+        view: view.to_string(),
+        reason: stitched_missing(db),
+    })
+}
+
 /// Why [`stitched`] found nothing, for a view's degraded note.
-pub fn stitched_missing(db: &DbSchema) -> String {
+fn stitched_missing(db: &DbSchema) -> String {
     format!(
         "final_entities has no entity_ref column (added by catalog migration {ENTITY_REF_MIGRATION}) \
          and refresh_state cannot stand in for it (it needs entity_id and entity_ref) in {}.{}",

@@ -153,10 +153,7 @@ pub async fn export_entities<W: Write + Send>(
     let at = locate(conns, "catalog")?;
     let (pool, schema) = at.open(conns).await?;
     schema.check("Entity export", &[NEED_FINAL])?;
-    let stitched = crate::catalog::stitched(&schema).ok_or_else(|| CoreError::SchemaDegraded {
-        view: "Entity export".into(),
-        reason: crate::catalog::stitched_missing(&schema),
-    })?;
+    let stitched = crate::catalog::require_stitched(&schema, "Entity export")?;
     let mut columns: Vec<String> = ENTITY_COLUMNS.iter().map(|c| c.to_string()).collect();
     if q.full {
         columns.push("entity".to_string());

@@ -123,14 +123,17 @@ impl RelationGraph {
         let fe_has_ref = db.has_column("final_entities", "entity_ref");
         let rs_ok = db.has_column("refresh_state", "entity_ref")
             && db.has_column("refresh_state", "entity_id");
-        if !fe_has_ref && !rs_ok {
+        // The same condition as the catalog's stitched entities (`catalog::stitched`).
+        if crate::catalog::stitched(db).is_none() {
             return Err(CoreError::SchemaDegraded {
                 view: VIEW.to_string(),
                 reason: format!(
-                    "final_entities has no entity_ref column (added by catalog migration \
-                     20241024104700_add_entity_ref_to_final_entities) and refresh_state cannot stand in \
-                     for it, so whether an entity exists cannot be told, in {}.{}",
-                    db.database, db.schema
+                    "final_entities has no entity_ref column (added by catalog migration {}) and \
+                     refresh_state cannot stand in for it, so whether an entity exists cannot be \
+                     told, in {}.{}",
+                    crate::catalog::ENTITY_REF_MIGRATION,
+                    db.database,
+                    db.schema
                 ),
             });
         }
