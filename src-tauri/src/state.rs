@@ -198,7 +198,12 @@ impl AppState {
         let conns = self.connections().await?;
         let res = match op {
             Some(op) => conns.run_op(&op, f(conns.clone())).await,
-            None => f(conns.clone()).await,
+            None => conns.watch(f(conns.clone())).await,
+        };
+        // A pool that timed out says why when a fresh connection tells it.
+        let res = match res {
+            Err(e) => Err(conns.explain(e).await),
+            ok => ok,
         };
         if let Err(CoreError::SchemaDegraded { .. }) = &res {
             // The next try reads the live schema again (a table may have come back).

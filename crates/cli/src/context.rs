@@ -25,8 +25,40 @@ pub struct Target {
 }
 
 impl Target {
+    /// The connections of this run's profile; [`current`] returns them afterwards.
     pub fn connections(self) -> Arc<Connections> {
-        Connections::with_plugin_passwords(self.profile, self.password, self.plugin_passwords)
+        let conns =
+            Connections::with_plugin_passwords(self.profile, self.password, self.plugin_passwords);
+        let _ = CURRENT.set(conns.clone());
+        conns
+    }
+}
+
+/// The connections a command of this run opened, if any: `main` watches them for a stalled
+/// network and asks them why a pool timed out.
+static CURRENT: std::sync::OnceLock<Arc<Connections>> = std::sync::OnceLock::new();
+
+pub fn current() -> Option<Arc<Connections>> {
+    CURRENT.get().cloned()
+}
+
+/// Runs `fut` (a command) under the stall watch of the connections it opens, and explains a
+/// pool timeout with its cause.
+pub async fn watched<T>(fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::pin!(fut);
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+    // Until the command opens its connections there is nothing to watch.
+    let res = loop {
+        tokio::select! {
+            r = &mut fut => break r,
+            _ = tick.tick() => if let Some(c) = current() {
+                break c.watch(&mut fut).await;
+            }
+        }
+    };
+    match (res, current()) {
+        (Err(e), Some(c)) => Err(c.explain(e).await),
+        (res, _) => res,
     }
 }
 

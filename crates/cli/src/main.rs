@@ -38,7 +38,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let result = runtime.block_on(cli::run(cli));
+    let result = runtime.block_on(context::watched(cli::run(cli)));
     match result {
         Ok(()) => {}
         Err(err) => {

@@ -178,6 +178,33 @@ pub enum CoreError {
         hint: Option<String>,
     },
 
+    /// No pooled connection to `database` on `server` came free, nor could a new one be
+    /// opened, within the pool's acquire timeout. [`crate::connect::Connections::explain`]
+    /// replaces it with the cause when a fresh connection tells it.
+    #[error(
+        "waiting for a free pooled connection to {server} / {database} timed out after {after_secs}s; \
+         the pool's acquire timeout ({after_secs} s) passed: its connections stayed busy, or no new \
+         one could be opened (the role `{user}` at its connection limit, the server at its \
+         max_connections, or the server not answering); wait for running work to end, or raise \
+         pool.max_connections or pool.acquire_timeout_secs"
+    )]
+    PoolTimeout {
+        server: String,
+        database: String,
+        user: String,
+        after_secs: u64,
+    },
+
+    /// A query got no answer for longer than the server's own statement timeout allows: the
+    /// network to the server stalled.
+    #[error(
+        "{server} sent nothing for {secs} s while a query ran, longer than the profile's statement \
+         timeout lets a query run: the network to the server stalled (a VPN, a tunnel or a \
+         firewall dropping the connection without closing it); check the network and retry, \
+         retrying opens a new connection"
+    )]
+    Stalled { server: String, secs: u64 },
+
     #[error(
         "{message}; this profile is read-only: turn on write mode for it (`bsi profile add --update NAME --write`) or pass --write for this run"
     )]
@@ -225,7 +252,9 @@ impl CoreError {
             CoreError::Unreachable { .. }
             | CoreError::ConnectionLost { .. }
             | CoreError::NotPostgres { .. } => ErrorCode::Unreachable,
-            CoreError::Timeout { .. } => ErrorCode::Timeout,
+            CoreError::Timeout { .. }
+            | CoreError::PoolTimeout { .. }
+            | CoreError::Stalled { .. } => ErrorCode::Timeout,
             CoreError::ReadOnly { .. } => ErrorCode::ReadOnly,
             CoreError::KeyringUnavailable { .. } => ErrorCode::KeyringUnavailable,
             CoreError::SchemaDegraded { .. } => ErrorCode::SchemaDegraded,

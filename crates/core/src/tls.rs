@@ -108,6 +108,47 @@ impl TlsSettings {
         }
     }
 
+    /// Checks the CA file (or the inline certificates) before a connection uses them, so that
+    /// a wrong path or a file that is not PEM is named as such, not as an unreachable server.
+    /// Reads at most 1 MiB of a regular file.
+    pub fn check_ca(&self) -> crate::error::Result<()> {
+        use crate::error::CoreError;
+        use std::io::Read;
+        let fix = "set the profile's CA file to a PEM file of the CA certificate(s) \
+                   (`bsi profile add --update NAME --ca FILE`)";
+        let (what, text) = if let Some(path) = &self.root_cert {
+            let meta = std::fs::metadata(path)
+                .map_err(|e| CoreError::io("cannot read the CA file (sslrootcert)", path, e))?;
+            if !meta.is_file() {
+                return Err(CoreError::config(format!(
+                    "the CA file (sslrootcert) {} is not a regular file; {fix}",
+                    path.display()
+                )));
+            }
+            let mut text = String::new();
+            std::fs::File::open(path)
+                .and_then(|f| f.take(1 << 20).read_to_string(&mut text))
+                .map_err(|e| CoreError::io("cannot read the CA file (sslrootcert)", path, e))?;
+            (
+                format!("the CA file (sslrootcert) {}", path.display()),
+                text,
+            )
+        } else if let Some(pem) = &self.root_cert_pem {
+            (
+                "the CA certificates given inline (ssl.ca)".to_string(),
+                pem.clone(),
+            )
+        } else {
+            return Ok(());
+        };
+        if !text.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(CoreError::config(format!(
+                "{what} holds no PEM certificate (no -----BEGIN CERTIFICATE----- line); {fix}"
+            )));
+        }
+        Ok(())
+    }
+
     pub(crate) fn apply(
         &self,
         mut opts: sqlx::postgres::PgConnectOptions,

@@ -394,3 +394,253 @@ async fn a_statement_stopped_by_the_timeout_is_not_logged_at_warn() {
         "{logged:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_at_its_limit_behind_a_pool_is_named_not_a_busy_pool() {
+    let s = shared();
+    let (user, password) = s.create_role("bsi_fault_pool_limited", "CONNECTION LIMIT 1");
+    let mut p = profile(s, "localhost", SslMode::Require);
+    p.user = user.clone();
+    p.pool.acquire_timeout_secs = 2;
+    p.pool.connect_timeout_secs = 2;
+    let c = conns(p.clone(), &password);
+    let pool = c.database("postgres").await.unwrap();
+    // Another client of the same role takes its one slot.
+    let other = conns(p, &password);
+    let held = other
+        .connect_once(&other.endpoint("postgres"))
+        .await
+        .unwrap();
+    let err = sqlx::query("SELECT 1").execute(&pool).await.unwrap_err();
+    let err = map_query_error(err, &c.endpoint("postgres"));
+    assert!(
+        matches!(err, CoreError::PoolTimeout { .. }),
+        "the pool alone cannot tell: {err}"
+    );
+    let err = c.explain(err).await;
+    check(
+        &err,
+        ErrorCode::Database,
+        &[&format!("`{user}`"), "connection limit", "CONNECTION LIMIT"],
+    );
+    assert!(!err.to_string().contains("acquire timeout"), "{err}");
+    // Once the slot is free, the pool answers.
+    drop(held);
+    answers(&pool).await;
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_connection_limit_of_one_every_database_is_read() {
+    let s = shared();
+    let (user, password) = s.create_role("bsi_fault_one_slot", "CONNECTION LIMIT 1");
+    let prefix = format!("bsi_fault_one_{}_", std::process::id());
+    let mut names = Vec::new();
+    for plugin in ["catalog", "scaffolder", "auth", "search"] {
+        let db = format!("{prefix}{plugin}");
+        s.psql(
+            "postgres",
+            &format!("CREATE DATABASE \"{db}\" OWNER \"{user}\""),
+        );
+        s.psql(
+            &db,
+            &format!("SET ROLE \"{user}\"; CREATE TABLE knex_migrations (id int)"),
+        );
+        names.push(db);
+    }
+    let mut p = profile(s, "localhost", SslMode::Require);
+    p.user = user;
+    p.prefix = prefix;
+    let c = conns(p, &password);
+    let found = bsi_core::discovery::discover(&c).await.unwrap();
+    let read: Vec<_> = found
+        .databases
+        .iter()
+        .map(|d| {
+            (
+                d.database.clone(),
+                d.error.as_ref().map(|e| e.message.clone()),
+            )
+        })
+        .collect();
+    assert_eq!(found.databases.len(), names.len(), "{read:?}");
+    for d in &found.databases {
+        assert!(d.error.is_none(), "{read:?}");
+        assert!(d.knex_managed, "{read:?}");
+    }
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_the_network_leaves_waiting_ends_as_stalled() {
+    let s = shared();
+    let proxy = Proxy::start(s.port);
+    let mut p = profile(s, "127.0.0.1", SslMode::Require);
+    p.port = proxy.port;
+    p.pool.statement_timeout_secs = 1;
+    let c = conns(p, &s.password);
+    let pool = c.database("postgres").await.unwrap();
+    answers(&pool).await;
+    let running = {
+        let (c, pool) = (c.clone(), pool.clone());
+        tokio::spawn(async move {
+            c.watch(async {
+                sqlx::query("SELECT pg_sleep(30) /* bsi fault stall */")
+                    .execute(&pool)
+                    .await
+                    .map_err(|e| map_query_error(e, &c.endpoint("postgres")))
+            })
+            .await
+        })
+    };
+    tokio::task::spawn_blocking(|| wait_active(shared(), "bsi fault stall"))
+        .await
+        .unwrap();
+    proxy.stall();
+    let started = Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("hung")
+        .unwrap()
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(15));
+    check(
+        &err,
+        ErrorCode::Timeout,
+        &[
+            &format!("127.0.0.1:{}", proxy.port),
+            "network to the server stalled",
+            "statement timeout",
+        ],
+    );
+    proxy.resume();
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_dropped_mid_read_ends_the_read_and_is_then_not_found() {
+    let s = shared();
+    let db = s.create_database("bsi_fault_dropped_");
+    let c = conns(profile(s, "localhost", SslMode::Require), &s.password);
+    let pool = c.database(&db).await.unwrap();
+    let running = sleeping(&pool, "bsi fault dropped");
+    tokio::task::spawn_blocking(|| wait_active(shared(), "bsi fault dropped"))
+        .await
+        .unwrap();
+    s.psql("postgres", &format!("DROP DATABASE \"{db}\" WITH (FORCE)"));
+    let err = running.await.unwrap().unwrap_err();
+    let err = map_query_error(err, &c.endpoint(&db));
+    check(
+        &err,
+        ErrorCode::Unreachable,
+        &["ended", "retrying reconnects"],
+    );
+    let err = sqlx::query("SELECT 1").execute(&pool).await.unwrap_err();
+    let err = map_query_error(err, &c.endpoint(&db));
+    check(
+        &err,
+        ErrorCode::NotFound,
+        &[&db, "does not exist", "bsi databases"],
+    );
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_locked_by_another_session_is_named_before_the_statement_timeout() {
+    let s = shared();
+    let db = s.create_database("bsi_fault_locked_");
+    s.psql(&db, "CREATE TABLE final_entities (entity_id text)");
+    // A session in write mode holds the lock, as a migration would.
+    let mut writer = profile(s, "localhost", SslMode::Require);
+    writer.write_mode = true;
+    let w = conns(writer, &s.password);
+    let mut holder = w.connect_once(&w.endpoint(&db)).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("LOCK TABLE final_entities IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let mut p = profile(s, "localhost", SslMode::Require);
+    p.pool.statement_timeout_secs = 4;
+    let c = conns(p, &s.password);
+    let pool = c.database(&db).await.unwrap();
+    let started = Instant::now();
+    let err = sqlx::query("SELECT count(*) FROM final_entities")
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(4), "{waited:?}");
+    let err = map_query_error(err, &c.endpoint(&db));
+    check(
+        &err,
+        ErrorCode::Timeout,
+        &[
+            "waiting for a lock",
+            "another session holds a lock",
+            "pg_locks",
+        ],
+    );
+    assert!(!err.to_string().contains("statement timeout"), "{err}");
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    answers(&pool).await;
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_certificate_says_it_expired() {
+    let s = PgServer::start(TlsSetup::Expired);
+    for mode in [SslMode::VerifyCa, SslMode::VerifyFull] {
+        let mut p = profile(&s, "localhost", mode);
+        p.tls.root_cert = Some(s.root_ca.clone());
+        let err = conns(p, &s.password).test().await.unwrap_err();
+        check(
+            &err,
+            ErrorCode::TlsUntrusted,
+            &["expired", "renew", "sslmode=require"],
+        );
+    }
+    conns(profile(&s, "localhost", SslMode::Require), &s.password)
+        .test()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_file_that_is_missing_or_not_pem_is_named() {
+    let s = shared();
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("not-a-ca.crt");
+    std::fs::write(&garbage, "this is not a certificate\n").unwrap();
+    let missing = dir.path().join("missing-ca.crt");
+    for (file, words) in [
+        (&missing, vec!["missing-ca.crt"]),
+        (&garbage, vec!["not-a-ca.crt"]),
+    ] {
+        let mut p = profile(s, "localhost", SslMode::VerifyFull);
+        p.tls.root_cert = Some(file.clone());
+        let err = conns(p, &s.password).test().await.unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            matches!(
+                err.code(),
+                ErrorCode::Config | ErrorCode::Io | ErrorCode::Tls
+            ),
+            "{msg}"
+        );
+        check(&err, err.code(), &words);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_ca_accepts_a_host_name_the_certificate_does_not_list() {
+    // 127.0.0.1 is not in the certificate: verify-full refuses it, verify-ca (like libpq)
+    // checks only the chain.
+    let s = shared();
+    let mut p = profile(s, "127.0.0.1", SslMode::VerifyFull);
+    p.tls.root_cert = Some(s.root_ca.clone());
+    let err = conns(p.clone(), &s.password).test().await.unwrap_err();
+    check(&err, ErrorCode::TlsWrongHost, &["127.0.0.1"]);
+    p.tls.sslmode = SslMode::VerifyCa;
+    conns(p, &s.password).test().await.unwrap();
+}

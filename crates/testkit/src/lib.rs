@@ -43,6 +43,36 @@ pub enum TlsSetup {
     /// TLS on with a self-signed certificate for `localhost` that is its own CA (as
     /// `openssl req -x509` makes), written to [`PgServer::server_cert`].
     SelfSigned,
+    /// TLS on with a certificate for `localhost` that expired, issued by a CA of its own that
+    /// is written to [`PgServer::root_ca`] (so only the expiry is wrong).
+    Expired,
+}
+
+/// A CA (PEM) and a certificate for `localhost` it issued that expired in 2021, with its key.
+fn expired_localhost() -> (String, String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+        date_time_ymd,
+    };
+    let ca_key = KeyPair::generate().expect("key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.distinguished_name
+        .push(DnType::CommonName, "bsi test expired-leaf CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().expect("key");
+    let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
+    leaf.not_before = date_time_ymd(2020, 1, 1);
+    leaf.not_after = date_time_ymd(2021, 1, 1);
+    let cert = leaf.signed_by(&key, &issuer).expect("expired certificate");
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
 }
 
 /// A self-signed CA certificate for `localhost` and its key (PEM).
@@ -201,6 +231,11 @@ impl PgServer {
         let (server_crt, server_key) = match tls {
             TlsSetup::LeafOnly => (certs.leaf_pem.clone(), certs.leaf_key_pem.clone()),
             TlsSetup::SelfSigned => self_signed_localhost(),
+            TlsSetup::Expired => {
+                let (ca, crt, key) = expired_localhost();
+                std::fs::write(&root_ca, ca).expect("write");
+                (crt, key)
+            }
             _ => (
                 format!("{}{}", certs.leaf_pem, certs.intermediate_pem),
                 certs.leaf_key_pem.clone(),

@@ -84,6 +84,17 @@ async fn classify_tls_detail(
             ),
         };
     }
+    if detail.contains("Expired") || detail.contains("expired") {
+        return CoreError::TlsUntrusted {
+            server,
+            detail: "the server's certificate has expired (or is not valid yet: check this \
+                     machine's clock too)"
+                .to_string(),
+            hint: "renew the server's certificate (ssl_cert_file); until then, sslmode=require \
+                   encrypts without verifying it"
+                .to_string(),
+        };
+    }
     if detail.contains("UnknownIssuer") || detail.contains("BadSignature") {
         let chain = diagnose::fetch_chain(&ep.host, ep.port, timeout).await;
         return diagnose::untrusted(server, tls, short_tls(&detail), chain.ok());
@@ -217,6 +228,19 @@ pub fn map_query_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
                         )),
                     }
                 }
+                Some("55P03") => {
+                    let secs = super::options::lock_timeout_secs(ep.timeouts.statement_secs);
+                    tracing::debug!(database = %ep.database, %message, "lock wait stopped by the server");
+                    CoreError::Timeout {
+                        what: format!("waiting for a lock in {}", ep.database),
+                        after: Duration::from_secs(secs),
+                        hint: Some(format!(
+                            "another session holds a lock on a table this reads (a migration, an ALTER TABLE, \
+                             a VACUUM FULL or a transaction left open); `bsi doctor` lists lock waits and the \
+                             sessions holding them (pg_locks, pg_stat_activity); try again when it is released"
+                        )),
+                    }
+                }
                 Some("53300") if message.contains("for role") => CoreError::Database {
                     code,
                     message: format!(
@@ -260,24 +284,12 @@ pub fn map_query_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
                 _ => CoreError::Database { code, message },
             }
         }
-        sqlx::Error::PoolTimedOut => {
-            let secs = ep.timeouts.acquire_secs;
-            CoreError::Timeout {
-                what: format!(
-                    "waiting for a free pooled connection to {} / {}",
-                    ep.server(),
-                    ep.database
-                ),
-                after: Duration::from_secs(secs),
-                hint: Some(format!(
-                    "the pool's acquire timeout ({secs} s) passed: its connections stayed busy, or no new \
-                     one could be opened (the role `{}` at its connection limit, the server at its \
-                     max_connections, or the server not answering); wait for running work to end, or \
-                     raise pool.max_connections or pool.acquire_timeout_secs",
-                    ep.user
-                )),
-            }
-        }
+        sqlx::Error::PoolTimedOut => CoreError::PoolTimeout {
+            server: ep.server(),
+            database: ep.database.clone(),
+            user: ep.user.clone(),
+            after_secs: ep.timeouts.acquire_secs,
+        },
         sqlx::Error::PoolClosed => CoreError::Cancelled,
         sqlx::Error::Io(io) if connection_ended(&io) => CoreError::ConnectionLost {
             server: ep.server(),

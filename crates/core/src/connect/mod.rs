@@ -19,12 +19,15 @@
 //! - `classify`: error classification ([`map_query_error`] and connection failures);
 //! - `options`: connect options, TLS, timeouts and session settings, one connection opened;
 //! - `cancel`: operations and the server sessions they hold, cancelled on the server;
+//! - `health`: stalls a pool hides (a query the network left waiting) and lean mode for a
+//!   role at its connection limit;
 //! - this file: [`Connections`] (the pools, endpoints, views reused, the write-mode guard) and
 //!   [`ServerInfo`].
 
 mod cancel;
 mod classify;
 mod endpoint;
+mod health;
 mod options;
 
 use std::collections::HashMap;
@@ -42,12 +45,18 @@ use crate::secrets::{Credentials, PasswordSources, Secret};
 use crate::tls::TlsSettings;
 
 use cancel::Ops;
+use health::Health;
 use options::SessionSettings;
 
 pub use cancel::in_current_op;
 pub use classify::map_query_error;
 pub use endpoint::{Endpoint, Timeouts};
 pub use sqlx::postgres::PgPool;
+
+/// Whether `e` is a role's connection limit (SQLSTATE 53300 "for role").
+fn is_role_limit(e: &CoreError) -> bool {
+    matches!(e, CoreError::Database { code: Some(c), message } if c == "53300" && message.contains("connection limit"))
+}
 
 /// What a successful connection test learned.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -74,6 +83,7 @@ pub struct Connections {
     plugin_passwords: HashMap<String, Secret>,
     pools: RwLock<HashMap<Endpoint, PgPool>>,
     ops: Arc<Ops>,
+    health: Arc<Health>,
     handles: Mutex<HashMap<std::any::TypeId, Handle>>,
 }
 
@@ -97,6 +107,7 @@ impl Connections {
     /// `write_mode` is the profile's setting unless the caller turned it on for this run.
     pub fn new(profile: Profile, password: Option<Secret>) -> Arc<Self> {
         let write_mode = profile.write_mode;
+        let profile_statement_secs = profile.pool.statement_timeout_secs;
         Arc::new(Self {
             profile,
             write_mode,
@@ -104,6 +115,7 @@ impl Connections {
             plugin_passwords: HashMap::new(),
             pools: RwLock::new(HashMap::new()),
             ops: Arc::new(Ops::default()),
+            health: Arc::new(Health::new(profile_statement_secs)),
             handles: Mutex::new(HashMap::new()),
         })
     }
@@ -114,6 +126,7 @@ impl Connections {
         plugin_passwords: HashMap<String, Secret>,
     ) -> Arc<Self> {
         let write_mode = profile.write_mode;
+        let profile_statement_secs = profile.pool.statement_timeout_secs;
         Arc::new(Self {
             profile,
             write_mode,
@@ -121,6 +134,7 @@ impl Connections {
             plugin_passwords,
             pools: RwLock::new(HashMap::new()),
             ops: Arc::new(Ops::default()),
+            health: Arc::new(Health::new(profile_statement_secs)),
             handles: Mutex::new(HashMap::new()),
         })
     }
@@ -227,13 +241,110 @@ impl Connections {
     }
 
     /// Opens one connection outside any pool, with the connect timeout, and classifies
-    /// failures precisely.
+    /// failures precisely. A role at its connection limit turns on lean mode: the idle
+    /// connections of the pools are closed and the connection is tried again until the connect
+    /// timeout.
     // Not an `async fn`, so that no wrapper future adds to the size of every caller's.
     pub fn connect_once<'a>(
         &'a self,
         ep: &'a Endpoint,
     ) -> impl std::future::Future<Output = Result<PgConnection>> + Send + 'a {
-        self.session(ep).connect_once(ep)
+        let session = self.session(ep);
+        async move {
+            let deadline = Instant::now() + session.connect_timeout();
+            let mut pause = Duration::from_millis(20);
+            loop {
+                match session.connect_once(ep).await {
+                    Err(e) if is_role_limit(&e) && Instant::now() + pause < deadline => {
+                        self.health.set_lean();
+                        self.release_idle().await;
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_millis(500));
+                    }
+                    other => return other,
+                }
+            }
+        }
+    }
+
+    /// Closes the idle connections of every pool (the pools stay usable and open new ones
+    /// when needed).
+    pub async fn release_idle(&self) {
+        let pools: Vec<PgPool> = self.pools.read().await.values().cloned().collect();
+        let mut closed = 0;
+        for pool in pools {
+            while let Some(conn) = pool.try_acquire() {
+                let _ = conn.close().await;
+                closed += 1;
+            }
+        }
+        tracing::debug!(closed, "idle pooled connections closed");
+    }
+
+    /// How many connections are out of their pools now (`None` while the pools are being
+    /// changed).
+    fn connections_out(&self) -> Option<usize> {
+        let pools = self.pools.try_read().ok()?;
+        Some(
+            pools
+                .values()
+                .map(|p| (p.size() as usize).saturating_sub(p.num_idle()))
+                .sum(),
+        )
+    }
+
+    /// Runs `fut`, ending it with [`CoreError::Stalled`] when a query of these connections
+    /// gets no answer for longer than the statement timeout lets it run (checked every
+    /// second). Without a statement timeout, `fut` runs as it is.
+    pub async fn watch<T>(&self, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        if self.health.stall_after().is_none() {
+            return fut.await;
+        }
+        tokio::pin!(fut);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                r = &mut fut => return r,
+                _ = tick.tick() => {
+                    let out = self.connections_out().unwrap_or(0);
+                    if let Some(e) = self.health.stalled(out) {
+                        tracing::debug!(error = %e, "operation ended: the network stalled");
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `err` with its cause when a fresh connection tells it: a pool that timed out waiting for
+    /// a connection because none could be opened (the role at its connection limit, the server
+    /// full or gone) says so rather than that its connections stayed busy.
+    pub async fn explain(&self, err: CoreError) -> CoreError {
+        let CoreError::PoolTimeout {
+            server, database, ..
+        } = &err
+        else {
+            return err;
+        };
+        let ep = self
+            .pools
+            .read()
+            .await
+            .keys()
+            .find(|ep| ep.server() == *server && ep.database == *database)
+            .cloned();
+        let Some(ep) = ep else { return err };
+        match self.connect_once(&ep).await {
+            Ok(conn) => {
+                let _ = conn.close().await;
+                err
+            }
+            Err(cause) => {
+                tracing::debug!(%cause, "why the pool timed out");
+                cause
+            }
+        }
     }
 
     /// The pool of a database, created on first use after a checked first connection.
@@ -250,14 +361,25 @@ impl Connections {
         }
         let (ops_connect, ep_connect) = (self.ops.clone(), ep.clone());
         let (ops_acquire, ep_acquire) = (self.ops.clone(), ep.clone());
+        let (health_connect, health_acquire, health_release) = (
+            self.health.clone(),
+            self.health.clone(),
+            self.health.clone(),
+        );
         let pool = PgPoolOptions::new()
             .after_connect(move |conn, _meta| {
                 let (ops, ep) = (ops_connect.clone(), ep_connect.clone());
+                health_connect.handed_out(&ep.server());
                 Box::pin(async move { ops.track(conn, &ep).await })
             })
             .before_acquire(move |conn, _meta| {
                 let (ops, ep) = (ops_acquire.clone(), ep_acquire.clone());
+                health_acquire.handed_out(&ep.server());
                 Box::pin(async move { ops.track(conn, &ep).await.map(|()| true) })
+            })
+            .after_release(move |_conn, _meta| {
+                let keep = health_release.returned();
+                Box::pin(async move { Ok(keep) })
             })
             .max_connections(self.profile.pool.max_connections)
             .min_connections(0)
@@ -362,7 +484,7 @@ impl Connections {
         op: &'a str,
         fut: impl std::future::Future<Output = Result<T>>,
     ) -> impl std::future::Future<Output = Result<T>> {
-        self.ops.run(op, fut)
+        self.ops.run(op, self.watch(fut))
     }
 
     /// Cancels the operation `op`: its running queries are cancelled on the server

@@ -1,6 +1,6 @@
 //! Connect options: the endpoint, the password, TLS per the profile (or a plugin override),
 //! the session settings sent in the startup packet (`default_transaction_read_only` unless
-//! write mode is on, `statement_timeout`, `application_name`), and one connection opened with
+//! write mode is on, `statement_timeout`, `lock_timeout`, `application_name`), and one connection opened with
 //! the connect timeout, its failure classified.
 
 use std::time::{Duration, Instant};
@@ -15,6 +15,21 @@ use crate::profile::PoolSettings;
 use crate::secrets::Secret;
 use crate::tls::TlsSettings;
 
+/// How long a statement waits for a lock that another session holds (a migration or an
+/// `ALTER TABLE` in progress, a Knex transaction left open) before it gives up with SQLSTATE
+/// 55P03: at most [`LOCK_TIMEOUT_SECS`], and a second less than the statement timeout (so the
+/// lock is what the error names).
+pub fn lock_timeout_secs(statement_timeout_secs: u64) -> u64 {
+    match statement_timeout_secs {
+        0 => LOCK_TIMEOUT_SECS,
+        s => s.saturating_sub(1).clamp(1, LOCK_TIMEOUT_SECS),
+    }
+}
+
+/// The longest wait for a lock: a view should say that something holds a lock well before its
+/// statement timeout.
+pub const LOCK_TIMEOUT_SECS: u64 = 10;
+
 /// What one session to `ep` is opened with.
 #[derive(Clone, Copy)]
 pub(super) struct SessionSettings<'a> {
@@ -28,6 +43,7 @@ impl SessionSettings<'_> {
     /// The options of a session to `ep`. Every session is read-only unless write mode is on.
     pub fn options(&self, ep: &Endpoint) -> PgConnectOptions {
         let statement_timeout = format!("{}s", self.pool.statement_timeout_secs);
+        let lock_timeout = format!("{}s", lock_timeout_secs(self.pool.statement_timeout_secs));
         let mut opts = PgConnectOptions::new_without_pgpass()
             .host(&ep.host)
             .port(ep.port)
@@ -46,6 +62,7 @@ impl SessionSettings<'_> {
         opts.options([
             ("default_transaction_read_only", read_only),
             ("statement_timeout", statement_timeout.as_str()),
+            ("lock_timeout", lock_timeout.as_str()),
         ])
     }
 
@@ -58,6 +75,9 @@ impl SessionSettings<'_> {
     /// failures precisely.
     #[tracing::instrument(level = "debug", skip(self), fields(server = %ep.server(), database = %ep.database))]
     pub async fn connect_once(self, ep: &Endpoint) -> Result<PgConnection> {
+        if self.tls.effective_mode() != crate::tls::SslMode::Disable {
+            self.tls.check_ca()?;
+        }
         let opts = self.options(ep);
         let timeout = self.connect_timeout();
         let started = Instant::now();
