@@ -212,15 +212,28 @@ pub fn render() -> Result<BTreeMap<PathBuf, String>, String> {
          \x20   typeof (e as { message?: unknown }).message === 'string'\n\
          \x20 );\n\
          }\n\n\
+         /** What a call of a command that reads the inspected databases ended with. */\n\
+         export type DatabaseOutcome = { ok: true } | { ok: false; error: ErrorPayload };\n\n\
+         const outcomeListeners = new Set<(outcome: DatabaseOutcome) => void>();\n\n\
+         /**\n\
+         \x20* Calls `listener` after every call of a command that reads the inspected databases\n\
+         \x20* (those that take an operation id): how the connection is faring. Returns the unsubscribe.\n\
+         \x20*/\n\
+         export function onDatabaseOutcome(listener: (outcome: DatabaseOutcome) => void): () => void {\n\
+         \x20 outcomeListeners.add(listener);\n\
+         \x20 return () => {\n\
+         \x20   outcomeListeners.delete(listener);\n\
+         \x20 };\n\
+         }\n\n\
          /** Invokes a command; every rejection is an `ErrorPayload`. */\n\
-         async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {\n\
+         async function call<T>(cmd: string, args?: Record<string, unknown>, database = false): Promise<T> {\n\
          \x20 try {\n\
-         \x20   return await invoke<T>(cmd, args);\n\
+         \x20   const value = await invoke<T>(cmd, args);\n\
+         \x20   if (database) outcomeListeners.forEach((l) => l({ ok: true }));\n\
+         \x20   return value;\n\
          \x20 } catch (e) {\n\
-         \x20   if (isCommandError(e)) {\n\
-         \x20     throw e;\n\
-         \x20   }\n\
-         \x20   const failure: ErrorPayload = { code: 'internal', message: String(e) };\n\
+         \x20   const failure: ErrorPayload = isCommandError(e) ? e : { code: 'internal', message: String(e) };\n\
+         \x20   if (database) outcomeListeners.forEach((l) => l({ ok: false, error: failure }));\n\
          \x20   throw failure;\n\
          \x20 }\n\
          }\n\n\
@@ -272,8 +285,16 @@ pub fn render() -> Result<BTreeMap<PathBuf, String>, String> {
             "export function {fname}({}): Promise<{ret}> {{\n",
             params.join(", ")
         ));
+        // Commands that take an operation id read the inspected databases.
+        let database = s.args.iter().any(|a| a.name == "op");
         if keys.is_empty() {
             ts.push_str(&format!("  return call<{ret}>('{}');\n}}\n", s.name));
+        } else if database {
+            ts.push_str(&format!(
+                "  return call<{ret}>('{}', {{ {} }}, true);\n}}\n",
+                s.name,
+                keys.join(", ")
+            ));
         } else {
             ts.push_str(&format!(
                 "  return call<{ret}>('{}', {{ {} }});\n}}\n",

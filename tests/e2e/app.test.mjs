@@ -5,6 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Builder, By, Key, until } from 'selenium-webdriver';
 
@@ -547,4 +549,89 @@ e2e('every other view shows the demo data without an error', async () => {
   await go('migrations');
   await find('migration-row');
   await noError('migrations');
+});
+
+/**
+ * A TCP proxy on a free loopback port to `target`: `down()` closes its port and every
+ * connection through it (as a server restart or a network cut would), `up()` opens the same
+ * port again.
+ */
+async function proxyTo(target) {
+  const sockets = new Set();
+  let server;
+  let port = 0;
+  const listen = () =>
+    new Promise((resolve, reject) => {
+      server = net.createServer((client) => {
+        const upstream = net.connect(target, '127.0.0.1');
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => s.destroy());
+        }
+        client.pipe(upstream);
+        upstream.pipe(client);
+      });
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        port = server.address().port;
+        resolve();
+      });
+    });
+  await listen();
+  return {
+    get port() {
+      return port;
+    },
+    async down() {
+      await new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+    up: listen,
+    async stop() {
+      await this.down();
+    },
+  };
+}
+
+e2e('after the server goes away the header says so, and the next action reconnects', async () => {
+  const bsi = join(dirname(application), 'bsi');
+  const demo = JSON.parse(execFileSync(bsi, ['profile', 'show', 'demo', '--json'], { encoding: 'utf8' }));
+  const proxy = await proxyTo(demo.port);
+  try {
+    execFileSync(
+      bsi,
+      ['profile', 'add', 'proxied', '--host', '127.0.0.1', '--port', String(proxy.port), '--user', 'bsi_e2e_proxy',
+        '--sslmode', 'require', '--password-stdin'],
+      { input: 'bsi-e2e-proxy\n', encoding: 'utf8' },
+    );
+    driver = await open(['--profile', 'proxied']);
+    await go('entities');
+    await find('entity-row');
+    assert.equal(await (await find('connection-dot')).getAttribute('data-state'), 'connected');
+    assert.equal(await count('[data-testid="connection-lost"]'), 0);
+
+    // The server goes away: the next read fails as unreachable and the header says so.
+    await proxy.down();
+    await go('scaffolder');
+    const err = await visible('error', 60000);
+    assert.equal(await err.getAttribute('data-code'), 'unreachable', await err.getText());
+    await visible('connection-lost');
+    assert.equal(await (await find('connection-dot')).getAttribute('data-state'), 'lost');
+    await shot('connection-lost');
+
+    // It is back: Reconnect reads the view again, through new connections, without a restart.
+    await proxy.up();
+    await (await find('reconnect')).click();
+    await find('task-row', 60000);
+    await eventually(async () => (await count('[data-testid="connection-lost"]')) === 0, 'the header no longer says lost');
+    assert.equal(await (await find('connection-dot')).getAttribute('data-state'), 'connected');
+    assert.equal(await count('[data-testid="error"]'), 0, await bodyText());
+    await go('entities');
+    await find('entity-row');
+  } finally {
+    await proxy.stop().catch(() => {});
+  }
 });

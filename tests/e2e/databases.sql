@@ -41,3 +41,8 @@ CREATE TABLE knex_migrations (id serial PRIMARY KEY, name varchar(255), batch in
 CREATE TABLE knex_migrations_lock (index serial PRIMARY KEY, is_locked integer);
 INSERT INTO knex_migrations (name, batch, migration_time) VALUES ('20210120143715_init.js', 1, now());
 INSERT INTO knex_migrations_lock (is_locked) VALUES (0);
+
+-- The role of the reconnection test, which reaches the demo's databases through a proxy that
+-- the test cuts and restores.
+\c postgres
+CREATE ROLE bsi_e2e_proxy LOGIN PASSWORD 'bsi-e2e-proxy' IN ROLE pg_read_all_data;

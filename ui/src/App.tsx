@@ -3,6 +3,7 @@ import { appStatus } from './commands';
 import type { AppStatus } from './bindings/AppStatus';
 import { HelpOverlay } from './components/HelpOverlay';
 import { Logo, ModeBadge } from './components/Shell';
+import { isConnectionFailure, useConnectionState } from './lib/connection';
 import { toUiError, type UiError } from './lib/errors';
 import { useShortcuts } from './lib/keys';
 import { NavContext, VIEWS, type Nav, type Route } from './lib/nav';
@@ -15,22 +16,32 @@ export default function App() {
   const [loading, setLoading] = useState(true);
   const [stack, setStack] = useState<Route[]>([{ view: 'overview' }]);
   const [help, setHelp] = useState(false);
+  const [conn, setConn] = useConnectionState();
+  // Bumped on a reconnection: the view shown is mounted again and reads afresh.
+  const [epoch, setEpoch] = useState(0);
 
   const load = useCallback(async () => {
     setLoading(true);
     try {
       const s = await appStatus();
       setStatus(s);
+      if (s.connected) setConn({ state: 'connected' });
+      else if (s.error && isConnectionFailure(s.error)) setConn({ state: 'lost', error: s.error });
       setError(null);
     } catch (err) {
       setError(toUiError(err));
     } finally {
       setLoading(false);
     }
-  }, []);
+  }, [setConn]);
 
   useEffect(() => {
     void load();
+  }, [load]);
+
+  const reconnect = useCallback(async () => {
+    await load();
+    setEpoch((e) => e + 1);
   }, [load]);
 
   const route = stack[stack.length - 1] ?? { view: 'overview' };
@@ -113,16 +124,41 @@ export default function App() {
                     {profile.server}
                   </span>
                   <span
-                    className={status?.connected ? 'dot dot-ok' : status?.error ? 'dot dot-bad' : 'dot dot-off'}
+                    className={
+                      conn.state === 'lost'
+                        ? 'dot dot-bad'
+                        : conn.state === 'connected' || status?.connected
+                          ? 'dot dot-ok'
+                          : status?.error
+                            ? 'dot dot-bad'
+                            : 'dot dot-off'
+                    }
                     title={
-                      status?.connected
-                        ? `Connected to PostgreSQL ${status.server_version ?? ''}`
-                        : status?.error
-                          ? `${status.error.code}: ${status.error.message}`
-                          : 'Not connected'
+                      conn.state === 'lost'
+                        ? `Connection lost: ${conn.error.message}`
+                        : conn.state === 'connected' || status?.connected
+                          ? `Connected to PostgreSQL ${status?.server_version ?? ''}`
+                          : status?.error
+                            ? `${status.error.code}: ${status.error.message}`
+                            : 'Not connected'
                     }
                     data-testid="connection-dot"
+                    data-state={conn.state === 'lost' ? 'lost' : conn.state === 'connected' || status?.connected ? 'connected' : 'unknown'}
                   />
+                  {conn.state === 'lost' && (
+                    <span className="connection-lost" data-testid="connection-lost" title={conn.error.message}>
+                      Connection lost
+                      <button
+                        type="button"
+                        className="button small"
+                        data-testid="reconnect"
+                        disabled={loading}
+                        onClick={() => void reconnect()}
+                      >
+                        Reconnect
+                      </button>
+                    </span>
+                  )}
                   <ModeBadge writeMode={profile.write_mode} />
                 </>
               ) : (
@@ -161,7 +197,7 @@ export default function App() {
             ))}
           </nav>
           <main className="main" data-testid={`view-${route.view}`} aria-busy={loading}>
-            <ViewFor route={route} />
+            <ViewFor key={epoch} route={route} />
           </main>
           {help && <HelpOverlay onClose={() => setHelp(false)} />}
         </div>

@@ -72,15 +72,31 @@ export function isCommandError(e: unknown): e is ErrorPayload {
   );
 }
 
+/** What a call of a command that reads the inspected databases ended with. */
+export type DatabaseOutcome = { ok: true } | { ok: false; error: ErrorPayload };
+
+const outcomeListeners = new Set<(outcome: DatabaseOutcome) => void>();
+
+/**
+ * Calls `listener` after every call of a command that reads the inspected databases
+ * (those that take an operation id): how the connection is faring. Returns the unsubscribe.
+ */
+export function onDatabaseOutcome(listener: (outcome: DatabaseOutcome) => void): () => void {
+  outcomeListeners.add(listener);
+  return () => {
+    outcomeListeners.delete(listener);
+  };
+}
+
 /** Invokes a command; every rejection is an `ErrorPayload`. */
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(cmd: string, args?: Record<string, unknown>, database = false): Promise<T> {
   try {
-    return await invoke<T>(cmd, args);
+    const value = await invoke<T>(cmd, args);
+    if (database) outcomeListeners.forEach((l) => l({ ok: true }));
+    return value;
   } catch (e) {
-    if (isCommandError(e)) {
-      throw e;
-    }
-    const failure: ErrorPayload = { code: 'internal', message: String(e) };
+    const failure: ErrorPayload = isCommandError(e) ? e : { code: 'internal', message: String(e) };
+    if (database) outcomeListeners.forEach((l) => l({ ok: false, error: failure }));
     throw failure;
   }
 }
@@ -206,7 +222,7 @@ export function saveInstallation(name: string, layout: Layout): Promise<SavedPro
  * nothing).
  */
 export function cancel(op: string): Promise<CancelOutcome> {
-  return call<CancelOutcome>('cancel', { op });
+  return call<CancelOutcome>('cancel', { op }, true);
 }
 
 /**
@@ -214,7 +230,7 @@ export function cancel(op: string): Promise<CancelOutcome> {
  * is unavailable with its reason.
  */
 export function overview(op?: string | null): Promise<Overview> {
-  return call<Overview>('overview', { op: op ?? null });
+  return call<Overview>('overview', { op: op ?? null }, true);
 }
 
 /**
@@ -223,17 +239,17 @@ export function overview(op?: string | null): Promise<Overview> {
  * may not read.
  */
 export function installations(op?: string | null): Promise<Installations> {
-  return call<Installations>('installations', { op: op ?? null });
+  return call<Installations>('installations', { op: op ?? null }, true);
 }
 
 /** A page of entities, filtered and sorted; pass `next_cursor` back for the next page. */
 export function entities(query: EntityQuery, op?: string | null): Promise<Page<EntitySummary>> {
-  return call<Page<EntitySummary>>('entities', { query, op: op ?? null });
+  return call<Page<EntitySummary>>('entities', { query, op: op ?? null }, true);
 }
 
 /** Counts per value of `fields` (all when empty) among the entities `filter` matches. */
 export function facets(filter: EntityFilter, fields: Array<FacetField>, op?: string | null): Promise<Facets> {
-  return call<Facets>('facets', { filter, fields, op: op ?? null });
+  return call<Facets>('facets', { filter, fields, op: op ?? null }, true);
 }
 
 /**
@@ -241,27 +257,27 @@ export function facets(filter: EntityFilter, fields: Array<FacetField>, op?: str
  * ways, processing state, orphan status, the redacted entity and its cross-links.
  */
 export function entity(entityRef: string, op?: string | null): Promise<EntityView> {
-  return call<EntityView>('entity', { entityRef, op: op ?? null });
+  return call<EntityView>('entity', { entityRef, op: op ?? null }, true);
 }
 
 /** Entities whose processing failed, including those that never reached the catalog. */
 export function processingErrors(page: ListQuery, op?: string | null): Promise<Page<ErroredEntity>> {
-  return call<Page<ErroredEntity>>('processing_errors', { page, op: op ?? null });
+  return call<Page<ErroredEntity>>('processing_errors', { page, op: op ?? null }, true);
 }
 
 /** Orphaned entities: no longer emitted by their parent, or annotated backstage.io/orphan. */
 export function orphans(page: ListQuery, op?: string | null): Promise<Page<OrphanEntity>> {
-  return call<Page<OrphanEntity>>('orphans', { page, op: op ?? null });
+  return call<Page<OrphanEntity>>('orphans', { page, op: op ?? null }, true);
 }
 
 /** Entities not discovered or refreshed for longer than `olderThan` (90s, 30m, 24h, 7d...). */
 export function stale(olderThan: string, page: ListQuery, op?: string | null): Promise<StaleList> {
-  return call<StaleList>('stale', { olderThan, page, op: op ?? null });
+  return call<StaleList>('stale', { olderThan, page, op: op ?? null }, true);
 }
 
 /** Registered locations and the status of their latest update. */
 export function locations(page: ListQuery, op?: string | null): Promise<Page<LocationRow>> {
-  return call<Page<LocationRow>>('locations', { page, op: op ?? null });
+  return call<Page<LocationRow>>('locations', { page, op: op ?? null }, true);
 }
 
 /**
@@ -269,27 +285,27 @@ export function locations(page: ListQuery, op?: string | null): Promise<Page<Loc
  * (an older or trimmed schema).
  */
 export function catalogCapabilities(op?: string | null): Promise<Capabilities> {
-  return call<Capabilities>('catalog_capabilities', { op: op ?? null });
+  return call<Capabilities>('catalog_capabilities', { op: op ?? null }, true);
 }
 
 /** The neighbourhood of some entities. */
 export function graphNeighbourhood(args: GraphOptions, op?: string | null): Promise<Graph> {
-  return call<Graph>('graph_neighbourhood', { args, op: op ?? null });
+  return call<Graph>('graph_neighbourhood', { args, op: op ?? null }, true);
 }
 
 /** The shortest relation path from one entity to another. */
 export function graphPath(from: string, to: string, maxDepth: number | null, types: Array<string>, op?: string | null): Promise<RelationPath> {
-  return call<RelationPath>('graph_path', { from, to, maxDepth, types, op: op ?? null });
+  return call<RelationPath>('graph_path', { from, to, maxDepth, types, op: op ?? null }, true);
 }
 
 /** Relation targets that are not entities, a page at a time, with referring samples. */
 export function brokenRefs(limit?: number | null, cursor?: string | null, samples?: number | null, op?: string | null): Promise<Page<BrokenTarget>> {
-  return call<Page<BrokenTarget>>('broken_refs', { limit: limit ?? null, cursor: cursor ?? null, samples: samples ?? null, op: op ?? null });
+  return call<Page<BrokenTarget>>('broken_refs', { limit: limit ?? null, cursor: cursor ?? null, samples: samples ?? null, op: op ?? null }, true);
 }
 
 /** A page of scaffolder tasks, newest first. */
 export function tasks(args: TaskFilter, op?: string | null): Promise<Page<TaskSummary>> {
-  return call<Page<TaskSummary>>('tasks', { args, op: op ?? null });
+  return call<Page<TaskSummary>>('tasks', { args, op: op ?? null }, true);
 }
 
 /**
@@ -297,32 +313,32 @@ export function tasks(args: TaskFilter, op?: string | null): Promise<Page<TaskSu
  * stored secrets only by key name.
  */
 export function task(id: string, op?: string | null): Promise<TaskDetail> {
-  return call<TaskDetail>('task', { id, op: op ?? null });
+  return call<TaskDetail>('task', { id, op: op ?? null }, true);
 }
 
 /** Offline sessions (refresh tokens), token hashes never shown. */
 export function offlineSessions(args: AuthQuery, op?: string | null): Promise<Page<OfflineSession>> {
-  return call<Page<OfflineSession>>('offline_sessions', { args, op: op ?? null });
+  return call<Page<OfflineSession>>('offline_sessions', { args, op: op ?? null }, true);
 }
 
 /** Browser sign-in sessions, redacted. */
 export function browserSessions(args: AuthQuery, op?: string | null): Promise<Page<BrowserSession>> {
-  return call<Page<BrowserSession>>('browser_sessions', { args, op: op ?? null });
+  return call<Page<BrowserSession>>('browser_sessions', { args, op: op ?? null }, true);
 }
 
 /** OAuth authorization sessions grouped by status. */
 export function oauthSessions(args: AuthQuery, op?: string | null): Promise<Array<OAuthStatusGroup>> {
-  return call<Array<OAuthStatusGroup>>('oauth_sessions', { args, op: op ?? null });
+  return call<Array<OAuthStatusGroup>>('oauth_sessions', { args, op: op ?? null }, true);
 }
 
 /** The backend's signing keys (public members only). */
 export function signingKeys(op?: string | null): Promise<Array<SigningKey>> {
-  return call<Array<SigningKey>>('signing_keys', { op: op ?? null });
+  return call<Array<SigningKey>>('signing_keys', { op: op ?? null }, true);
 }
 
 /** `user_info` rows: the claims Backstage keeps per user, redacted. */
 export function userInfo(args: AuthQuery, op?: string | null): Promise<Page<UserInfo>> {
-  return call<Page<UserInfo>>('user_info', { args, op: op ?? null });
+  return call<Page<UserInfo>>('user_info', { args, op: op ?? null }, true);
 }
 
 /**
@@ -335,22 +351,22 @@ export function decodeJwt(token: string): Promise<TokenView> {
 
 /** The document types in the search index with their counts. */
 export function searchTypes(op?: string | null): Promise<Array<DocumentTypeCount>> {
-  return call<Array<DocumentTypeCount>>('search_types', { op: op ?? null });
+  return call<Array<DocumentTypeCount>>('search_types', { op: op ?? null }, true);
 }
 
 /** Matches of a full-text query, best first, with highlighted fragments. */
 export function search(args: SearchQuery, op?: string | null): Promise<SearchResults> {
-  return call<SearchResults>('search', { args, op: op ?? null });
+  return call<SearchResults>('search', { args, op: op ?? null }, true);
 }
 
 /** A page of entities with TechDocs. */
 export function techdocs(page: TechDocsQuery, op?: string | null): Promise<TechDocsList> {
-  return call<TechDocsList>('techdocs', { page, op: op ?? null });
+  return call<TechDocsList>('techdocs', { page, op: op ?? null }, true);
 }
 
 /** The tables of a target (an area, a database, or every known area) with columns and sizes. */
 export function listTables(target: Target, op?: string | null): Promise<Array<ScopeTables>> {
-  return call<Array<ScopeTables>>('list_tables', { target, op: op ?? null });
+  return call<Array<ScopeTables>>('list_tables', { target, op: op ?? null }, true);
 }
 
 /**
@@ -358,17 +374,17 @@ export function listTables(target: Target, op?: string | null): Promise<Array<Sc
  * core unmasked.
  */
 export function browseTable(target: Target, table: string, query: TableQuery, op?: string | null): Promise<TablePage> {
-  return call<TablePage>('browse_table', { target, table, query, op: op ?? null });
+  return call<TablePage>('browse_table', { target, table, query, op: op ?? null }, true);
 }
 
 /** Applied, pending and changed migrations per area (empty `areas`: every area). */
 export function migrationStatus(areas: Array<string>, op?: string | null): Promise<Array<AreaStatus>> {
-  return call<Array<AreaStatus>>('migration_status', { areas, op: op ?? null });
+  return call<Array<AreaStatus>>('migration_status', { areas, op: op ?? null }, true);
 }
 
 /** The migrations {@link applyMigrations} would run, in order, with their SQL. */
 export function migrationPlan(areas: Array<string>, op?: string | null): Promise<Array<PlannedMigration>> {
-  return call<Array<PlannedMigration>>('migration_plan', { areas, op: op ?? null });
+  return call<Array<PlannedMigration>>('migration_plan', { areas, op: op ?? null }, true);
 }
 
 /**
@@ -381,7 +397,7 @@ export function applyMigrations(areas: Array<string>, createDatabases: boolean, 
 
 /** Every Knex migrations table of every plugin database, with its lock. */
 export function knexStatus(op?: string | null): Promise<Array<KnexTable>> {
-  return call<Array<KnexTable>>('knex_status', { op: op ?? null });
+  return call<Array<KnexTable>>('knex_status', { op: op ?? null }, true);
 }
 
 /**
