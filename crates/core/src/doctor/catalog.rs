@@ -410,7 +410,13 @@ async fn errors(cat: &Catalog, total: Option<i64>) -> Result<Vec<Finding>> {
     )
     .count(n);
     for (name, (c, msg, refs)) in &ranked {
-        let msg: String = msg.chars().take(160).collect();
+        let msg: String = msg
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(160)
+            .collect();
         f = f.evidence(format!("{name} ×{c}: {msg} (e.g. {})", refs.join(", ")));
     }
     if read as i64 > 0 && (read as i64) < n {
@@ -496,6 +502,9 @@ async fn locations(cat: &Catalog) -> Result<Vec<Finding>> {
             .message
             .clone()
             .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
             .chars()
             .take(160)
             .collect();

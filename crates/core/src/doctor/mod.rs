@@ -217,7 +217,8 @@ pub struct Report {
 
 impl Report {
     /// The findings with this id.
-    pub fn with_id<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a Finding> + 'a {
+    pub fn with_id<'a>(&'a self, id: &str) -> impl Iterator<Item = &'a Finding> + use<'a> {
+        let id = id.to_string();
         self.findings.iter().filter(move |f| f.id == id)
     }
 }
