@@ -9,7 +9,7 @@ use crate::commands::knex::KnexCommand;
 use crate::commands::migrate::MigrateCommand;
 use crate::commands::profile::ProfileCommand;
 use crate::commands::{
-    auth, browse, catalog, databases, demo, graph, installations, knex, migrate, profile,
+    auth, browse, catalog, databases, demo, doctor, graph, installations, knex, migrate, profile,
     scaffolder,
 };
 use crate::global::Global;
@@ -20,7 +20,8 @@ use crate::global::Global;
     version,
     about = "Backstage Inspector: read Backstage's PostgreSQL databases as Backstage concepts",
     after_help = "Exit codes: 0 ok, 1 internal, 2 usage, 3 config, 4 not found, 5 authentication, \
-                  6 TLS, 7 unreachable or timeout, 8 read-only, 9 keyring, 10 database, 11 file."
+                  6 TLS, 7 unreachable or timeout, 8 read-only, 9 keyring, 10 database, 11 file; \
+                  `bsi doctor`: 12 a finding at warning, 13 a critical finding."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -47,6 +48,10 @@ pub enum Command {
     /// The Knex migration state of real Backstage databases, and stuck locks.
     #[command(subcommand)]
     Knex(KnexCommand),
+    /// Check the installation's health in one pass: findings ranked by severity, each with
+    /// its evidence and the next command. Exits 0 when nothing is at warning or above, 12 for
+    /// warnings, 13 for critical findings.
+    Doctor,
     /// Start a local PostgreSQL with generated Backstage data and open the app on it.
     Demo(DemoArgs),
     #[command(flatten)]
@@ -61,9 +66,14 @@ pub enum Command {
     Browse(crate::commands::browse::BrowseCommand),
 }
 
-/// Runs the command the arguments name.
-pub async fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+/// Runs the command the arguments name; returns the exit code of a run that did not fail
+/// (0, or the doctor's code for its findings).
+pub async fn run(cli: Cli) -> Result<i32> {
+    if let Command::Doctor = cli.command {
+        return doctor::run(&cli.global).await;
+    }
+    let done = match cli.command {
+        Command::Doctor => Ok(()),
         Command::Profile(cmd) => profile::run(&cli.global, cmd).await,
         Command::Databases => databases::run(&cli.global).await,
         Command::Installations => installations::run(&cli.global).await,
@@ -76,5 +86,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Scaffolder(cmd) => scaffolder::run(&cli.global, cmd).await,
         Command::Auth(cmd) => auth::run(&cli.global, cmd).await,
         Command::Browse(cmd) => browse::run(&cli.global, cmd).await,
-    }
+    };
+    done.map(|()| 0)
 }

@@ -40,7 +40,8 @@ fn main() {
     };
     let result = runtime.block_on(context::watched(cli::run(cli)));
     match result {
-        Ok(()) => {}
+        Ok(0) => {}
+        Ok(code) => std::process::exit(code),
         Err(err) => {
             output::print_error(&err, json);
             std::process::exit(err.code().exit_code());

@@ -15,6 +15,7 @@ pub mod crosslinks;
 pub mod demo;
 mod diagnose;
 pub mod discovery;
+pub mod doctor;
 pub mod eras;
 pub mod error;
 pub mod export;

@@ -5,6 +5,7 @@ pub mod browse;
 pub mod catalog;
 pub mod databases;
 pub mod demo;
+pub mod doctor;
 pub mod graph;
 pub mod installations;
 pub mod knex;

@@ -130,9 +130,33 @@ pub fn parse_duration(input: &str) -> Result<Duration> {
     Ok(Duration::from_secs(total))
 }
 
+/// A length of time for people, rounded to what matters at its size: `19 s`, `12 min`,
+/// `3.5 h`, `4.7 days`. Negative lengths are printed as `0 s`.
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    if s < 120 {
+        format!("{s} s")
+    } else if s < 2 * 3600 {
+        format!("{} min", s / 60)
+    } else if s < 2 * 86_400 {
+        format!("{:.1} h", s as f64 / 3600.0)
+    } else {
+        format!("{:.1} days", s as f64 / 86_400.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_for_people() {
+        assert_eq!(human_duration(-5), "0 s");
+        assert_eq!(human_duration(19), "19 s");
+        assert_eq!(human_duration(600), "10 min");
+        assert_eq!(human_duration(3 * 3600 + 1800), "3.5 h");
+        assert_eq!(human_duration(406_080), "4.7 days");
+    }
 
     #[test]
     fn times() {

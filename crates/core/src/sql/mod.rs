@@ -155,6 +155,12 @@ pub fn micros(expr: &str) -> String {
     format!("(extract(epoch FROM {expr}) * 1000000)::bigint")
 }
 
+/// An SQL expression giving how many whole seconds ago the `timestamptz` `expr` was, by the
+/// server's clock (`now()`), or NULL when it is NULL.
+pub fn age_secs(expr: &str) -> String {
+    format!("(extract(epoch FROM now() - {expr}))::bigint")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
