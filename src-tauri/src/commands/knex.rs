@@ -51,8 +51,8 @@ pub async fn knex_unlock(
             "releasing the Knex lock {lock_table} in {database}"
         ))
         .map_err(to_ipc)?;
-    let plan = fixes::plan(&conns, &req).await.map_err(to_ipc)?;
-    let done = fixes::apply(&conns, &plan, &confirm)
+    let plan = Box::pin(fixes::plan(&conns, &req)).await.map_err(to_ipc)?;
+    let done = Box::pin(fixes::apply(&conns, &plan, &confirm))
         .await
         .map_err(to_ipc)?;
     let table = match lock_table.split_once('.') {

@@ -135,17 +135,20 @@ fn show_param(p: &Param) -> String {
 /// Plans `req`: reads what it touches and refuses what Backstage would not do (an entity that
 /// is still emitted, a ticket that has not expired, a task that still beats). Read-only.
 pub async fn plan(conns: &Connections, req: &FixRequest) -> Result<FixPlan> {
+    // Each plan boxed: their futures are large, and only one runs.
     match req {
-        FixRequest::Refresh { entity_ref } => plans::refresh(conns, entity_ref).await,
-        FixRequest::DeleteOrphan { entity_ref } => plans::delete_orphan(conns, entity_ref).await,
-        FixRequest::ClearTicket { area, task_id } => {
-            plans::clear_ticket(conns, area, task_id).await
+        FixRequest::Refresh { entity_ref } => Box::pin(plans::refresh(conns, entity_ref)).await,
+        FixRequest::DeleteOrphan { entity_ref } => {
+            Box::pin(plans::delete_orphan(conns, entity_ref)).await
         }
-        FixRequest::FailTask { task_id } => plans::fail_task(conns, task_id).await,
+        FixRequest::ClearTicket { area, task_id } => {
+            Box::pin(plans::clear_ticket(conns, area, task_id)).await
+        }
+        FixRequest::FailTask { task_id } => Box::pin(plans::fail_task(conns, task_id)).await,
         FixRequest::KnexUnlock {
             database,
             lock_table,
-        } => plans::knex_unlock(conns, database, lock_table).await,
+        } => Box::pin(plans::knex_unlock(conns, database, lock_table)).await,
     }
 }
 
