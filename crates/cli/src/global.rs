@@ -75,6 +75,44 @@ impl Global {
         out
     }
 
+    /// This run's own command line, pasteable: its connection and layout options as
+    /// [`Global::same_run_line`] gives them, then its other arguments as typed, without the
+    /// options in `drop` (with their values) and `--password-stdin`, then `add`.
+    pub fn rerun_line(&self, drop: &[&str], add: &[&str]) -> String {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let with_value = ["--profile", "--url", "--prefix", "--database"];
+        let flags = ["--schema-mode", "--password-stdin"];
+        let mut rest: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < args.len() {
+            let a = args[i].as_str();
+            let name = a.split_once('=').map_or(a, |(n, _)| n);
+            if a == "--app-config" {
+                // Its files run up to the next option or command name.
+                i += 1;
+                while i < args.len()
+                    && !args[i].starts_with('-')
+                    && std::path::Path::new(&args[i]).is_file()
+                {
+                    i += 1;
+                }
+                continue;
+            }
+            if with_value.contains(&name) || drop.contains(&name) {
+                i += if a.contains('=') { 1 } else { 2 };
+                continue;
+            }
+            if flags.contains(&a) {
+                i += 1;
+                continue;
+            }
+            rest.push(shell_word(a));
+            i += 1;
+        }
+        rest.extend(add.iter().map(|a| shell_word(a)));
+        self.same_run_line(&rest)
+    }
+
     /// A `bsi` command line with this run's connection and layout options, then `rest`.
     pub fn same_run_line(&self, rest: &[String]) -> String {
         let mut words = self.layout_args();

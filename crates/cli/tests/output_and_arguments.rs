@@ -310,3 +310,53 @@ fn demo_reset_and_stop_refuse_connection_options() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(Path::new(d).exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_next_page_hint_is_a_command_that_pastes_as_is() {
+    let prefix = format!("bsimore{}_", std::process::id());
+    prepare(&prefix, &["catalog"], 60, 3).await;
+    let u = url();
+    let out = bsi(&["--url", &u, "--prefix", &prefix, "entities", "--limit", "5"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let first = String::from_utf8_lossy(&out.stdout).to_string();
+    let line = first
+        .lines()
+        .find_map(|l| l.strip_prefix("More: "))
+        .unwrap_or_else(|| panic!("no More: line in\n{first}"))
+        .to_string();
+    assert!(
+        line.starts_with(&format!(
+            "bsi --url '{u}' --prefix {prefix} entities --limit 5 --cursor "
+        )),
+        "{line}"
+    );
+    // Pasted into a shell, as is: the next page.
+    let bin = Path::new(env!("CARGO_BIN_EXE_bsi")).parent().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let out = Command::new("bash")
+        .args(["-c", &line])
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("BSI_CONFIG_DIR", config.path())
+        .env("PGPASSWORD", &shared().password)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let second = String::from_utf8_lossy(&out.stdout).to_string();
+    let refs = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| l.contains(':') && l.contains('/') && !l.starts_with("More"))
+            .map(|l| l.split_whitespace().next().unwrap_or_default().to_string())
+            .collect()
+    };
+    let (a, b) = (refs(&first), refs(&second));
+    assert_eq!(b.len(), 5, "{second}");
+    assert!(
+        a.iter().all(|r| !b.contains(r)),
+        "the same rows twice:\n{first}\n{second}"
+    );
+}

@@ -238,7 +238,10 @@ async fn sessions(
                 }
             };
             if let Some(c) = next {
-                outln!("\nMore: --cursor {c}");
+                outln!(
+                    "\nMore: {}",
+                    global.rerun_line(&["--cursor"], &["--cursor", &c])
+                );
             }
             Ok(())
         }

@@ -196,9 +196,12 @@ pub async fn run(global: &Global, cmd: BrowseCommand) -> Result<()> {
     result
 }
 
-fn more(next: Option<&str>) {
+fn more(global: &Global, next: Option<&str>) {
     if let Some(c) = next {
-        outln!("\nMore: --cursor {c}");
+        outln!(
+            "\nMore: {}",
+            global.rerun_line(&["--cursor"], &["--cursor", c])
+        );
     }
 }
 
@@ -285,7 +288,7 @@ async fn search_cmd(
             outln_raw!("    {}", highlight(&short(&h.text_highlight, 300)));
         }
     }
-    more(r.page.next_cursor.as_deref());
+    more(global, r.page.next_cursor.as_deref());
     Ok(())
 }
 
@@ -332,7 +335,7 @@ async fn techdocs_cmd(
         outln!("Search index not read: {reason}");
     }
     outln!("\nnote: {}", l.metadata);
-    more(l.page.next_cursor.as_deref());
+    more(global, l.page.next_cursor.as_deref());
     Ok(())
 }
 
@@ -513,7 +516,7 @@ async fn table_cmd(
     if !masked.is_empty() {
         outln!("\nnote: {} always masked", masked.join(", "));
     }
-    more(p.page.next_cursor.as_deref());
+    more(global, p.page.next_cursor.as_deref());
     Ok(())
 }
 

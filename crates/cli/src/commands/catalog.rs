@@ -144,9 +144,12 @@ fn short(s: &str, max: usize) -> String {
     }
 }
 
-fn more(next: Option<&str>) {
+fn more(global: &Global, next: Option<&str>) {
     if let Some(c) = next {
-        outln!("\nMore: --cursor {c}");
+        outln!(
+            "\nMore: {}",
+            global.rerun_line(&["--cursor"], &["--cursor", c])
+        );
     }
 }
 
@@ -236,7 +239,7 @@ async fn entities(global: &Global, cat: &Catalog, a: EntitiesArgs) -> Result<()>
     if let Some(f) = facets {
         print_facets(&f);
     }
-    more(page.next_cursor.as_deref());
+    more(global, page.next_cursor.as_deref());
     absent_note(cat, catalog::views::ENTITIES);
     Ok(())
 }
@@ -519,7 +522,7 @@ async fn errors(global: &Global, cat: &Catalog, page: &PageArgs) -> Result<()> {
             })
             .collect(),
     );
-    more(p.next_cursor.as_deref());
+    more(global, p.next_cursor.as_deref());
     Ok(())
 }
 
@@ -562,7 +565,7 @@ async fn orphans(global: &Global, cat: &Catalog, page: &PageArgs) -> Result<()> 
             })
             .collect(),
     );
-    more(p.next_cursor.as_deref());
+    more(global, p.next_cursor.as_deref());
     absent_note(cat, catalog::views::ORPHANS);
     Ok(())
 }
@@ -604,7 +607,7 @@ async fn stale(global: &Global, cat: &Catalog, older_than: &str, page: &PageArgs
             })
             .collect(),
     );
-    more(s.page.next_cursor.as_deref());
+    more(global, s.page.next_cursor.as_deref());
     Ok(())
 }
 
@@ -638,7 +641,7 @@ async fn locations(global: &Global, cat: &Catalog, page: &PageArgs) -> Result<()
             })
             .collect(),
     );
-    more(p.next_cursor.as_deref());
+    more(global, p.next_cursor.as_deref());
     absent_note(cat, catalog::views::LOCATIONS);
     Ok(())
 }

@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use bsi_core::fixes::{self, FixOutcome, FixPlan, FixRequest};
 use bsi_core::{CoreError, Result};
 
-use crate::global::{Global, shell_word};
+use crate::global::Global;
 use crate::{context, output};
 
 #[derive(Debug, Subcommand)]
@@ -109,7 +109,9 @@ pub async fn run_request(global: &Global, req: FixRequest, dry_run: bool, yes: b
                 message: format!(
                     "this fix writes to the database; see what it would run with `--dry-run`, \
                      or run it in write mode: `{}`",
-                    global.same_run_line(&with_write(std::env::args().skip(1)))
+                    global
+                        .rerun_line(&[], &[])
+                        .replacen("bsi ", "bsi --write ", 1)
                 ),
             });
         }
@@ -151,37 +153,6 @@ pub async fn run_request(global: &Global, req: FixRequest, dry_run: bool, yes: b
     .await;
     conns.close().await;
     result
-}
-
-/// The run's arguments with `--write` added, as shell words (for the read-only hint).
-fn with_write(args: impl Iterator<Item = String>) -> Vec<String> {
-    let mut out: Vec<String> = vec!["--write".to_string()];
-    let mut skip_value = false;
-    for a in args {
-        // The connection options are added by `same_run_line`; drop them here.
-        if skip_value {
-            skip_value = false;
-            continue;
-        }
-        if matches!(
-            a.as_str(),
-            "--profile" | "--url" | "--prefix" | "--database" | "--app-config"
-        ) {
-            skip_value = true;
-            continue;
-        }
-        if a.starts_with("--profile=")
-            || a.starts_with("--url=")
-            || a.starts_with("--prefix=")
-            || a.starts_with("--database=")
-            || a == "--write"
-            || a == "--schema-mode"
-        {
-            continue;
-        }
-        out.push(shell_word(&a));
-    }
-    out
 }
 
 fn print_plan(plan: &FixPlan) {

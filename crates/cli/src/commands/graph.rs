@@ -289,7 +289,10 @@ async fn broken_refs(
         "\nMISSING: no such entity. ERRORED: the catalog knows it but its processing fails (see its errors)."
     );
     if let Some(c) = &page.next_cursor {
-        outln!("More: bsi broken-refs --cursor {c}");
+        outln!(
+            "More: {}",
+            global.rerun_line(&["--cursor"], &["--cursor", &c])
+        );
     }
     Ok(())
 }

@@ -153,7 +153,10 @@ async fn tasks(global: &Global, sc: &Scaffolder, a: TasksArgs) -> Result<()> {
         errln!("note: {p}");
     }
     if let Some(c) = &page.next_cursor {
-        outln!("\nMore: --cursor {c}");
+        outln!(
+            "\nMore: {}",
+            global.rerun_line(&["--cursor"], &["--cursor", &c])
+        );
     }
     Ok(())
 }
