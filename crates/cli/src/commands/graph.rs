@@ -291,7 +291,7 @@ async fn broken_refs(
     if let Some(c) = &page.next_cursor {
         outln!(
             "More: {}",
-            global.rerun_line(&["--cursor"], &["--cursor", &c])
+            global.rerun_line(&["--cursor"], &["--cursor", c])
         );
     }
     Ok(())

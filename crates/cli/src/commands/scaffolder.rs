@@ -155,7 +155,7 @@ async fn tasks(global: &Global, sc: &Scaffolder, a: TasksArgs) -> Result<()> {
     if let Some(c) = &page.next_cursor {
         outln!(
             "\nMore: {}",
-            global.rerun_line(&["--cursor"], &["--cursor", &c])
+            global.rerun_line(&["--cursor"], &["--cursor", c])
         );
     }
     Ok(())
