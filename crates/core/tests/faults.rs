@@ -468,6 +468,10 @@ async fn with_a_connection_limit_of_one_every_database_is_read() {
         assert!(d.error.is_none(), "{read:?}");
         assert!(d.knex_managed, "{read:?}");
     }
+    // `knex status` reads every database's Knex table too, none "absent".
+    let tables = bsi_core::knex::status(&c).await.unwrap();
+    assert_eq!(tables.len(), names.len(), "{tables:?}");
+    assert!(tables.iter().all(|t| t.error.is_none()), "{tables:?}");
     c.close().await;
 }
 

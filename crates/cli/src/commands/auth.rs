@@ -240,7 +240,7 @@ async fn sessions(
             if let Some(c) = next {
                 outln!(
                     "\nMore: {}",
-                    global.rerun_line(&["--cursor"], &["--cursor", c])
+                    global.rerun_line(&["--cursor"], &["--cursor", &c])
                 );
             }
             Ok(())
