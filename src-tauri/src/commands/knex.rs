@@ -1,5 +1,6 @@
 //! Knex migration state of the plugin databases, and releasing a held lock.
 
+use bsi_core::connect::Connections;
 use bsi_core::fixes;
 use bsi_core::knex::{self, KnexTable};
 use serde::Serialize;
@@ -50,6 +51,9 @@ pub async fn knex_unlock(
         .require_write(&format!(
             "releasing the Knex lock {lock_table} in {database}"
         ))
+        .map_err(to_ipc)?;
+    // The typed name first: a wrong one is refused before anything is read.
+    Connections::confirm_typed(&confirm, &database, "release the lock", "the database name")
         .map_err(to_ipc)?;
     let plan = Box::pin(fixes::plan(&conns, &req)).await.map_err(to_ipc)?;
     let done = Box::pin(fixes::apply(&conns, &plan, &confirm))

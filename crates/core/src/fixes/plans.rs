@@ -513,7 +513,14 @@ pub(super) async fn knex_unlock(
     .query()
     .fetch_one(&pool)
     .await
-    .map_err(|e| crate::sql::query_error(e, &ep))?
+    .map_err(|e| match crate::sql::query_error(e, &ep) {
+        CoreError::SchemaDegraded { .. } => CoreError::NotFound {
+            what: "Knex lock table",
+            name: format!("{schema_name}.{table} in {database}"),
+            hint: Some("`bsi knex status` names the lock tables".to_string()),
+        },
+        other => other,
+    })?
     .get(0);
     let mut plan = FixPlan::new(
         "knex_unlock",
