@@ -217,6 +217,24 @@ pub(crate) fn entity_problem(raw: Option<&str>, parsed: Option<&Value>) -> Optio
     })
 }
 
+/// The longest text a list row carries for one field, in characters; the detail has all of it.
+pub const LIST_FIELD_MAX: usize = 1000;
+/// The most tags a list row carries.
+pub const LIST_TAGS_MAX: usize = 50;
+
+/// `text` cut to [`LIST_FIELD_MAX`] characters, with an ellipsis when cut.
+fn clip(text: String) -> String {
+    match text.char_indices().nth(LIST_FIELD_MAX) {
+        Some((at, _)) => {
+            let mut t = text;
+            t.truncate(at);
+            t.push('…');
+            t
+        }
+        None => text,
+    }
+}
+
 impl EntitySummary {
     fn from_row(entity_ref: String, raw: Option<&str>, updated: Option<String>) -> Self {
         // The common case reads only the listed fields and skips the rest of the document
@@ -224,7 +242,7 @@ impl EntitySummary {
         // tolerant path below.
         if let Some(r) = raw.and_then(|r| serde_json::from_str::<ListFields>(r).ok()) {
             let parts = EntityRef::split(&entity_ref);
-            let s = |v: Option<Cow<'_, str>>| v.map(|v| redact_text(&v));
+            let s = |v: Option<Cow<'_, str>>| v.map(|v| clip(redact_text(&v)));
             let (meta, spec) = (r.metadata.unwrap_or_default(), r.spec.unwrap_or_default());
             return EntitySummary {
                 kind: s(r.kind).unwrap_or(parts.kind),
@@ -238,7 +256,8 @@ impl EntitySummary {
                     .tags
                     .unwrap_or_default()
                     .iter()
-                    .map(|t| redact_text(t))
+                    .take(LIST_TAGS_MAX)
+                    .map(|t| clip(redact_text(t)))
                     .collect(),
                 last_updated_at: updated,
                 problem: None,
@@ -248,7 +267,11 @@ impl EntitySummary {
         let parsed: Option<Value> = raw.and_then(|r| serde_json::from_str(r).ok());
         let problem = entity_problem(raw, parsed.as_ref());
         let v = parsed.unwrap_or(Value::Null);
-        let s = |p: &str| v.pointer(p).and_then(Value::as_str).map(redact_text);
+        let s = |p: &str| {
+            v.pointer(p)
+                .and_then(Value::as_str)
+                .map(|t| clip(redact_text(t)))
+        };
         let parts = EntityRef::split(&entity_ref);
         EntitySummary {
             kind: s("/kind").unwrap_or(parts.kind),
@@ -264,7 +287,8 @@ impl EntitySummary {
                 .map(|a| {
                     a.iter()
                         .filter_map(Value::as_str)
-                        .map(redact_text)
+                        .take(LIST_TAGS_MAX)
+                        .map(|t| clip(redact_text(t)))
                         .collect()
                 })
                 .unwrap_or_default(),
