@@ -338,14 +338,16 @@ pub async fn run(conns: &Arc<Connections>, t: &Thresholds) -> Result<Report> {
             _ => out,
         }
     };
+    // Each room's future is large: boxed, the pass leaves room on a runtime worker thread's
+    // stack in a debug build (the app runs it on one).
     let (cat, scaf, auth, knex, sched, connections, tables) = tokio::join!(
-        area_out(Area::Catalog),
-        area_out(Area::Scaffolder),
-        area_out(Area::Auth),
-        knex::check(conns, &d),
-        scheduler::check(conns, &d, t),
-        connections::check(conns, &d, t),
-        tables::check(conns, &d, t),
+        Box::pin(area_out(Area::Catalog)),
+        Box::pin(area_out(Area::Scaffolder)),
+        Box::pin(area_out(Area::Auth)),
+        Box::pin(knex::check(conns, &d)),
+        Box::pin(scheduler::check(conns, &d, t)),
+        Box::pin(connections::check(conns, &d, t)),
+        Box::pin(tables::check(conns, &d, t)),
     );
     let mut all = Out::default();
     all.findings.extend(unreadable_databases(&d));
