@@ -9,8 +9,8 @@ use crate::commands::knex::KnexCommand;
 use crate::commands::migrate::MigrateCommand;
 use crate::commands::profile::ProfileCommand;
 use crate::commands::{
-    auth, browse, catalog, databases, demo, doctor, graph, installations, knex, migrate, profile,
-    scaffolder,
+    auth, browse, catalog, databases, demo, doctor, fix, graph, installations, knex, migrate,
+    profile, scaffolder,
 };
 use crate::global::Global;
 
@@ -52,6 +52,11 @@ pub enum Command {
     /// its evidence and the next command. Exits 0 when nothing is at warning or above, 12 for
     /// warnings, 13 for critical findings.
     Doctor,
+    /// Guarded fixes, done as Backstage's own code does them (write mode only): each shows its
+    /// SQL, asks for the database's name (or --yes), runs in one transaction and is recorded in
+    /// the audit log. --dry-run shows the plan without changing anything.
+    #[command(subcommand)]
+    Fix(crate::commands::fix::FixCommand),
     /// Start a local PostgreSQL with generated Backstage data and open the app on it.
     Demo(DemoArgs),
     #[command(flatten)]
@@ -80,6 +85,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Keyring => profile::keyring_status(&cli.global).await,
         Command::Migrate(cmd) => migrate::run(&cli.global, cmd).await,
         Command::Knex(cmd) => knex::run(&cli.global, cmd).await,
+        Command::Fix(cmd) => fix::run(&cli.global, cmd).await,
         Command::Demo(args) => demo::run(&cli.global, args).await,
         Command::Catalog(cmd) => catalog::run(&cli.global, cmd).await,
         Command::Graph(cmd) => graph::run(&cli.global, cmd).await,

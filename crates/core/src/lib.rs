@@ -20,6 +20,7 @@ pub mod doctor;
 pub mod eras;
 pub mod error;
 pub mod export;
+pub mod fixes;
 pub mod graph;
 pub mod installations;
 pub mod knex;

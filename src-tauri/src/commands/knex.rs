@@ -1,6 +1,6 @@
 //! Knex migration state of the plugin databases, and releasing a held lock.
 
-use bsi_core::connect::Connections;
+use bsi_core::fixes;
 use bsi_core::knex::{self, KnexTable};
 use serde::Serialize;
 use tauri::State;
@@ -41,13 +41,27 @@ pub async fn knex_unlock(
     confirm: String,
 ) -> CmdResult<UnlockOutcome> {
     let conns = state.connections().await.map_err(to_ipc)?;
-    let release = knex::LockRelease::prepare(&conns, &database, &lock_table).map_err(to_ipc)?;
-    Connections::confirm_typed(&confirm, &database, "release the lock", "the database name")
+    // A guarded fix: planned, confirmed, one transaction, recorded in the audit log.
+    let req = fixes::FixRequest::KnexUnlock {
+        database: database.clone(),
+        lock_table: lock_table.clone(),
+    };
+    conns
+        .require_write(&format!(
+            "releasing the Knex lock {lock_table} in {database}"
+        ))
         .map_err(to_ipc)?;
-    let n = release.run(&conns).await.map_err(to_ipc)?;
+    let plan = Box::pin(fixes::plan(&conns, &req)).await.map_err(to_ipc)?;
+    let done = Box::pin(fixes::apply(&conns, &plan, &confirm))
+        .await
+        .map_err(to_ipc)?;
+    let table = match lock_table.split_once('.') {
+        Some(_) => lock_table,
+        None => format!("public.{lock_table}"),
+    };
     Ok(UnlockOutcome {
         database,
-        table: release.qualified_table(),
-        released: u32::try_from(n).unwrap_or(u32::MAX),
+        table,
+        released: u32::try_from(done.rows.first().copied().unwrap_or(0)).unwrap_or(u32::MAX),
     })
 }

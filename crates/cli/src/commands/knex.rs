@@ -1,9 +1,8 @@
 //! `bsi knex status|unlock`.
 
 use clap::Subcommand;
-use std::io::{BufRead, IsTerminal, Write};
 
-use bsi_core::{CoreError, Result, knex};
+use bsi_core::{Result, knex};
 
 use crate::global::Global;
 use crate::{context, output};
@@ -21,10 +20,27 @@ pub enum KnexCommand {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+        /// Print the plan and the SQL only; change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
 pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
+    // Releasing a lock is a guarded fix: its plan, the confirmation, one transaction, the audit log.
+    if let KnexCommand::Unlock {
+        database,
+        table,
+        yes,
+        dry_run,
+    } = cmd
+    {
+        let req = bsi_core::fixes::FixRequest::KnexUnlock {
+            database,
+            lock_table: table,
+        };
+        return crate::commands::fix::run_request(global, req, dry_run, yes).await;
+    }
     let conns = context::resolve(global, None).await?.connections();
     let result = async {
         match cmd {
@@ -44,48 +60,47 @@ pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
                         .map(|t| {
                             vec![
                                 t.database.clone(),
-                                if t.schema == "public" { t.table.clone() } else { format!("{}.{}", t.schema, t.table) },
-                                if t.error.is_some() { "unreadable".into() } else { t.applied.to_string() },
+                                if t.schema == "public" {
+                                    t.table.clone()
+                                } else {
+                                    format!("{}.{}", t.schema, t.table)
+                                },
+                                if t.error.is_some() {
+                                    "unreadable".into()
+                                } else {
+                                    t.applied.to_string()
+                                },
                                 t.newest.clone().unwrap_or_else(|| "-".into()),
-                                if t.locked { "HELD".into() } else if t.lock_table.is_some() { "free".into() } else { "no lock table".into() },
+                                if t.locked {
+                                    "HELD".into()
+                                } else if t.lock_table.is_some() {
+                                    "free".into()
+                                } else {
+                                    "no lock table".into()
+                                },
                             ]
                         })
                         .collect(),
                 );
                 for t in tables.iter().filter(|t| t.error.is_some()) {
-                    outln!("\n{}.{}: cannot be read: {}", t.database, t.table, t.error.as_deref().unwrap_or_default());
+                    outln!(
+                        "\n{}.{}: cannot be read: {}",
+                        t.database,
+                        t.table,
+                        t.error.as_deref().unwrap_or_default()
+                    );
                 }
                 for t in tables.iter().filter(|t| t.locked) {
-                    outln!("\n{}.{}: {}", t.database, t.table, t.hint.as_deref().unwrap_or_default());
+                    outln!(
+                        "\n{}.{}: {}",
+                        t.database,
+                        t.table,
+                        t.hint.as_deref().unwrap_or_default()
+                    );
                 }
                 Ok(())
             }
-            KnexCommand::Unlock { database, table, yes } => {
-                let release = knex::LockRelease::prepare(&conns, &database, &table)?;
-                let (schema, table) = (&release.schema, &release.table);
-                if !yes {
-                    if !std::io::stdin().is_terminal() {
-                        return Err(CoreError::config("unlocking needs a confirmation: run it on a terminal or pass --yes"));
-                    }
-                    out!("Release the Knex lock {schema}.{table} in database {database} on {}? Type the database name to confirm: ", conns.profile().server());
-                    std::io::stdout().flush().ok();
-                    let mut answer = String::new();
-                    std::io::stdin().lock().read_line(&mut answer).ok();
-                    if answer.trim() != database {
-                        return Err(CoreError::Cancelled);
-                    }
-                }
-                let n = release.run(&conns).await?;
-                if global.json {
-                    return output::json(&serde_json::json!({ "database": database, "table": format!("{schema}.{table}"), "released": n }));
-                }
-                if n == 0 {
-                    outln!("{schema}.{table} in {database} was not locked; nothing changed.");
-                } else {
-                    outln!("Released the lock {schema}.{table} in {database}. Restart Backstage to let it finish its migrations.");
-                }
-                Ok(())
-            }
+            KnexCommand::Unlock { .. } => Ok(()),
         }
     }
     .await;

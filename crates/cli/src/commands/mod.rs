@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod databases;
 pub mod demo;
 pub mod doctor;
+pub mod fix;
 pub mod graph;
 pub mod installations;
 pub mod knex;

@@ -254,7 +254,9 @@ impl Connections {
             let deadline = Instant::now() + session.connect_timeout();
             let mut pause = Duration::from_millis(20);
             loop {
-                match session.connect_once(ep).await {
+                // Boxed: the classification of a failure is a large future, and this loop
+                // would otherwise carry it in every caller's.
+                match Box::pin(session.connect_once(ep)).await {
                     Err(e) if is_role_limit(&e) && Instant::now() + pause < deadline => {
                         self.health.set_lean();
                         self.release_idle().await;
