@@ -26,6 +26,8 @@ registry! {
     // overview
     overview::overview,
     overview::installations,
+    // doctor
+    doctor::doctor,
     // catalog
     catalog::entities,
     catalog::facets,

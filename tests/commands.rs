@@ -169,6 +169,34 @@ fn arr(v: &Value) -> &Vec<Value> {
     v.as_array().unwrap_or_else(|| panic!("not an array: {v}"))
 }
 
+/// The doctor's findings come worst first, and `worst` is the first one's severity.
+fn assert_ranked(report: &Value) {
+    let rank = |s: &Value| match s.as_str().unwrap() {
+        "critical" => 0,
+        "warning" => 1,
+        "info" => 2,
+        "ok" => 3,
+        other => panic!("unknown severity {other}"),
+    };
+    let findings = arr(&report["findings"]);
+    assert!(!findings.is_empty(), "{report}");
+    let ranks: Vec<i32> = findings.iter().map(|f| rank(&f["severity"])).collect();
+    assert!(
+        ranks.windows(2).all(|w| w[0] <= w[1]),
+        "not ranked: {report}"
+    );
+    assert_eq!(report["worst"], findings[0]["severity"], "{report}");
+}
+
+/// Every next step's command line of a doctor's report.
+fn next_commands(report: &Value) -> Vec<String> {
+    arr(&report["findings"])
+        .iter()
+        .flat_map(|f| arr(&f["next"]).iter())
+        .filter_map(|n| n["command"].as_str().map(str::to_string))
+        .collect()
+}
+
 #[test]
 fn profiles_are_added_listed_opened_and_removed() {
     let a = app();
@@ -361,6 +389,25 @@ fn every_area_answers_on_generated_data() {
 
     let o = a.ok("overview", json!({ "op": "ov-1" }));
     assert!(arr(&o["discovery"]["databases"]).len() >= 4, "{o}");
+
+    // The doctor's findings, worst first, with next steps for this profile.
+    let report = a.ok("doctor", json!({ "op": "doctor-1" }));
+    assert_ranked(&report);
+    let ids: Vec<&str> = arr(&report["findings"])
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"catalog.processing_errors"), "{ids:?}");
+    assert!(ids.contains(&"catalog.orphans"), "{ids:?}");
+    let commands = next_commands(&report);
+    assert!(!commands.is_empty(), "{report}");
+    for c in &commands {
+        assert!(c.starts_with("bsi --profile areas "), "{c}");
+    }
+    assert!(
+        commands.contains(&"bsi --profile areas errors".to_string()),
+        "{commands:?}"
+    );
     let counts = &o["counts"];
     assert!(
         counts["entities"]["value"].as_i64().unwrap() > 0,
@@ -805,6 +852,19 @@ fn a_held_knex_lock_is_shown_and_released_in_write_mode() {
     assert_eq!(first["database"], json!(db), "{o}");
     assert_eq!(first["locked"], true, "{o}");
     assert!(first["hint"].is_string());
+    // The doctor ranks it first, as critical, with the unlock command for this profile.
+    let report = a.ok("doctor", json!({ "op": null }));
+    assert_ranked(&report);
+    let held = &arr(&report["findings"])[0];
+    assert_eq!(held["id"], "knex.lock_held", "{report}");
+    assert_eq!(held["severity"], "critical");
+    assert_eq!(report["worst"], "critical");
+    assert!(
+        next_commands(&report).contains(&format!(
+            "bsi --profile knex --write knex unlock {db} public.knex_migrations_lock"
+        )),
+        "{report}"
+    );
     let unlock = json!({ "database": db, "lockTable": "knex_migrations_lock", "confirm": db });
     assert_eq!(a.code("knex_unlock", unlock.clone()), "read_only");
     a.ok(
@@ -871,6 +931,16 @@ fn installations_are_listed_chosen_for_the_run_and_saved_as_profiles() {
         .map(|d| d["database"].as_str().unwrap())
         .collect();
     assert_eq!(names, [format!("{b_prefix}catalog")]);
+    // The doctor's next steps point a pasted command at the installation of this run.
+    let report = a.ok("doctor", json!({ "op": null }));
+    let commands = next_commands(&report);
+    assert!(!commands.is_empty(), "{report}");
+    for c in &commands {
+        assert!(
+            c.starts_with(&format!("bsi --profile inst --prefix {b_prefix} ")),
+            "{c}"
+        );
+    }
     let list = a.ok("installations", json!({ "op": null }));
     assert_eq!(list["suggest_others"], false, "{list}");
     let saved = a.ok("get_profile", json!({ "name": "inst" }));

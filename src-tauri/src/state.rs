@@ -196,9 +196,13 @@ impl AppState {
         Fut: std::future::Future<Output = Result<T>>,
     {
         let conns = self.connections().await?;
+        // Boxed: a core read's future is large, and held inline by every wrapper up to the
+        // command's (each a stack frame of its size in a debug build), it overflows the 2 MiB
+        // stack of a runtime worker thread.
+        let fut = Box::pin(f(conns.clone()));
         let res = match op {
-            Some(op) => conns.run_op(&op, f(conns.clone())).await,
-            None => conns.watch(f(conns.clone())).await,
+            Some(op) => conns.run_op(&op, fut).await,
+            None => conns.watch(fut).await,
         };
         // A pool that timed out says why when a fresh connection tells it.
         let res = match res {

@@ -291,6 +291,53 @@ for (const era of ERAS) {
   });
 }
 
+/** The Health section's findings once the doctor answered: `{id, severity}` of each. */
+async function healthFindings() {
+  const health = await find('health');
+  return eventually(async () => {
+    if ((await health.findElements(tid('error'))).length > 0) {
+      throw new Error(`the health section shows an error: ${await health.getText()}`);
+    }
+    const items = await health.findElements(tid('finding'));
+    if (items.length === 0 && (await health.findElements(tid('health-passed'))).length === 0) return false;
+    return Promise.all(
+      items.map(async (f) => ({ el: f, id: await f.getAttribute('data-id'), severity: await f.getAttribute('data-severity') })),
+    );
+  }, 'the health section shows its findings', 120000);
+}
+
+e2e('the Overview shows the health findings, worst first, and leads to the view of a held Knex lock', async () => {
+  // The demo installation: findings ranked, no error.
+  driver = await open(['--profile', 'demo']);
+  const demo = await healthFindings();
+  const order = ['critical', 'warning', 'info', 'ok'];
+  const ranks = demo.map((f) => order.indexOf(f.severity));
+  assert.ok(ranks.every((r) => r >= 0), JSON.stringify(demo.map((f) => f.severity)));
+  assert.ok(ranks.every((r, i) => i === 0 || ranks[i - 1] <= r), `not ranked: ${demo.map((f) => f.severity)}`);
+  assert.equal(await count('[data-testid="health"] [data-testid="error"]'), 0, await bodyText());
+  await find('database-row');
+  await shot('overview-health');
+  await close();
+
+  // The 2022 installation has a Knex lock left held: critical, first, with its unlock command.
+  await useInstallation('bs202208_');
+  const held = await eventually(async () => {
+    const all = await healthFindings();
+    return all.find((f) => f.id === 'knex.lock_held') ?? false;
+  }, 'the held Knex lock is a finding', 120000);
+  assert.equal(held.severity, 'critical');
+  const first = (await healthFindings())[0];
+  assert.equal(first.severity, 'critical', `the first finding is ${first.id}`);
+  assert.match(await (await held.el.findElement(tid('severity'))).getText(), /critical/i);
+  const next = await (await held.el.findElement(tid('finding-next'))).getText();
+  assert.match(next, /bsi --profile demo --prefix bs202208_ .*knex unlock/, next);
+  assert.ok(await held.el.findElement(tid('copy-command')));
+  await shot('overview-health-knex');
+  await (await held.el.findElement(tid('finding-open'))).click();
+  await find('view-knex');
+  await find('knex-row');
+});
+
 e2e('an unknown profile shows a clear error in the window', async () => {
   driver = await open(['--profile', 'no-such-profile']);
   const err = await find('error');

@@ -40,6 +40,7 @@ import type {
   ProfileInput,
   ProfileView,
   RelationPath,
+  Report,
   SavedProfile,
   ScopeTables,
   SearchQuery,
@@ -240,6 +241,16 @@ export function overview(op?: string | null): Promise<Overview> {
  */
 export function installations(op?: string | null): Promise<Installations> {
   return call<Installations>('installations', { op: op ?? null }, true);
+}
+
+/**
+ * The doctor's findings on the open profile's installation with the default thresholds, worst
+ * first, each with its evidence; every next step's `command` is a `bsi --profile NAME ...`
+ * line (with `--prefix` or `--schema-mode --database` when this run was switched to another
+ * installation). Checks that did not run here are in `skipped`.
+ */
+export function doctor(op?: string | null): Promise<Report> {
+  return call<Report>('doctor', { op: op ?? null }, true);
 }
 
 /** A page of entities, filtered and sorted; pass `next_cursor` back for the next page. */

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+pub use bsi_core::cmdline::shell_word;
+
 /// Options every command takes: where to connect and how to print.
 #[derive(Debug, Args, Clone, Default)]
 pub struct Global {
@@ -185,18 +187,6 @@ fn url_without_password(url: &str) -> String {
         s.push_str(&params.join("&"));
     }
     s
-}
-
-/// `s` as one shell word: as is when it is plain, else in single quotes.
-pub fn shell_word(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@,+%".contains(c));
-    if plain {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
 }
 
 /// Rewrites `--app-config A B C` into `--app-config A --app-config B --app-config C`, so that

@@ -4,9 +4,9 @@
 //! [`EXIT_CRITICAL`] for critical findings.
 
 use bsi_core::Result;
-use bsi_core::doctor::{self, Finding, NextStep, Report, Severity};
+use bsi_core::doctor::{self, Finding, Report, Severity};
 
-use crate::global::{Global, shell_word};
+use crate::global::Global;
 use crate::{context, output};
 
 /// The exit code when the worst finding is a warning.
@@ -23,13 +23,11 @@ pub fn exit_code(r: &Report) -> i32 {
     }
 }
 
-/// A next step as the user pastes it.
-fn command(global: &Global, n: &NextStep) -> Option<String> {
-    if n.args.is_empty() {
-        return None;
-    }
-    let words: Vec<String> = n.args.iter().map(|a| shell_word(a)).collect();
-    Some(global.same_run_line(&words))
+/// The options of this run that a pasted next step needs: the connection, then the layout.
+fn run_options(global: &Global) -> Vec<String> {
+    let mut options = global.connection_args();
+    options.extend(global.layout_args());
+    options
 }
 
 /// Runs the doctor; returns the exit code.
@@ -37,31 +35,17 @@ pub async fn run(global: &Global) -> Result<i32> {
     let conns = context::resolve(global, None).await?.connections();
     let result = doctor::doctor(&conns).await;
     conns.close().await;
-    let report = result?;
+    // The pasteable command lines ride along with each step.
+    let report = result?.with_commands(&run_options(global));
     if global.json {
-        // The pasteable command lines ride along with each finding.
-        let mut v = serde_json::to_value(&report)
-            .map_err(|e| bsi_core::CoreError::Internal(e.to_string()))?;
-        if let Some(list) = v.get_mut("findings").and_then(|f| f.as_array_mut()) {
-            for (item, f) in list.iter_mut().zip(&report.findings) {
-                for (step, n) in item["next"]
-                    .as_array_mut()
-                    .into_iter()
-                    .flatten()
-                    .zip(&f.next)
-                {
-                    step["command"] = command(global, n).into();
-                }
-            }
-        }
-        output::json(&v)?;
+        output::json(&report)?;
         return Ok(exit_code(&report));
     }
-    print(global, &report);
+    print(&report);
     Ok(exit_code(&report))
 }
 
-fn print(global: &Global, r: &Report) {
+fn print(r: &Report) {
     let count = |s: Severity| r.findings.iter().filter(|f| f.severity == s).count();
     outln!(
         "{} critical, {} warning, {} info, {} ok (checked at {} by the database's clock)",
@@ -72,7 +56,7 @@ fn print(global: &Global, r: &Report) {
         r.checked_at.as_deref().unwrap_or("-")
     );
     for f in r.findings.iter().filter(|f| f.severity != Severity::Ok) {
-        finding(global, f);
+        finding(f);
     }
     let ok: Vec<&str> = r
         .findings
@@ -91,7 +75,7 @@ fn print(global: &Global, r: &Report) {
     }
 }
 
-fn finding(global: &Global, f: &Finding) {
+fn finding(f: &Finding) {
     outln!(
         "\n{} [{}] {}",
         f.severity.as_str().to_uppercase(),
@@ -105,7 +89,7 @@ fn finding(global: &Global, f: &Finding) {
         outln!("    e.g. {}", f.examples.join(", "));
     }
     for n in &f.next {
-        match command(global, n) {
+        match &n.command {
             Some(c) => outln!("  → {c}    # {}", n.what),
             None => outln!("  → {}", n.what),
         }

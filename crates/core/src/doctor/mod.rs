@@ -27,6 +27,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::area::Area;
+use crate::cmdline;
 use crate::connect::{Connections, map_query_error};
 use crate::discovery::{Discovery, discover};
 use crate::error::{CoreError, Result};
@@ -68,6 +69,17 @@ pub struct NextStep {
     /// The command's words after `bsi` and the connection options, each one word (not
     /// shell-quoted). `--write` comes first for a step that needs write mode.
     pub args: Vec<String>,
+    /// The whole command line to paste, with the run's options ([`Report::with_commands`]);
+    /// `None` for advice, and until a shell fills it in.
+    pub command: Option<String>,
+}
+
+impl NextStep {
+    /// The step as a `bsi` command line with `options` (shell words) before its words; `None`
+    /// for advice.
+    pub fn command_line(&self, options: &[String]) -> Option<String> {
+        (!self.args.is_empty()).then(|| cmdline::line(options, &self.args))
+    }
 }
 
 /// The most examples a finding lists.
@@ -127,6 +139,7 @@ impl Finding {
         self.next.push(NextStep {
             what: what.to_string(),
             args: args.iter().map(|a| a.to_string()).collect(),
+            command: None,
         });
         self
     }
@@ -220,6 +233,16 @@ impl Report {
     pub fn with_id<'a>(&'a self, id: &str) -> impl Iterator<Item = &'a Finding> + use<'a> {
         let id = id.to_string();
         self.findings.iter().filter(move |f| f.id == id)
+    }
+
+    /// The report with every step's [`NextStep::command`] filled in: `bsi`, the `options`
+    /// (shell words: the connection and layout options of the run, see [`cmdline`]), the
+    /// step's words.
+    pub fn with_commands(mut self, options: &[String]) -> Self {
+        for step in self.findings.iter_mut().flat_map(|f| f.next.iter_mut()) {
+            step.command = step.command_line(options);
+        }
+        self
     }
 }
 
@@ -315,14 +338,16 @@ pub async fn run(conns: &Arc<Connections>, t: &Thresholds) -> Result<Report> {
             _ => out,
         }
     };
+    // Each room's future is large: boxed, the pass leaves room on a runtime worker thread's
+    // stack in a debug build (the app runs it on one).
     let (cat, scaf, auth, knex, sched, connections, tables) = tokio::join!(
-        area_out(Area::Catalog),
-        area_out(Area::Scaffolder),
-        area_out(Area::Auth),
-        knex::check(conns, &d),
-        scheduler::check(conns, &d, t),
-        connections::check(conns, &d, t),
-        tables::check(conns, &d, t),
+        Box::pin(area_out(Area::Catalog)),
+        Box::pin(area_out(Area::Scaffolder)),
+        Box::pin(area_out(Area::Auth)),
+        Box::pin(knex::check(conns, &d)),
+        Box::pin(scheduler::check(conns, &d, t)),
+        Box::pin(connections::check(conns, &d, t)),
+        Box::pin(tables::check(conns, &d, t)),
     );
     let mut all = Out::default();
     all.findings.extend(unreadable_databases(&d));

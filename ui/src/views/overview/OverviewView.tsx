@@ -1,5 +1,7 @@
-// The overview: each plugin database with its areas, size and Knex state (a held lock stands
-// out), and the health counts of the catalog, scaffolder and auth.
+// The overview: the doctor's findings first (read beside the rest, so they never hold it up),
+// then each plugin database with its areas, size and Knex state (a held lock stands out), and
+// the health counts of the catalog, scaffolder and auth.
+import { useEffect } from 'react';
 import * as cmd from '../../commands';
 import type { Count } from '../../bindings/Count';
 import type { DatabaseInfo } from '../../bindings/DatabaseInfo';
@@ -12,6 +14,7 @@ import { formatBytes, formatCount } from '../../lib/format';
 import { useNav, type Route } from '../../lib/nav';
 import { useSession } from '../../lib/session';
 import { useQuery } from '../../lib/useQuery';
+import { Health } from './Health';
 import { InstallationList, OtherInstallationsNote, useInstallations } from './Installations';
 
 function Stat({ label, count, bad, to, testid }: { label: string; count: Count; bad?: boolean; to?: Route; testid: string }) {
@@ -167,6 +170,11 @@ export function OverviewView() {
   const session = useSession();
   const p = session.status?.profile;
   const q = useQuery((op) => cmd.overview(op), [p?.name, p?.write_mode, p?.layout], p != null);
+  // The doctor's pass runs at the same time, on its own operation id.
+  const health = useQuery((op) => cmd.doctor(op), [p?.name, p?.layout], p != null);
+  const cancelHealth = health.cancel;
+  // Leaving the Overview stops a pass that is still running.
+  useEffect(() => cancelHealth, [cancelHealth]);
   // Read after the overview, so that the first screen does not wait for every database.
   const inst = useInstallations(q.data != null);
 
@@ -204,10 +212,19 @@ export function OverviewView() {
           </span>
         )}
         <span className="spacer" />
-        <button type="button" className="button" onClick={q.reload} disabled={q.status === 'loading'}>
+        <button
+          type="button"
+          className="button"
+          onClick={() => {
+            q.reload();
+            health.reload();
+          }}
+          disabled={q.status === 'loading'}
+        >
           Refresh
         </button>
       </div>
+      <Health q={health} />
       {q.status === 'loading' && (
         <Progress label="Reading the databases" onCancel={q.cancel} />
       )}
