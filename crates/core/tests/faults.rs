@@ -444,7 +444,10 @@ async fn with_a_connection_limit_of_one_every_database_is_read() {
         );
         s.psql(
             &db,
-            &format!("SET ROLE \"{user}\"; CREATE TABLE knex_migrations (id int)"),
+            &format!(
+                "SET ROLE \"{user}\"; CREATE TABLE knex_migrations (id serial PRIMARY KEY, \
+                 name varchar(255), batch int, migration_time timestamptz)"
+            ),
         );
         names.push(db);
     }
