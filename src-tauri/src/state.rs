@@ -178,6 +178,7 @@ impl AppState {
         // an error when a password was given.
         let sources = PasswordSources {
             for_run: selection.password,
+            command: profile.password_command.clone(),
             keyring: Some(profile.keyring_accounts()),
             ..PasswordSources::default()
         };
@@ -209,6 +210,12 @@ impl AppState {
             Err(e) => Err(conns.explain(e).await),
             ok => ok,
         };
+        if let Err(CoreError::Authentication { .. }) = &res
+            && conns.profile().password_command.is_some()
+        {
+            // A password command's token may have expired: the next action runs it again.
+            self.reset().await;
+        }
         if let Err(CoreError::SchemaDegraded { .. }) = &res {
             // The next try reads the live schema again (a table may have come back).
             conns.forget_views();

@@ -3,8 +3,8 @@
 //! The profile comes from `--profile` (or `BSI_PROFILE`), `--url` or `--app-config`, then the
 //! run's overrides (`--prefix`, `--schema-mode`, `--database`, `--write`) apply. The password, first found
 //! wins (the core's `Credentials::resolve`): `--password-stdin`, the password inside `--url` or
-//! the app-config, `PGPASSWORD`, the OS keyring, and a prompt on a terminal (kept for this run
-//! only).
+//! the app-config, the password command (`--password-command`, else the profile's),
+//! `PGPASSWORD`, the OS keyring, and a prompt on a terminal (kept for this run only).
 
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal};
@@ -151,6 +151,10 @@ pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
         },
         with_connection: password,
         plugins_with_connection: plugin_passwords,
+        command: global
+            .password_command
+            .clone()
+            .or_else(|| profile.password_command.clone()),
         pg_password: PasswordSources::pg_password(&env),
         keyring: saved.then(|| profile.keyring_accounts()),
     };

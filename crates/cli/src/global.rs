@@ -37,6 +37,10 @@ pub struct Global {
     /// Read the password from the first line of standard input.
     #[arg(long, global = true)]
     pub password_stdin: bool,
+    /// Run CMD (with `sh -c`) and use the first line of its output as the password, for this
+    /// run (instead of the profile's own password command).
+    #[arg(long, global = true, value_name = "CMD")]
+    pub password_command: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,

@@ -216,6 +216,10 @@ pub struct PasswordSources {
     pub with_connection: Option<Secret>,
     /// Plugin overrides' own passwords found with the connection (app-config files).
     pub plugins_with_connection: HashMap<String, Secret>,
+    /// A command whose first line of output is the password: `--password-command`, else the
+    /// profile's ([`crate::profile::Profile::password_command`]); run only when the sources
+    /// before it have none.
+    pub command: Option<String>,
     /// `PGPASSWORD`, for the shells that honour it as libpq does ([`PasswordSources::pg_password`]).
     pub pg_password: Option<Secret>,
     /// The OS keyring entries of a saved profile, its plugins' own passwords included.
@@ -262,10 +266,14 @@ impl Credentials {
         prompt: Option<Prompt<'_>>,
     ) -> Result<Credentials> {
         let nonempty = |p: Option<Secret>| p.filter(|p| !p.is_empty());
+        let mut password = nonempty(sources.for_run).or_else(|| nonempty(sources.with_connection));
+        if password.is_none()
+            && let Some(cmd) = sources.command.as_deref().filter(|c| !c.trim().is_empty())
+        {
+            password = Some(run_password_command(cmd).await?);
+        }
         let mut out = Credentials {
-            password: nonempty(sources.for_run)
-                .or_else(|| nonempty(sources.with_connection))
-                .or_else(|| nonempty(sources.pg_password)),
+            password: password.or_else(|| nonempty(sources.pg_password)),
             plugin_passwords: sources
                 .plugins_with_connection
                 .into_iter()
@@ -302,6 +310,74 @@ impl Credentials {
             (None, None) => Ok(out),
         }
     }
+}
+
+/// How long a password command may run.
+pub const PASSWORD_COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs `cmd` with `sh -c` (no input) and returns the first line of its output. Its output is
+/// never logged; a failure says the exit status and the first lines of its standard error
+/// (which a command uses for its own messages).
+pub async fn run_password_command(cmd: &str) -> Result<Secret> {
+    use tokio::process::Command;
+    tracing::debug!("running the password command");
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            CoreError::config(format!("the password command could not be started: {e}"))
+        })?;
+    let out = tokio::time::timeout(PASSWORD_COMMAND_TIMEOUT, child.wait_with_output())
+        .await
+        .map_err(|_| {
+            CoreError::config(format!(
+                "the password command did not finish within {} s (it gets no input: a command \
+                 that asks for something on the terminal cannot answer here)",
+                PASSWORD_COMMAND_TIMEOUT.as_secs()
+            ))
+        })?
+        .map_err(|e| CoreError::config(format!("the password command failed to run: {e}")))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let err: Vec<&str> = err
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(5)
+            .collect();
+        let status = match out.status.code() {
+            Some(c) => format!("exit status {c}"),
+            None => "ended by a signal".to_string(),
+        };
+        return Err(CoreError::config(format!(
+            "the password command failed ({status}){}; check it in a shell: its first line of \
+             output must be the password",
+            if err.is_empty() {
+                String::new()
+            } else {
+                format!(", saying: {}", crate::redact::redact_text(&err.join(" / ")))
+            }
+        )));
+    }
+    let text = String::from_utf8(out.stdout)
+        .map_err(|_| CoreError::config("the password command's output is not UTF-8 text"))?;
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('\r');
+    if first.is_empty() {
+        return Err(CoreError::config(
+            "the password command printed nothing on its first line; its first line of output \
+             must be the password",
+        ));
+    }
+    tracing::debug!("the password command answered");
+    Ok(Secret::new(first.to_string()))
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {

@@ -34,4 +34,11 @@ write_mode: boolean, plugins?: { [key in string]: PluginOverride },
 /**
  * Where this profile came from (a URI, the environment, app-config files).
  */
-source?: string | null, };
+source?: string | null, 
+/**
+ * A shell command whose first line of output is the password (Vault, 1Password,
+ * `aws rds generate-db-auth-token`, `az account get-access-token`...): run when the
+ * profile's connections are opened and again after an authentication failure. The command
+ * is configuration, not a secret; its output is never stored or logged.
+ */
+password_command?: string, };

@@ -75,6 +75,10 @@ pub struct AddArgs {
     /// Turn write mode off.
     #[arg(long)]
     pub read_only: bool,
+    /// A shell command whose first line of output is the password, run when the profile is
+    /// used (Vault, 1Password, `aws rds generate-db-auth-token`...); "" removes it.
+    #[arg(long, value_name = "CMD")]
+    pub password_command: Option<String>,
     /// Ask for the password on the terminal and store it in the keyring.
     #[arg(long)]
     pub ask_password: bool,
@@ -122,6 +126,7 @@ async fn add(global: &Global, a: AddArgs) -> Result<()> {
     let existing = store.for_change(&a.name, a.update)?;
     let patch = ProfilePatch {
         name: a.name.clone(),
+        password_command: a.password_command.clone(),
         url: a.from_url.clone(),
         from_env: a.from_env,
         host: a.host.clone(),

@@ -40,6 +40,8 @@ pub struct ProfilePatch {
     pub write_mode: Option<bool>,
     /// Wins over a password inside the URI.
     pub password: Option<Secret>,
+    /// The password command ([`Profile::password_command`]); empty removes it.
+    pub password_command: Option<String>,
     /// What made the profile, for [`Profile::source`] when nothing else says (a URI does not).
     pub made_by: String,
 }
@@ -156,6 +158,9 @@ impl ProfilePatch {
         if let Some(w) = self.write_mode {
             profile.write_mode = w;
         }
+        if let Some(c) = &self.password_command {
+            profile.password_command = Some(c.trim().to_string()).filter(|c| !c.is_empty());
+        }
         Ok(())
     }
 }
@@ -236,6 +241,7 @@ impl ProfileInput {
             statement_timeout_secs: self.statement_timeout_secs,
             write_mode: None,
             password: text(&self.password).map(Secret::new),
+            password_command: None,
             made_by: format!("{} app", crate::PRODUCT_NAME),
         }
     }

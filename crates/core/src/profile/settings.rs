@@ -169,6 +169,13 @@ pub struct Profile {
     /// Where this profile came from (a URI, the environment, app-config files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// A shell command whose first line of output is the password (Vault, 1Password,
+    /// `aws rds generate-db-auth-token`, `az account get-access-token`...): run when the
+    /// profile's connections are opened and again after an authentication failure. The command
+    /// is configuration, not a secret; its output is never stored or logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub password_command: Option<String>,
 }
 
 fn default_prefix() -> String {
@@ -193,6 +200,7 @@ impl Profile {
             write_mode: false,
             plugins: BTreeMap::new(),
             source: None,
+            password_command: None,
         }
     }
 
