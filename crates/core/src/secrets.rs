@@ -440,6 +440,7 @@ mod tests {
             with_connection: Some(Secret::new("second")),
             pg_password: Some(Secret::new("third")),
             plugins_with_connection: HashMap::from([("auth".to_string(), Secret::new("own"))]),
+            command: None,
             keyring: None,
         };
         let mut asked = false;

@@ -236,6 +236,7 @@ pub async fn test_connection(
     let profile = state.store().and_then(|s| s.get(&name)).map_err(to_ipc)?;
     let sources = PasswordSources {
         for_run: password,
+        command: profile.password_command.clone(),
         keyring: Some(profile.keyring_accounts()),
         ..PasswordSources::default()
     };
@@ -270,6 +271,7 @@ pub async fn test_profile_input(
     let (profile, password) = patch.apply(existing, &env).map_err(to_ipc)?;
     let sources = PasswordSources {
         for_run: password,
+        command: profile.password_command.clone(),
         keyring: input.update.then(|| profile.keyring_accounts()),
         ..PasswordSources::default()
     };
