@@ -23,6 +23,10 @@ ca_file?: string | null, pool_size?: number | null, connect_timeout_secs?: numbe
  */
 password?: string | null, 
 /**
+ * A command whose first line of output is the password ([`Profile::password_command`]).
+ */
+password_command?: string | null, 
+/**
  * Replace an existing profile of that name.
  */
 update: boolean, };

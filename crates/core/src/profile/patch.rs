@@ -202,6 +202,10 @@ pub struct ProfileInput {
     /// Stored in the OS keyring, never in the profile file.
     #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub password: Option<String>,
+    /// A command whose first line of output is the password ([`Profile::password_command`]).
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    #[serde(default)]
+    pub password_command: Option<String>,
     /// Replace an existing profile of that name.
     pub update: bool,
 }
@@ -241,7 +245,7 @@ impl ProfileInput {
             statement_timeout_secs: self.statement_timeout_secs,
             write_mode: None,
             password: text(&self.password).map(Secret::new),
-            password_command: None,
+            password_command: text(&self.password_command),
             made_by: format!("{} app", crate::PRODUCT_NAME),
         }
     }

@@ -25,6 +25,7 @@ export function AddProfileDialog({ onClose, onSaved }: { onClose: () => void; on
   const [sslmode, setSslmode] = useState<SslMode | ''>('');
   const [caFile, setCaFile] = useState('');
   const [password, setPassword] = useState('');
+  const [passwordCommand, setPasswordCommand] = useState('');
   const [files, setFiles] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<UiError | null>(null);
@@ -58,6 +59,7 @@ export function AddProfileDialog({ onClose, onSaved }: { onClose: () => void; on
         if (sslmode) input.sslmode = sslmode;
         if (caFile) input.ca_file = caFile;
         if (password) input.password = password;
+        if (passwordCommand.trim()) input.password_command = passwordCommand.trim();
         const r = await cmd.addProfile(input);
         onSaved(name);
         if (r.warning) setWarning(r.warning);
@@ -171,6 +173,16 @@ export function AddProfileDialog({ onClose, onSaved }: { onClose: () => void; on
                 value={password}
                 onChange={(e) => setPassword(e.target.value)}
                 data-testid="profile-password-input"
+              />
+            </label>
+            <label className="field" title="Run with sh -c whenever the profile connects; the first line of its output is the password (Vault, 1Password, aws rds generate-db-auth-token, az account get-access-token)">
+              <span>or a password command</span>
+              <input
+                className="input mono"
+                value={passwordCommand}
+                onChange={(e) => setPasswordCommand(e.target.value)}
+                placeholder="vault kv get -field=password secret/backstage/db"
+                data-testid="profile-password-command-input"
               />
             </label>
           </div>
