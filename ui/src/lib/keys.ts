@@ -3,7 +3,7 @@ import { useEffect, useRef } from 'react';
 
 /** Whether the event comes from a text field (where letters and Backspace belong to it). */
 export function inTextField(target: EventTarget | null): boolean {
-  if (!(target instanceof HTMLElement)) return false;
+  if (typeof HTMLElement === 'undefined' || !(target instanceof HTMLElement)) return false;
   if (target.isContentEditable) return true;
   const tag = target.tagName;
   if (tag === 'TEXTAREA' || tag === 'SELECT') return true;
@@ -41,6 +41,48 @@ export const SHORTCUTS: ReadonlyArray<[string, string]> = [
   ['?', 'Show this list'],
 ];
 
+/** The parts of a key event the shortcuts look at. */
+export interface KeyPress {
+  key: string;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  altKey: boolean;
+}
+
+/** What a key press asks for. */
+export type Shortcut =
+  | { kind: 'search' }
+  | { kind: 'view'; index: number }
+  | { kind: 'back' }
+  | { kind: 'blur' }
+  | { kind: 'escape' }
+  | { kind: 'help' }
+  | { kind: 'view-by-key'; key: string }
+  | { kind: 'g' }
+  | { kind: 'none' };
+
+/**
+ * The shortcut of a key press: `typing` when it comes from a text field, `afterG` when `g` was
+ * pressed just before (the second key of `g` + letter).
+ */
+export function shortcutFor(e: KeyPress, typing: boolean, afterG: boolean): Shortcut {
+  const command = e.ctrlKey || e.metaKey;
+  if (command && !e.altKey && e.key.toLowerCase() === 'k') return { kind: 'search' };
+  if (command && !e.altKey && /^[1-9]$/.test(e.key)) return { kind: 'view', index: Number(e.key) - 1 };
+  if (e.altKey && e.key === 'ArrowLeft') return { kind: 'back' };
+  if (e.key === 'Escape') return typing ? { kind: 'blur' } : { kind: 'escape' };
+  if (typing || command || e.altKey) return { kind: 'none' };
+  if (e.key === 'Backspace') return { kind: 'back' };
+  if (e.key === '/') return { kind: 'search' };
+  if (e.key === '?') return { kind: 'help' };
+  if (afterG && e.key.length === 1) return { kind: 'view-by-key', key: e.key.toLowerCase() };
+  if (e.key === 'g') return { kind: 'g' };
+  return { kind: 'none' };
+}
+
+/** How long after `g` its letter may come. */
+export const G_WINDOW_MS = 1200;
+
 export function useShortcuts(h: ShortcutHandlers) {
   const ref = useRef(h);
   ref.current = h;
@@ -48,52 +90,39 @@ export function useShortcuts(h: ShortcutHandlers) {
     let gAt = 0;
     const onKey = (e: KeyboardEvent) => {
       const handlers = ref.current;
-      const typing = inTextField(e.target);
-      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k') {
-        if (focusSearch()) e.preventDefault();
-        return;
-      }
-      if ((e.ctrlKey || e.metaKey) && !e.altKey && /^[1-9]$/.test(e.key)) {
-        e.preventDefault();
-        handlers.view(Number(e.key) - 1);
-        return;
-      }
-      if (e.altKey && e.key === 'ArrowLeft') {
-        e.preventDefault();
-        handlers.back();
-        return;
-      }
-      if (e.key === 'Escape') {
-        if (typing && e.target instanceof HTMLElement) {
-          e.target.blur();
-          return;
-        }
-        if (handlers.escape()) e.preventDefault();
-        return;
-      }
-      if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
-      if (e.key === 'Backspace') {
-        e.preventDefault();
-        handlers.back();
-        return;
-      }
-      if (e.key === '/') {
-        if (focusSearch()) e.preventDefault();
-        return;
-      }
-      if (e.key === '?') {
-        e.preventDefault();
-        handlers.help();
-        return;
-      }
       const now = Date.now();
-      if (now - gAt < 1200 && e.key.length === 1) {
-        gAt = 0;
-        if (handlers.viewByKey(e.key.toLowerCase())) e.preventDefault();
-        return;
-      }
-      if (e.key === 'g') {
-        gAt = now;
+      const s = shortcutFor(e, inTextField(e.target), now - gAt < G_WINDOW_MS);
+      if (s.kind === 'view-by-key') gAt = 0;
+      switch (s.kind) {
+        case 'search':
+          if (focusSearch()) e.preventDefault();
+          return;
+        case 'view':
+          e.preventDefault();
+          handlers.view(s.index);
+          return;
+        case 'back':
+          e.preventDefault();
+          handlers.back();
+          return;
+        case 'blur':
+          if (e.target instanceof HTMLElement) e.target.blur();
+          return;
+        case 'escape':
+          if (handlers.escape()) e.preventDefault();
+          return;
+        case 'help':
+          e.preventDefault();
+          handlers.help();
+          return;
+        case 'view-by-key':
+          if (handlers.viewByKey(s.key)) e.preventDefault();
+          return;
+        case 'g':
+          gAt = now;
+          return;
+        case 'none':
+          return;
       }
     };
     window.addEventListener('keydown', onKey);

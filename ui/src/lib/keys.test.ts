@@ -1,0 +1,78 @@
+import { describe, expect, test, vi } from 'vitest';
+import { inTextField, listKeys, shortcutFor, type KeyPress } from './keys';
+
+const key = (k: string, mods: Partial<KeyPress> = {}): KeyPress => ({
+  key: k,
+  ctrlKey: false,
+  metaKey: false,
+  altKey: false,
+  ...mods,
+});
+
+describe('window shortcuts (as the help lists them)', () => {
+  test('/ and Ctrl+K focus the search field; Ctrl+K also while typing', () => {
+    expect(shortcutFor(key('/'), false, false)).toEqual({ kind: 'search' });
+    expect(shortcutFor(key('k', { ctrlKey: true }), false, false)).toEqual({ kind: 'search' });
+    expect(shortcutFor(key('K', { metaKey: true }), true, false)).toEqual({ kind: 'search' });
+    expect(shortcutFor(key('/'), true, false)).toEqual({ kind: 'none' });
+  });
+
+  test('Ctrl+1 … Ctrl+9 switch to the n-th view', () => {
+    expect(shortcutFor(key('1', { ctrlKey: true }), false, false)).toEqual({ kind: 'view', index: 0 });
+    expect(shortcutFor(key('9', { ctrlKey: true }), true, false)).toEqual({ kind: 'view', index: 8 });
+    expect(shortcutFor(key('0', { ctrlKey: true }), false, false)).toEqual({ kind: 'none' });
+  });
+
+  test('Alt+Left and Backspace go back, Backspace not while typing', () => {
+    expect(shortcutFor(key('ArrowLeft', { altKey: true }), true, false)).toEqual({ kind: 'back' });
+    expect(shortcutFor(key('Backspace'), false, false)).toEqual({ kind: 'back' });
+    expect(shortcutFor(key('Backspace'), true, false)).toEqual({ kind: 'none' });
+  });
+
+  test('Esc leaves a text field first, then closes', () => {
+    expect(shortcutFor(key('Escape'), true, false)).toEqual({ kind: 'blur' });
+    expect(shortcutFor(key('Escape'), false, false)).toEqual({ kind: 'escape' });
+  });
+
+  test('? shows the list; g then a letter switches view', () => {
+    expect(shortcutFor(key('?'), false, false)).toEqual({ kind: 'help' });
+    expect(shortcutFor(key('g'), false, false)).toEqual({ kind: 'g' });
+    expect(shortcutFor(key('E'), false, true)).toEqual({ kind: 'view-by-key', key: 'e' });
+    expect(shortcutFor(key('e'), false, false)).toEqual({ kind: 'none' });
+    expect(shortcutFor(key('ArrowDown'), false, true)).toEqual({ kind: 'none' });
+    expect(shortcutFor(key('e'), true, true)).toEqual({ kind: 'none' });
+  });
+
+  test('without a DOM nothing is a text field', () => {
+    expect(inTextField(null)).toBe(false);
+    expect(inTextField({} as EventTarget)).toBe(false);
+  });
+});
+
+describe('list keys', () => {
+  const press = (k: string) => {
+    const e = { key: k, target: null, preventDefault: vi.fn() };
+    return e as unknown as React.KeyboardEvent & { preventDefault: ReturnType<typeof vi.fn> };
+  };
+
+  test('move within bounds and open with Enter', () => {
+    const select = vi.fn();
+    const open = vi.fn();
+    listKeys(5, 4, select, open)(press('ArrowDown'));
+    expect(select).toHaveBeenLastCalledWith(4);
+    listKeys(5, 0, select, open)(press('k'));
+    expect(select).toHaveBeenLastCalledWith(0);
+    listKeys(5, 2, select, open)(press('j'));
+    expect(select).toHaveBeenLastCalledWith(3);
+    listKeys(5, 2, select, open)(press('End'));
+    expect(select).toHaveBeenLastCalledWith(4);
+    listKeys(5, 2, select, open)(press('Home'));
+    expect(select).toHaveBeenLastCalledWith(0);
+    const enter = press('Enter');
+    listKeys(5, 2, select, open)(enter);
+    expect(open).toHaveBeenCalledWith(2);
+    expect(enter.preventDefault).toHaveBeenCalled();
+    listKeys(5, -1, select, open)(press('Enter'));
+    expect(open).toHaveBeenCalledTimes(1);
+  });
+});
