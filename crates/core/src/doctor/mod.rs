@@ -21,6 +21,7 @@ mod knex;
 mod scaffolder;
 mod scheduler;
 mod tables;
+pub mod why;
 
 use std::sync::Arc;
 
