@@ -86,7 +86,11 @@ pub(super) async fn answer(r: &Reader<'_>, wanted: &EntityRef, t: &Thresholds) -
     ]
     .into_iter()
     .flatten()
-    .find_map(|raw| serde_json::from_str::<Value>(&raw).ok().filter(Value::is_object));
+    .find_map(|raw| {
+        serde_json::from_str::<Value>(&raw)
+            .ok()
+            .filter(Value::is_object)
+    });
     let mut seen = Seen {
         orphan_annotation: fin
             .as_ref()
@@ -187,16 +191,10 @@ async fn location(
             );
             match l.status.as_deref() {
                 Some(s) => {
-                    line.push_str(&format!(
-                        ": latest update {s} at {}",
-                        when(&l.status_at)
-                    ));
+                    line.push_str(&format!(": latest update {s} at {}", when(&l.status_at)));
                     if s == "fail" {
                         status = StepStatus::Bad;
-                        line.push_str(&format!(
-                            ": {}",
-                            short(l.message.as_deref().unwrap_or(""))
-                        ));
+                        line.push_str(&format!(": {}", short(l.message.as_deref().unwrap_or(""))));
                         seen.location_failing = Some(redact_text(&l.target));
                     }
                 }
@@ -318,10 +316,7 @@ async fn parents(
 ) -> Result<Step> {
     const TITLE: &str = "emitted by (refresh_state_references)";
     let cols = ["source_key", "source_entity_ref", "target_entity_ref"];
-    if !cols
-        .iter()
-        .all(|c| r.has("refresh_state_references", c))
-    {
+    if !cols.iter().all(|c| r.has("refresh_state_references", c)) {
         return Ok(step(
             "parents",
             TITLE,
@@ -406,14 +401,20 @@ async fn stitch(
                 ));
                 if let Some(f) = q.failures.filter(|f| *f > 0) {
                     status = StepStatus::Bad;
-                    facts.push(format!("{} so far", plural(f, "failed stitch", "failed stitches")));
+                    facts.push(format!(
+                        "{} so far",
+                        plural(f, "failed stitch", "failed stitches")
+                    ));
                 }
                 if let Some(a) = late(q.next.ago) {
                     if status == StepStatus::Ok {
                         status = StepStatus::Warn;
                     }
                     seen.queued_late = Some(a);
-                    facts.push(format!("waiting for longer than {}", human_duration(t.stitch_lag_secs)));
+                    facts.push(format!(
+                        "waiting for longer than {}",
+                        human_duration(t.stitch_lag_secs)
+                    ));
                 }
             }
             None => facts.push("no stitch pending (no stitch_queue row)".into()),
@@ -511,7 +512,10 @@ async fn search(r: &Reader<'_>, fin: Option<&Final>) -> Result<Step> {
             "search",
             TITLE,
             StepStatus::Ok,
-            vec![format!("{} (the catalog's filters find it)", plural(n, "row", "rows"))],
+            vec![format!(
+                "{} (the catalog's filters find it)",
+                plural(n, "row", "rows")
+            )],
         )
     })
 }
@@ -542,22 +546,42 @@ async fn relations(
     let broken: Vec<&Rel> = out.iter().filter(|x| !x.other_exists).collect();
     seen.broken_targets = broken.len();
     seen.relations = out.len();
-    seen.named_by = inc.iter().map(|x| &x.other).collect::<std::collections::BTreeSet<_>>().len();
+    seen.named_by = inc
+        .iter()
+        .map(|x| &x.other)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     if out.is_empty() && inc.is_empty() {
         return Ok(step(
             "relations",
             TITLE,
-            if in_final { StepStatus::Ok } else { StepStatus::Absent },
+            if in_final {
+                StepStatus::Ok
+            } else {
+                StepStatus::Absent
+            },
             vec!["no relation from or to it".into()],
         ));
     }
     if !out.is_empty() {
-        facts.push(format!("{} from it ({})", plural(out.len() as i64, "relation", "relations"), summary(&out)));
+        facts.push(format!(
+            "{} from it ({})",
+            plural(out.len() as i64, "relation", "relations"),
+            summary(&out)
+        ));
     }
     if !broken.is_empty() {
         status = StepStatus::Warn;
-        let names: Vec<String> = broken.iter().take(5).map(|x| format!("{} {}", x.kind, x.other)).collect();
-        facts.push(format!("{} to entities that do not exist: {}", broken.len(), names.join(", ")));
+        let names: Vec<String> = broken
+            .iter()
+            .take(5)
+            .map(|x| format!("{} {}", x.kind, x.other))
+            .collect();
+        facts.push(format!(
+            "{} to entities that do not exist: {}",
+            broken.len(),
+            names.join(", ")
+        ));
     }
     if !inc.is_empty() {
         let from: Vec<&str> = inc.iter().take(5).map(|x| x.other.as_str()).collect();
@@ -598,7 +622,9 @@ fn verdict(
             return (
                 v(
                     VerdictKind::Stale,
-                    format!("{r} is in the catalog but has no processing state (refresh_state row), so Backstage no longer refreshes it."),
+                    format!(
+                        "{r} is in the catalog but has no processing state (refresh_state row), so Backstage no longer refreshes it."
+                    ),
                 ),
                 vec![next("the entity", &["entity", r])],
             );
@@ -618,9 +644,15 @@ fn verdict(
             }
             None => sentence.push('.'),
         }
-        steps.push(next("entities with this name", &["entities", "--text", &wanted.name]));
+        steps.push(next(
+            "entities with this name",
+            &["entities", "--text", &wanted.name],
+        ));
         if seen.named_by > 0 {
-            steps.push(next("relations to entities that do not exist", &["broken-refs"]));
+            steps.push(next(
+                "relations to entities that do not exist",
+                &["broken-refs"],
+            ));
         }
         return (v(VerdictKind::NeverRegistered, sentence), steps);
     };
@@ -635,12 +667,19 @@ fn verdict(
             next("every entity whose processing fails", &["errors"]),
         ];
         if seen.location_failing.is_some() {
-            steps.push(next("the locations and their latest update", &["locations"]));
+            steps.push(next(
+                "the locations and their latest update",
+                &["locations"],
+            ));
         }
         return (
             v(
                 VerdictKind::ProcessingError,
-                format!("{r} fails processing with {}: {}; {served}.", e.name, short(&e.message)),
+                format!(
+                    "{r} fails processing with {}: {}; {served}.",
+                    e.name,
+                    short(&e.message)
+                ),
             ),
             steps,
         );
@@ -683,7 +722,9 @@ fn verdict(
                 return (
                     v(
                         VerdictKind::MissingParent,
-                        format!("{r} has lost its parent: nothing emits it, and the location it came from, {o}, is no longer in the catalog."),
+                        format!(
+                            "{r} has lost its parent: nothing emits it, and the location it came from, {o}, is no longer in the catalog."
+                        ),
                     ),
                     vec![
                         next("the registered locations", &["locations"]),
@@ -696,17 +737,27 @@ fn verdict(
                     VerdictKind::Orphan,
                     format!(
                         "{r} is an orphan: no parent or provider emits it any more{}; it stays {stitched_at} until it is deleted.",
-                        if seen.orphan_annotation { ", and the catalog marked it backstage.io/orphan" } else { "" }
+                        if seen.orphan_annotation {
+                            ", and the catalog marked it backstage.io/orphan"
+                        } else {
+                            ""
+                        }
                     ),
                 ),
-                vec![next("every orphan", &["orphans"]), next("the entity", &["entity", r])],
+                vec![
+                    next("every orphan", &["orphans"]),
+                    next("the entity", &["entity", r]),
+                ],
             );
         }
         if gone.len() == list.len() {
             return (
                 v(
                     VerdictKind::MissingParent,
-                    format!("{r} is emitted only by {}, which is no longer in the processing state.", gone.join(", ")),
+                    format!(
+                        "{r} is emitted only by {}, which is no longer in the processing state.",
+                        gone.join(", ")
+                    ),
                 ),
                 vec![next("every orphan", &["orphans"])],
             );
@@ -719,12 +770,24 @@ fn verdict(
             .unwrap_or_default();
         let mut steps = vec![next("the installation's health", &["doctor"])];
         if has_queue {
-            steps.push(next("the stitch queue", &["table", "stitch_queue", "--area", "catalog", "--sort", "next_stitch_at"]));
+            steps.push(next(
+                "the stitch queue",
+                &[
+                    "table",
+                    "stitch_queue",
+                    "--area",
+                    "catalog",
+                    "--sort",
+                    "next_stitch_at",
+                ],
+            ));
         }
         return (
             v(
                 VerdictKind::NotStitched,
-                format!("{r} was processed without errors but is not stitched into the catalog{queued}."),
+                format!(
+                    "{r} was processed without errors but is not stitched into the catalog{queued}."
+                ),
             ),
             steps,
         );
@@ -732,7 +795,10 @@ fn verdict(
     let stale_steps = |extra: Option<&str>| {
         let older = format!("{}s", t.refresh_overdue_secs);
         let mut s = vec![
-            next("entities not refreshed lately", &["stale", "--older-than", &older]),
+            next(
+                "entities not refreshed lately",
+                &["stale", "--older-than", &older],
+            ),
             next("the installation's health", &["doctor"]),
         ];
         if let Some(p) = extra {
@@ -756,7 +822,10 @@ fn verdict(
         return (
             v(
                 VerdictKind::NotStitched,
-                format!("{r} waits for its stitch for {}, so the catalog serves an older version.", human_duration(a)),
+                format!(
+                    "{r} waits for its stitch for {}, so the catalog serves an older version.",
+                    human_duration(a)
+                ),
             ),
             vec![next("the installation's health", &["doctor"])],
         );
