@@ -234,11 +234,12 @@ pub fn map_query_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
                     CoreError::Timeout {
                         what: format!("waiting for a lock in {}", ep.database),
                         after: Duration::from_secs(secs),
-                        hint: Some(format!(
+                        hint: Some(
                             "another session holds a lock on a table this reads (a migration, an ALTER TABLE, \
                              a VACUUM FULL or a transaction left open); `bsi doctor` lists lock waits and the \
                              sessions holding them (pg_locks, pg_stat_activity); try again when it is released"
-                        )),
+                                .to_string(),
+                        ),
                     }
                 }
                 Some("53300") if message.contains("for role") => CoreError::Database {
