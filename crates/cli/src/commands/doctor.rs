@@ -24,7 +24,7 @@ pub fn exit_code(r: &Report) -> i32 {
 }
 
 /// A next step as the user pastes it.
-fn command(global: &Global, n: &NextStep) -> Option<String> {
+pub(crate) fn command(global: &Global, n: &NextStep) -> Option<String> {
     if n.args.is_empty() {
         return None;
     }

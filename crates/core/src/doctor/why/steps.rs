@@ -287,11 +287,10 @@ fn processing(r: &Reader<'_>, state: Option<&State>, t: &Thresholds) -> Step {
         when(&s.discovered)
     ));
     let overdue = s.next_update.ago.filter(|a| *a > t.refresh_overdue_secs);
-    if let Some(a) = overdue {
+    if overdue.is_some() {
         facts.push(format!(
-            "next update was due {}: overdue by {} (entities are reprocessed every 100-150 s by default)",
-            when(&s.next_update),
-            human_duration(a)
+            "next update overdue: it was due {} (entities are reprocessed every 100-150 s by default)",
+            when(&s.next_update)
         ));
         if status == StepStatus::Ok {
             status = StepStatus::Warn;
