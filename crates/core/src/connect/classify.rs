@@ -229,7 +229,7 @@ pub fn map_query_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
                     }
                 }
                 Some("55P03") => {
-                    let secs = super::options::lock_timeout_secs(ep.timeouts.statement_secs);
+                    let secs = super::endpoint::lock_timeout_secs(ep.timeouts.statement_secs);
                     tracing::debug!(database = %ep.database, %message, "lock wait stopped by the server");
                     CoreError::Timeout {
                         what: format!("waiting for a lock in {}", ep.database),

@@ -9,26 +9,11 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 
 use super::classify;
-use super::endpoint::Endpoint;
+use super::endpoint::{Endpoint, lock_timeout_secs};
 use crate::error::{CoreError, Result};
 use crate::profile::PoolSettings;
 use crate::secrets::Secret;
 use crate::tls::TlsSettings;
-
-/// How long a statement waits for a lock that another session holds (a migration or an
-/// `ALTER TABLE` in progress, a Knex transaction left open) before it gives up with SQLSTATE
-/// 55P03: at most [`LOCK_TIMEOUT_SECS`], and a second less than the statement timeout (so the
-/// lock is what the error names).
-pub fn lock_timeout_secs(statement_timeout_secs: u64) -> u64 {
-    match statement_timeout_secs {
-        0 => LOCK_TIMEOUT_SECS,
-        s => s.saturating_sub(1).clamp(1, LOCK_TIMEOUT_SECS),
-    }
-}
-
-/// The longest wait for a lock: a view should say that something holds a lock well before its
-/// statement timeout.
-pub const LOCK_TIMEOUT_SECS: u64 = 10;
 
 /// What one session to `ep` is opened with.
 #[derive(Clone, Copy)]
