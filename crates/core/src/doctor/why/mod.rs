@@ -18,6 +18,7 @@
 mod near;
 mod read;
 mod steps;
+mod verdict;
 
 use serde::Serialize;
 
@@ -25,7 +26,10 @@ use super::{NextStep, Thresholds};
 use crate::catalog::stitched;
 use crate::connect::Connections;
 use crate::error::{CoreError, Result};
+use crate::redact::redact_text;
 use crate::refs::EntityRef;
+use crate::refs::time::human_duration;
+use read::At;
 
 pub use near::Suggestion;
 
@@ -177,6 +181,42 @@ pub fn location_entity_ref(location: &str) -> String {
     let hash = Sha1::digest(location.as_bytes());
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     format!("location:default/generated-{hex}")
+}
+
+/// `2026-12-04T20:25:20Z (3.5 days ago)`, `... (in 40 s)`, or `-`.
+fn when(t: &At) -> String {
+    let Some(at) = &t.at else {
+        return "-".to_string();
+    };
+    let at = if at.len() >= 19 {
+        format!("{}Z", &at[..19])
+    } else {
+        at.clone()
+    };
+    match t.ago {
+        Some(s) if s >= 0 => format!("{at} ({} ago)", human_duration(s)),
+        Some(s) => format!("{at} (in {})", human_duration(-s)),
+        None => at,
+    }
+}
+
+/// One line of a message, at most 200 characters, redacted.
+fn short(s: &str) -> String {
+    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let cut: String = one.chars().take(200).collect();
+    let cut = if cut.len() < one.len() {
+        format!("{cut}…")
+    } else {
+        cut
+    };
+    redact_text(&cut)
+}
+
+fn next(what: &str, args: &[&str]) -> NextStep {
+    NextStep {
+        what: what.to_string(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+    }
 }
 
 #[cfg(test)]
