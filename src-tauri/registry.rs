@@ -30,6 +30,7 @@ registry! {
     catalog::entities,
     catalog::facets,
     catalog::entity,
+    catalog::why,
     catalog::processing_errors,
     catalog::orphans,
     catalog::stale,

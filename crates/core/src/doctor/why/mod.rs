@@ -36,6 +36,7 @@ pub use near::Suggestion;
 /// How one stage of the pipeline stands for the entity.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "WhyStepStatus"))]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     /// The stage did its part.
@@ -65,6 +66,7 @@ impl StepStatus {
 /// One stage of the pipeline for the entity.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "WhyStep"))]
 pub struct Step {
     /// Stable: `location`, `refresh_state`, `parents`, `stitch`, `final_entities`, `search`,
     /// `relations`.
@@ -79,6 +81,7 @@ pub struct Step {
 /// What the answer comes down to. Stable names (snake_case in JSON).
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "WhyVerdictKind"))]
 #[serde(rename_all = "snake_case")]
 pub enum VerdictKind {
     /// Processed without errors, emitted by a parent, stitched, refreshed on time.
@@ -120,6 +123,7 @@ impl VerdictKind {
 /// The conclusion: one sentence and its kind.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "WhyVerdict"))]
 pub struct Verdict {
     pub kind: VerdictKind,
     pub sentence: String,

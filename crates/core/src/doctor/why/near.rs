@@ -19,6 +19,7 @@ const CANDIDATES: i64 = 2000;
 /// An existing ref close to the one asked about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "RefSuggestion"))]
 pub struct Suggestion {
     pub entity_ref: String,
     /// How it differs, in a few words: `same name in namespace acme`, `1 edit away`.
