@@ -174,7 +174,8 @@ pub async fn why_with(conns: &Connections, entity_ref: &str, t: &Thresholds) -> 
         ep: &place.endpoint,
         db: &db,
     };
-    steps::answer(&reader, &wanted, t).await
+    // Boxed: the reads of every stage make a large future, kept off the caller's stack.
+    Box::pin(steps::answer(&reader, &wanted, t)).await
 }
 
 /// `location:default/generated-<sha1 of "type:target">`: the location entity Backstage makes
