@@ -32,6 +32,7 @@ registry! {
     catalog::entities,
     catalog::facets,
     catalog::entity,
+    catalog::why,
     catalog::processing_errors,
     catalog::orphans,
     catalog::stale,

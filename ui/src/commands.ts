@@ -59,6 +59,7 @@ import type {
   TokenView,
   UnlockOutcome,
   UserInfo,
+  Why,
 } from './bindings';
 
 export type * from './bindings';
@@ -269,6 +270,15 @@ export function facets(filter: EntityFilter, fields: Array<FacetField>, op?: str
  */
 export function entity(entityRef: string, op?: string | null): Promise<EntityView> {
   return call<EntityView>('entity', { entityRef, op: op ?? null }, true);
+}
+
+/**
+ * Why an entity is missing, stale, orphaned or fine (also for a ref the catalog does not
+ * have): its pipeline stage by stage, one verdict, the next steps, and for a ref nowhere the
+ * closest refs.
+ */
+export function why(entityRef: string, op?: string | null): Promise<Why> {
+  return call<Why>('why', { entityRef, op: op ?? null }, true);
 }
 
 /** Entities whose processing failed, including those that never reached the catalog. */

@@ -10,7 +10,7 @@ use crate::commands::migrate::MigrateCommand;
 use crate::commands::profile::ProfileCommand;
 use crate::commands::{
     auth, browse, catalog, databases, demo, doctor, fix, graph, installations, knex, migrate,
-    profile, scaffolder,
+    profile, scaffolder, why,
 };
 use crate::global::Global;
 
@@ -21,7 +21,8 @@ use crate::global::Global;
     about = "Backstage Inspector: read Backstage's PostgreSQL databases as Backstage concepts",
     after_help = "Exit codes: 0 ok, 1 internal, 2 usage, 3 config, 4 not found, 5 authentication, \
                   6 TLS, 7 unreachable or timeout, 8 read-only, 9 keyring, 10 database, 11 file; \
-                  `bsi doctor`: 12 a finding at warning, 13 a critical finding."
+                  `bsi doctor`: 12 a finding at warning, 13 a critical finding; `bsi why`: 4 for a \
+                  ref the catalog never had."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -57,6 +58,11 @@ pub enum Command {
     /// the audit log. --dry-run shows the plan without changing anything.
     #[command(subcommand)]
     Fix(crate::commands::fix::FixCommand),
+    /// Why one entity is missing, stale, orphaned or fine: its location, processing state,
+    /// parents, stitch, stitched entity, search rows and relations, in order, ending in one
+    /// sentence and the next commands; for a ref the catalog never had, the closest refs
+    /// (exit code 4).
+    Why(crate::commands::why::WhyArgs),
     /// Start a local PostgreSQL with generated Backstage data and open the app on it.
     Demo(DemoArgs),
     #[command(flatten)]
@@ -74,11 +80,13 @@ pub enum Command {
 /// Runs the command the arguments name; returns the exit code of a run that did not fail
 /// (0, or the doctor's code for its findings).
 pub async fn run(cli: Cli) -> Result<i32> {
-    if let Command::Doctor = cli.command {
-        return doctor::run(&cli.global).await;
-    }
-    let done = match cli.command {
-        Command::Doctor => Ok(()),
+    let command = match cli.command {
+        Command::Doctor => return doctor::run(&cli.global).await,
+        Command::Why(args) => return why::run(&cli.global, args).await,
+        other => other,
+    };
+    let done = match command {
+        Command::Doctor | Command::Why(_) => Ok(()),
         Command::Profile(cmd) => profile::run(&cli.global, cmd).await,
         Command::Databases => databases::run(&cli.global).await,
         Command::Installations => installations::run(&cli.global).await,

@@ -8,6 +8,7 @@ use bsi_core::catalog::{
 };
 pub use bsi_core::crosslinks::EntityView;
 use bsi_core::crosslinks::entity_with_links;
+use bsi_core::doctor::why::Why;
 use bsi_core::page::Page;
 use tauri::State;
 
@@ -45,6 +46,24 @@ pub async fn facets(
                 .await?
                 .facets(&filter, &fields)
                 .await
+        })
+        .await
+        .map_err(to_ipc)
+}
+
+/// Why an entity is missing, stale, orphaned or fine (also for a ref the catalog does not
+/// have): its pipeline stage by stage, one verdict, the next steps, and for a ref nowhere the
+/// closest refs.
+#[command]
+#[tracing::instrument(skip(state))]
+pub async fn why(
+    state: State<'_, AppState>,
+    entity_ref: String,
+    op: Option<String>,
+) -> CmdResult<Why> {
+    state
+        .run(op, |c| async move {
+            bsi_core::doctor::why::why(&c, &entity_ref).await
         })
         .await
         .map_err(to_ipc)

@@ -4,9 +4,9 @@
 //! [`EXIT_CRITICAL`] for critical findings.
 
 use bsi_core::Result;
-use bsi_core::doctor::{self, Finding, Report, Severity};
+use bsi_core::doctor::{self, Finding, NextStep, Report, Severity};
 
-use crate::global::Global;
+use crate::global::{Global, shell_word};
 use crate::{context, output};
 
 /// The exit code when the worst finding is a warning.
@@ -28,6 +28,15 @@ fn run_options(global: &Global) -> Vec<String> {
     let mut options = global.connection_args();
     options.extend(global.layout_args());
     options
+}
+
+/// A next step as the user pastes it.
+pub(crate) fn command(global: &Global, n: &NextStep) -> Option<String> {
+    if n.args.is_empty() {
+        return None;
+    }
+    let words: Vec<String> = n.args.iter().map(|a| shell_word(a)).collect();
+    Some(global.same_run_line(&words))
 }
 
 /// Runs the doctor; returns the exit code.

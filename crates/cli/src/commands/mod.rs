@@ -13,3 +13,4 @@ pub mod knex;
 pub mod migrate;
 pub mod profile;
 pub mod scaffolder;
+pub mod why;

@@ -497,7 +497,7 @@ fn finish<T>(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> String) -> Pag
 }
 
 /// The errors JSON of `refresh_state.errors`: `''` before first processing, `'[]'` when fine.
-fn parse_errors(raw: Option<&str>) -> Vec<ProcessingError> {
+pub(crate) fn parse_errors(raw: Option<&str>) -> Vec<ProcessingError> {
     let raw = raw.unwrap_or_default().trim();
     if raw.is_empty() || raw == "[]" {
         return Vec::new();

@@ -9,7 +9,8 @@
 //! failures), `knex` (held locks, partial upgrades), `scheduler` (the backend's
 //! `backstage_backend_tasks__tasks` in every plugin database), `connections`
 //! (`pg_stat_activity`), `tables` (dead tuples, the tables that grow) and `auth` (signing keys,
-//! offline sessions). Every check reads the live schema first: what an older Backstage lacks is
+//! offline sessions). Beside the pass, [`why`] answers for one entity ref: its pipeline stage by
+//! stage and a verdict, with next steps of the same shape. Every check reads the live schema first: what an older Backstage lacks is
 //! listed in [`Report::skipped`], and a check that fails (a permission, an unreadable row)
 //! becomes a `doctor.check_failed` finding about that check, never a failed report. Times are
 //! the database's (`now()`), never this machine's.
@@ -21,6 +22,7 @@ mod knex;
 mod scaffolder;
 mod scheduler;
 mod tables;
+pub mod why;
 
 use std::sync::Arc;
 

@@ -13,8 +13,9 @@ import { useNav } from '../../lib/nav';
 import { useStickyState } from '../../lib/sticky';
 import { useQuery } from '../../lib/useQuery';
 import { SessionsTables } from '../sessions/SessionsTables';
+import { WhyPanel } from './WhyPanel';
 
-type Tab = 'overview' | 'json' | 'yaml' | 'relations' | 'processing' | 'tasks' | 'sessions';
+type Tab = 'overview' | 'json' | 'yaml' | 'relations' | 'processing' | 'tasks' | 'sessions' | 'why';
 
 export function EntityDetailPane({ entityRef, onClose }: { entityRef: string; onClose: () => void }) {
   const nav = useNav();
@@ -54,37 +55,43 @@ export function EntityDetailPane({ entityRef, onClose }: { entityRef: string; on
           { id: 'processing', label: errors ? <span className="bad">Processing ({errors})</span> : 'Processing' },
           { id: 'tasks', label: 'Tasks' },
           ...(people ? [{ id: 'sessions' as const, label: 'Sessions' }] : []),
+          { id: 'why', label: 'Why?' },
         ]}
       />
       <div className="pane-body">
-        <QueryView q={q} what="entity">
-          {(v) => {
-            const d = v.detail;
-            const t = tab === 'sessions' && !people ? 'overview' : tab;
-            switch (t) {
-              case 'overview':
-                return <Overview d={d} />;
-              case 'json':
-                return d.entity ? <JsonTree value={d.entity} open={2} /> : <Empty title="No readable JSON stored" />;
-              case 'yaml':
-                return d.yaml ? (
-                  <pre className="code" data-testid="entity-yaml">
-                    {d.yaml}
-                  </pre>
-                ) : (
-                  <Empty title="No readable entity stored" />
-                );
-              case 'relations':
-                return <Relations d={d} />;
-              case 'processing':
-                return <Processing d={d} />;
-              case 'tasks':
-                return <Tasks v={v} />;
-              case 'sessions':
-                return <SessionsFor v={v} />;
-            }
-          }}
-        </QueryView>
+        {tab === 'why' ? (
+          // Asked on its own: it answers for refs the catalog does not have too.
+          <WhyPanel entityRef={entityRef} />
+        ) : (
+          <QueryView q={q} what="entity">
+            {(v) => {
+              const d = v.detail;
+              const t = tab === 'sessions' && !people ? 'overview' : tab;
+              switch (t) {
+                case 'overview':
+                  return <Overview d={d} />;
+                case 'json':
+                  return d.entity ? <JsonTree value={d.entity} open={2} /> : <Empty title="No readable JSON stored" />;
+                case 'yaml':
+                  return d.yaml ? (
+                    <pre className="code" data-testid="entity-yaml">
+                      {d.yaml}
+                    </pre>
+                  ) : (
+                    <Empty title="No readable entity stored" />
+                  );
+                case 'relations':
+                  return <Relations d={d} />;
+                case 'processing':
+                  return <Processing d={d} />;
+                case 'tasks':
+                  return <Tasks v={v} />;
+                case 'sessions':
+                  return <SessionsFor v={v} />;
+              }
+            }}
+          </QueryView>
+        )}
       </div>
     </aside>
   );
