@@ -351,7 +351,8 @@ async fn tables_cmd(
     }
     if list.is_empty() {
         outln!(
-            "No plugin database found (check the profile, --prefix or --schema-mode; `bsi databases` lists them)."
+            "No plugin database found (check the profile, --prefix or --schema-mode; `{}` lists them).",
+            global.same_run_line(&["databases".into()])
         );
     }
     for (i, s) in list.iter().enumerate() {

@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use bsi_core::{Result, knex};
 
-use crate::global::Global;
+use crate::global::{Global, shell_word};
 use crate::{context, output};
 
 #[derive(Debug, Subcommand)]
@@ -24,6 +24,23 @@ pub enum KnexCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// The pasteable command that releases `t`'s lock, with this run's connection options.
+fn unlock_line(global: &Global, t: &knex::KnexTable) -> String {
+    let lock = t.lock_table.as_deref().unwrap_or(&t.table);
+    let table = if t.schema == "public" {
+        lock.to_string()
+    } else {
+        format!("{}.{lock}", t.schema)
+    };
+    global.same_run_line(&[
+        "--write".into(),
+        "knex".into(),
+        "unlock".into(),
+        shell_word(&t.database),
+        shell_word(&table),
+    ])
 }
 
 pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
@@ -97,6 +114,7 @@ pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
                         t.table,
                         t.hint.as_deref().unwrap_or_default()
                     );
+                    outln!("  release it with: {}", unlock_line(global, t));
                 }
                 Ok(())
             }

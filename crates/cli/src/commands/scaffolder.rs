@@ -258,7 +258,11 @@ async fn task(global: &Global, sc: &Scaffolder, a: TaskArgs) -> Result<()> {
             }
         }
     } else if !d.log.is_empty() {
-        outln!("\n{} log events: add --log to print them.", d.log.len());
+        outln!(
+            "\n{} log events: `{}` prints them.",
+            d.log.len(),
+            global.rerun_line(&[], &["--log"])
+        );
     }
     Ok(())
 }

@@ -21,6 +21,7 @@
 
 mod detail;
 mod entities;
+mod filter;
 mod lists;
 
 use serde::Serialize;

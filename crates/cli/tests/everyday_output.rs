@@ -1,0 +1,101 @@
+//! What operators meet in the everyday commands, on databases real Backstage backends wrote:
+//! hints that paste as whole commands, owners and systems in any spelling, the stored secret
+//! key names of tasks, the summaries `sessions` and `stale` open with, `tables --sort size`,
+//! Knex locks named alike by `databases` and `knex status`, and the words `search` shows.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use bsi_testkit::backstage::shared_installation;
+use common::{bsi, text, url};
+use serde_json::Value;
+
+/// `bsi --url U --prefix P ARGS...` on the shared restore of `era`.
+fn run(era: &str, args: &[&str]) -> std::process::Output {
+    let prefix = shared_installation(era);
+    let u = url();
+    let mut all = vec!["--url", u.as_str(), "--prefix", prefix.as_str()];
+    all.extend(args.iter().copied());
+    bsi(&all)
+}
+
+/// Standard output of a run that must succeed.
+fn ok(era: &str, args: &[&str]) -> String {
+    let out = run(era, args);
+    assert!(out.status.success(), "bsi {}: {}", args.join(" "), text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The refs of `bsi --json entities ARGS...`.
+fn refs(era: &str, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["--json", "entities", "--limit", "1000"];
+    all.extend(args.iter().copied());
+    let v: Value = serde_json::from_str(&ok(era, &all)).unwrap();
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["entity_ref"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn hints_paste_as_whole_commands_with_this_runs_options() {
+    let prefix = shared_installation("current");
+    let out = ok("current", &["entity", "component:default/cart-service"]);
+    let line = format!("--prefix {prefix} entity component:default/cart-service --yaml");
+    assert!(
+        out.contains("bsi --url ") && out.contains(&line),
+        "the --yaml hint carries the connection and the prefix: {out}"
+    );
+    // The held lock of the 2022-08 era: the unlock command to paste, with the prefix.
+    let old = shared_installation("2022-08");
+    let out = ok("2022-08", &["knex", "status"]);
+    assert!(
+        out.contains(&format!("--prefix {old} --write knex unlock {old}")),
+        "{out}"
+    );
+}
+
+#[test]
+fn owner_in_any_spelling_gives_the_same_rows() {
+    let want = refs("current", &["--owner", "group:default/team-a"]);
+    assert_eq!(want.len(), 14, "team-a owns 14 stitched entities: {want:?}");
+    for spelling in ["team-a", "default/team-a", "group:team-a", "Group:Default/Team-A"] {
+        assert_eq!(
+            refs("current", &["--owner", spelling]),
+            want,
+            "--owner {spelling}"
+        );
+    }
+    // A bare name also matches owners written that way in another namespace.
+    let infra = refs("current", &["--owner", "infra-eu"]);
+    assert!(!infra.is_empty(), "spec.owner infra-eu as written");
+    assert_eq!(
+        refs("current", &["--owner", "user:fatima"]),
+        refs("current", &["--owner", "user:default/fatima"])
+    );
+}
+
+#[test]
+fn system_column_and_filter_in_any_spelling() {
+    let want = refs("current", &["--system", "system:default/storefront"]);
+    assert!(!want.is_empty());
+    assert_eq!(refs("current", &["--system", "storefront"]), want);
+    assert_eq!(refs("current", &["--system", "default/storefront"]), want);
+    let v: Value = serde_json::from_str(&ok(
+        "current",
+        &["--json", "entities", "--system", "storefront", "--kind", "component"],
+    ))
+    .unwrap();
+    let items = v["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|e| e["system"] == "storefront"), "{v:#}");
+    let out = ok("current", &["entities", "--system", "storefront"]);
+    assert!(
+        out.lines().next().unwrap_or_default().contains("SYSTEM"),
+        "{out}"
+    );
+    assert!(out.contains("storefront"), "{out}");
+}
