@@ -99,3 +99,75 @@ fn system_column_and_filter_in_any_spelling() {
     );
     assert!(out.contains("storefront"), "{out}");
 }
+
+#[test]
+fn tasks_show_stored_secret_key_names_never_values() {
+    let v: Value =
+        serde_json::from_str(&ok("current", &["--json", "tasks", "--status", "open"])).unwrap();
+    let items = v["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "the fixture has open tasks: {v:#}");
+    for t in items {
+        assert_eq!(t["secrets_stored"], true, "{t:#}");
+        let keys: Vec<&str> = t["secret_keys"]
+            .as_array()
+            .unwrap_or_else(|| panic!("secret key names listed: {t:#}"))
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        assert!(keys.contains(&"backstageToken"), "{keys:?}");
+    }
+    let out = ok("current", &["tasks", "--status", "open"]);
+    assert!(out.contains("STORED: ") && out.contains("backstageToken"), "{out}");
+    assert!(
+        !out.contains("fixture-") && !out.contains("eyJ"),
+        "no secret value: {out}"
+    );
+}
+
+#[test]
+fn a_task_whose_secrets_are_not_json_is_listed_with_a_note() {
+    let prefix = format!("evsec{}_", std::process::id());
+    bsi_testkit::backstage::restore(bsi_testkit::shared(), "current", &prefix);
+    let db = format!("{prefix}scaffolder");
+    let id = bsi_testkit::shared().psql(
+        &db,
+        "UPDATE tasks SET secrets = 'not json: hunter2' WHERE id = \
+         (SELECT id FROM tasks WHERE status = 'open' ORDER BY id LIMIT 1) RETURNING id",
+    );
+    let id = id.lines().next().unwrap_or_default().trim().to_string();
+    assert!(!id.is_empty());
+    let u = url();
+    let out = bsi(&["--url", &u, "--prefix", &prefix, "tasks", "--status", "open"]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains(&id), "the task is still listed: {all}");
+    assert!(all.contains("tasks.secrets is not valid JSON"), "{all}");
+    assert!(all.contains("backstageToken"), "the other tasks keep their keys: {all}");
+    assert!(!all.contains("hunter2"), "{all}");
+}
+
+#[test]
+fn processing_tasks_without_a_heartbeat_say_so_not_a_duration() {
+    let v: Value = serde_json::from_str(&ok(
+        "current",
+        &["--json", "tasks", "--status", "processing"],
+    ))
+    .unwrap();
+    let items = v["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "{v:#}");
+    for t in items {
+        assert!(t["duration_ms"].is_null(), "no duration while unfinished: {t:#}");
+        assert_eq!(t["heartbeat_stale"], true, "{t:#}");
+        assert!(t["heartbeat_age_secs"].as_i64().unwrap() > 600, "{t:#}");
+    }
+    let out = ok("current", &["tasks", "--status", "processing"]);
+    let rows: Vec<&str> = out.lines().skip(1).filter(|l| l.contains("processing")).collect();
+    assert_eq!(rows.len(), items.len(), "{out}");
+    for r in rows {
+        assert!(r.contains("no heartbeat for "), "{r}");
+        assert!(!r.contains("ms "), "{r}");
+    }
+    let id = items[0]["id"].as_str().unwrap();
+    let out = ok("current", &["task", id]);
+    assert!(out.lines().next().unwrap().contains("no heartbeat for "), "{out}");
+}
