@@ -171,3 +171,26 @@ fn processing_tasks_without_a_heartbeat_say_so_not_a_duration() {
     let out = ok("current", &["task", id]);
     assert!(out.lines().next().unwrap().contains("no heartbeat for "), "{out}");
 }
+
+#[test]
+fn sessions_open_with_a_plain_summary_of_what_is_stored() {
+    let out = ok("current", &["sessions"]);
+    let first: Vec<&str> = out.lines().take(3).collect();
+    assert!(
+        first[0].starts_with("1 offline session(s) (refresh tokens), 0 browser session(s)")
+            && first[0].contains("4 OAuth authorization session(s)"),
+        "{out}"
+    );
+    assert!(
+        first[1].contains("offline_sessions stores scrypt token hashes for 1 session(s)")
+            && first[1].contains("no refresh token values are stored"),
+        "{out}"
+    );
+    assert!(out.contains("oidc_authorization_codes stores 2 authorization code(s)"), "{out}");
+    assert!(!out.contains("fixture-"), "no hash or code is shown: {out}");
+    let v: Value = serde_json::from_str(&ok("current", &["--json", "sessions"])).unwrap();
+    assert_eq!(v["summary"]["offline_token_hashes"], 1, "{v:#}");
+    // An era before offline sessions says so rather than counting nothing.
+    let out = ok("2022-08", &["sessions"]);
+    assert!(out.lines().next().unwrap().starts_with("no offline_sessions table, "), "{out}");
+}
