@@ -194,3 +194,29 @@ fn sessions_open_with_a_plain_summary_of_what_is_stored() {
     let out = ok("2022-08", &["sessions"]);
     assert!(out.lines().next().unwrap().starts_with("no offline_sessions table, "), "{out}");
 }
+
+#[test]
+fn tables_sorted_by_size_span_every_plugin_database() {
+    let v: Value =
+        serde_json::from_str(&ok("current", &["--json", "tables", "--sort", "size"])).unwrap();
+    let list = v.as_array().unwrap();
+    let sizes: Vec<i64> = list.iter().map(|t| t["size_bytes"].as_i64().unwrap()).collect();
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "largest first: {sizes:?}");
+    let mut scopes: Vec<&str> = list.iter().map(|t| t["scope"].as_str().unwrap()).collect();
+    scopes.sort();
+    scopes.dedup();
+    let prefix = shared_installation("current");
+    for db in ["catalog", "scaffolder", "auth", "search"] {
+        assert!(
+            scopes.contains(&format!("{prefix}{db}").as_str()),
+            "{db} in {scopes:?}"
+        );
+    }
+    let out = ok("current", &["tables", "--sort", "size"]);
+    assert!(out.lines().next().unwrap().contains("largest first"), "{out}");
+    assert_eq!(
+        out.lines().nth(2).unwrap().split_whitespace().nth(1),
+        list[0]["name"].as_str(),
+        "{out}"
+    );
+}
