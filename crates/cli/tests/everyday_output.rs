@@ -23,7 +23,12 @@ fn run(era: &str, args: &[&str]) -> std::process::Output {
 /// Standard output of a run that must succeed.
 fn ok(era: &str, args: &[&str]) -> String {
     let out = run(era, args);
-    assert!(out.status.success(), "bsi {}: {}", args.join(" "), text(&out));
+    assert!(
+        out.status.success(),
+        "bsi {}: {}",
+        args.join(" "),
+        text(&out)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -62,7 +67,12 @@ fn hints_paste_as_whole_commands_with_this_runs_options() {
 fn owner_in_any_spelling_gives_the_same_rows() {
     let want = refs("current", &["--owner", "group:default/team-a"]);
     assert_eq!(want.len(), 14, "team-a owns 14 stitched entities: {want:?}");
-    for spelling in ["team-a", "default/team-a", "group:team-a", "Group:Default/Team-A"] {
+    for spelling in [
+        "team-a",
+        "default/team-a",
+        "group:team-a",
+        "Group:Default/Team-A",
+    ] {
         assert_eq!(
             refs("current", &["--owner", spelling]),
             want,
@@ -86,7 +96,14 @@ fn system_column_and_filter_in_any_spelling() {
     assert_eq!(refs("current", &["--system", "default/storefront"]), want);
     let v: Value = serde_json::from_str(&ok(
         "current",
-        &["--json", "entities", "--system", "storefront", "--kind", "component"],
+        &[
+            "--json",
+            "entities",
+            "--system",
+            "storefront",
+            "--kind",
+            "component",
+        ],
     ))
     .unwrap();
     let items = v["items"].as_array().unwrap();
@@ -117,7 +134,10 @@ fn tasks_show_stored_secret_key_names_never_values() {
         assert!(keys.contains(&"backstageToken"), "{keys:?}");
     }
     let out = ok("current", &["tasks", "--status", "open"]);
-    assert!(out.contains("STORED: ") && out.contains("backstageToken"), "{out}");
+    assert!(
+        out.contains("STORED: ") && out.contains("backstageToken"),
+        "{out}"
+    );
     assert!(
         !out.contains("fixture-") && !out.contains("eyJ"),
         "no secret value: {out}"
@@ -137,12 +157,17 @@ fn a_task_whose_secrets_are_not_json_is_listed_with_a_note() {
     let id = id.lines().next().unwrap_or_default().trim().to_string();
     assert!(!id.is_empty());
     let u = url();
-    let out = bsi(&["--url", &u, "--prefix", &prefix, "tasks", "--status", "open"]);
+    let out = bsi(&[
+        "--url", &u, "--prefix", &prefix, "tasks", "--status", "open",
+    ]);
     let all = text(&out);
     assert!(out.status.success(), "{all}");
     assert!(all.contains(&id), "the task is still listed: {all}");
     assert!(all.contains("tasks.secrets is not valid JSON"), "{all}");
-    assert!(all.contains("backstageToken"), "the other tasks keep their keys: {all}");
+    assert!(
+        all.contains("backstageToken"),
+        "the other tasks keep their keys: {all}"
+    );
     assert!(!all.contains("hunter2"), "{all}");
 }
 
@@ -156,12 +181,19 @@ fn processing_tasks_without_a_heartbeat_say_so_not_a_duration() {
     let items = v["items"].as_array().unwrap();
     assert!(!items.is_empty(), "{v:#}");
     for t in items {
-        assert!(t["duration_ms"].is_null(), "no duration while unfinished: {t:#}");
+        assert!(
+            t["duration_ms"].is_null(),
+            "no duration while unfinished: {t:#}"
+        );
         assert_eq!(t["heartbeat_stale"], true, "{t:#}");
         assert!(t["heartbeat_age_secs"].as_i64().unwrap() > 600, "{t:#}");
     }
     let out = ok("current", &["tasks", "--status", "processing"]);
-    let rows: Vec<&str> = out.lines().skip(1).filter(|l| l.contains("processing")).collect();
+    let rows: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter(|l| l.contains("processing"))
+        .collect();
     assert_eq!(rows.len(), items.len(), "{out}");
     for r in rows {
         assert!(r.contains("no heartbeat for "), "{r}");
@@ -169,7 +201,10 @@ fn processing_tasks_without_a_heartbeat_say_so_not_a_duration() {
     }
     let id = items[0]["id"].as_str().unwrap();
     let out = ok("current", &["task", id]);
-    assert!(out.lines().next().unwrap().contains("no heartbeat for "), "{out}");
+    assert!(
+        out.lines().next().unwrap().contains("no heartbeat for "),
+        "{out}"
+    );
 }
 
 #[test]
@@ -186,13 +221,22 @@ fn sessions_open_with_a_plain_summary_of_what_is_stored() {
             && first[1].contains("no refresh token values are stored"),
         "{out}"
     );
-    assert!(out.contains("oidc_authorization_codes stores 2 authorization code(s)"), "{out}");
+    assert!(
+        out.contains("oidc_authorization_codes stores 2 authorization code(s)"),
+        "{out}"
+    );
     assert!(!out.contains("fixture-"), "no hash or code is shown: {out}");
     let v: Value = serde_json::from_str(&ok("current", &["--json", "sessions"])).unwrap();
     assert_eq!(v["summary"]["offline_token_hashes"], 1, "{v:#}");
     // An era before offline sessions says so rather than counting nothing.
     let out = ok("2022-08", &["sessions"]);
-    assert!(out.lines().next().unwrap().starts_with("no offline_sessions table, "), "{out}");
+    assert!(
+        out.lines()
+            .next()
+            .unwrap()
+            .starts_with("no offline_sessions table, "),
+        "{out}"
+    );
 }
 
 #[test]
@@ -200,8 +244,14 @@ fn tables_sorted_by_size_span_every_plugin_database() {
     let v: Value =
         serde_json::from_str(&ok("current", &["--json", "tables", "--sort", "size"])).unwrap();
     let list = v.as_array().unwrap();
-    let sizes: Vec<i64> = list.iter().map(|t| t["size_bytes"].as_i64().unwrap()).collect();
-    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "largest first: {sizes:?}");
+    let sizes: Vec<i64> = list
+        .iter()
+        .map(|t| t["size_bytes"].as_i64().unwrap())
+        .collect();
+    assert!(
+        sizes.windows(2).all(|w| w[0] >= w[1]),
+        "largest first: {sizes:?}"
+    );
     let mut scopes: Vec<&str> = list.iter().map(|t| t["scope"].as_str().unwrap()).collect();
     scopes.sort();
     scopes.dedup();
@@ -213,10 +263,126 @@ fn tables_sorted_by_size_span_every_plugin_database() {
         );
     }
     let out = ok("current", &["tables", "--sort", "size"]);
-    assert!(out.lines().next().unwrap().contains("largest first"), "{out}");
+    assert!(
+        out.lines().next().unwrap().contains("largest first"),
+        "{out}"
+    );
     assert_eq!(
         out.lines().nth(2).unwrap().split_whitespace().nth(1),
         list[0]["name"].as_str(),
         "{out}"
+    );
+}
+
+/// The held locks `bsi --json knex status` reports, as (database, table as named).
+fn held_locks(args: &[&str]) -> Vec<(String, String)> {
+    let out = bsi(args);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["locked"] == true)
+        .map(|t| {
+            let (schema, table) = (t["schema"].as_str().unwrap(), t["table"].as_str().unwrap());
+            let name = if schema == "public" {
+                table.to_string()
+            } else {
+                format!("{schema}.{table}")
+            };
+            (t["database"].as_str().unwrap().to_string(), name)
+        })
+        .collect()
+}
+
+#[test]
+fn databases_and_knex_status_name_the_same_held_lock() {
+    let prefix = shared_installation("2022-08");
+    let u = url();
+    let held = held_locks(&["--url", &u, "--prefix", &prefix, "--json", "knex", "status"]);
+    assert!(!held.is_empty(), "the 2022-08 era has a held lock");
+    let v: Value = serde_json::from_str(&ok("2022-08", &["--json", "databases"])).unwrap();
+    let mut from_databases = Vec::new();
+    for db in v["databases"].as_array().unwrap() {
+        for t in db["knex"]["locked"].as_array().unwrap() {
+            from_databases.push((
+                db["database"].as_str().unwrap().to_string(),
+                t.as_str().unwrap().to_string(),
+            ));
+        }
+        // A database with only the backend services' Knex tables still counts them.
+        assert!(db["knex"]["tables"].as_u64().unwrap() > 0, "{db:#}");
+    }
+    assert_eq!(from_databases, held);
+    let out = ok("2022-08", &["databases"]);
+    let (db, table) = &held[0];
+    let row = out
+        .lines()
+        .find(|l| l.starts_with(&format!("{db} ")))
+        .unwrap_or_else(|| panic!("{db} listed: {out}"));
+    assert!(row.contains(&format!("lock HELD ({table})")), "{row}");
+}
+
+#[test]
+fn knex_unlock_takes_the_table_as_knex_status_names_it() {
+    let prefix = format!("evknex{}_", std::process::id());
+    bsi_testkit::backstage::restore(bsi_testkit::shared(), "2022-08", &prefix);
+    let u = url();
+    let base = ["--url", u.as_str(), "--prefix", prefix.as_str()];
+    let status = [&base[..], &["--json", "knex", "status"]].concat();
+    let held = held_locks(&status);
+    let (db, table) = held[0].clone();
+    // The text form names the same table in the same row.
+    let out = bsi(&[&base[..], &["knex", "status"]].concat());
+    assert!(
+        text(&out)
+            .lines()
+            .any(|l| l.starts_with(&db) && l.contains(&table) && l.contains("HELD")),
+        "{}",
+        text(&out)
+    );
+    // Each spelling is accepted: as listed, schema-qualified, and the lock table itself.
+    for name in [
+        table.clone(),
+        format!("public.{table}"),
+        format!("{table}_lock"),
+    ] {
+        let out = bsi(&[
+            &base[..],
+            &["--write", "knex", "unlock", &db, &name, "--dry-run"],
+        ]
+        .concat());
+        assert!(out.status.success(), "{name}: {}", text(&out));
+        assert!(
+            text(&out).contains("held (is_locked = 1)"),
+            "{name}: {}",
+            text(&out)
+        );
+    }
+    let out = bsi(&[
+        &base[..],
+        &["--write", "knex", "unlock", &db, &table, "--yes"],
+    ]
+    .concat());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(held_locks(&status).is_empty(), "released");
+    // A table that is neither is refused, naming the forms.
+    let out = bsi(&[
+        &base[..],
+        &[
+            "--write",
+            "knex",
+            "unlock",
+            &db,
+            "refresh_state",
+            "--dry-run",
+        ],
+    ]
+    .concat());
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("knex_migrations or knex_migrations_lock"),
+        "{}",
+        text(&out)
     );
 }

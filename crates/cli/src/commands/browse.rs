@@ -401,7 +401,10 @@ async fn tables_by_size(
         outln!(
             "{}: unreadable: {}",
             s.scope.label(),
-            s.error.as_ref().map(|e| e.message.as_str()).unwrap_or_default()
+            s.error
+                .as_ref()
+                .map(|e| e.message.as_str())
+                .unwrap_or_default()
         );
     }
     Ok(())

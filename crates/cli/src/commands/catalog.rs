@@ -215,7 +215,15 @@ async fn entities(global: &Global, cat: &Catalog, a: EntitiesArgs) -> Result<()>
         outln!("No entities match.");
     } else {
         output::table(
-            &["ref", "type", "lifecycle", "owner", "system", "tags", "updated"],
+            &[
+                "ref",
+                "type",
+                "lifecycle",
+                "owner",
+                "system",
+                "tags",
+                "updated",
+            ],
             page.items
                 .iter()
                 .map(|e| {

@@ -15,7 +15,8 @@ pub enum KnexCommand {
     Unlock {
         /// The database holding the lock table.
         database: String,
-        /// The lock table, as SCHEMA.TABLE or TABLE (schema public).
+        /// The table as `knex status` names it (knex_migrations, or SCHEMA.TABLE outside
+        /// public), or its lock table (knex_migrations_lock).
         table: String,
         /// Do not ask for confirmation.
         #[arg(long)]
@@ -28,18 +29,12 @@ pub enum KnexCommand {
 
 /// The pasteable command that releases `t`'s lock, with this run's connection options.
 fn unlock_line(global: &Global, t: &knex::KnexTable) -> String {
-    let lock = t.lock_table.as_deref().unwrap_or(&t.table);
-    let table = if t.schema == "public" {
-        lock.to_string()
-    } else {
-        format!("{}.{lock}", t.schema)
-    };
     global.same_run_line(&[
         "--write".into(),
         "knex".into(),
         "unlock".into(),
         shell_word(&t.database),
-        shell_word(&table),
+        shell_word(&knex::display_name(t)),
     ])
 }
 
@@ -77,11 +72,7 @@ pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
                         .map(|t| {
                             vec![
                                 t.database.clone(),
-                                if t.schema == "public" {
-                                    t.table.clone()
-                                } else {
-                                    format!("{}.{}", t.schema, t.table)
-                                },
+                                knex::display_name(t),
                                 if t.error.is_some() {
                                     "unreadable".into()
                                 } else {

@@ -121,7 +121,11 @@ fn sentences(s: &SessionsSummary) -> Vec<String> {
     };
     let mut out = vec![format!(
         "{}, {}{}, {}; {}, {}.",
-        part(s.offline, "offline session(s) (refresh tokens)", "offline_sessions"),
+        part(
+            s.offline,
+            "offline session(s) (refresh tokens)",
+            "offline_sessions"
+        ),
         part(s.browser, "browser session(s)", "sessions"),
         s.browser_active
             .map(|a| format!(" ({a} not expired)"))
