@@ -386,3 +386,17 @@ fn knex_unlock_takes_the_table_as_knex_status_names_it() {
         text(&out)
     );
 }
+
+#[test]
+fn search_shows_the_words_typed_not_their_stems() {
+    let out = ok("current", &["search", "Payments services"]);
+    let first = out.lines().next().unwrap();
+    assert!(first.contains("for \"Payments services\""), "{first}");
+    assert!(!first.contains("servic'") && !first.contains("'payment'"), "{first}");
+    let out = ok("current", &["search", "payments"]);
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.contains("for \"payments\"") && !first.starts_with("0 "),
+        "{first}"
+    );
+}

@@ -275,14 +275,16 @@ async fn search_cmd(
             .join(", "),
         Err(e) => format!("document counts not read: {}", e.code().as_str()),
     };
+    // The words as typed: the tsquery holds their stems (`servic` for "services").
     outln!(
-        "{} match{} for {} (index: {})",
+        "{} match{} for \"{}\"{} (index: {})",
         r.total,
         if r.total == 1 { "" } else { "es" },
+        r.query.trim(),
         if r.tsquery.is_empty() {
-            "nothing searchable".to_string()
+            " (nothing searchable: only common words)"
         } else {
-            r.tsquery.clone()
+            ""
         },
         types
     );
