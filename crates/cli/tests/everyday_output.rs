@@ -392,11 +392,60 @@ fn search_shows_the_words_typed_not_their_stems() {
     let out = ok("current", &["search", "Payments services"]);
     let first = out.lines().next().unwrap();
     assert!(first.contains("for \"Payments services\""), "{first}");
-    assert!(!first.contains("servic'") && !first.contains("'payment'"), "{first}");
+    assert!(
+        !first.contains("servic'") && !first.contains("'payment'"),
+        "{first}"
+    );
     let out = ok("current", &["search", "payments"]);
     let first = out.lines().next().unwrap();
     assert!(
         first.contains("for \"payments\"") && !first.starts_with("0 "),
+        "{first}"
+    );
+}
+
+#[test]
+fn stale_opens_with_its_conclusion() {
+    let out = ok("current", &["stale", "--older-than", "90s"]);
+    let mut lines = out.lines();
+    let first = lines.next().unwrap();
+    assert!(
+        first.starts_with("All 82 entities are overdue for refresh by ")
+            && first.contains("catalog processing has stopped (the latest refresh was due at "),
+        "{out}"
+    );
+    let next = lines.next().unwrap();
+    assert!(
+        next.starts_with("Next: `bsi --url ") && next.contains(" doctor`"),
+        "{out}"
+    );
+    // Some entities refreshed on time: the conclusion counts the others.
+    let prefix = format!("evstale{}_", std::process::id());
+    bsi_testkit::backstage::restore(bsi_testkit::shared(), "current", &prefix);
+    bsi_testkit::shared().psql(
+        &format!("{prefix}catalog"),
+        "UPDATE refresh_state SET next_update_at = now() + interval '1 hour', last_discovery_at = now() \
+         WHERE entity_id IN (SELECT entity_id FROM refresh_state ORDER BY entity_ref LIMIT 3)",
+    );
+    let u = url();
+    let out = bsi(&[
+        "--url",
+        &u,
+        "--prefix",
+        &prefix,
+        "stale",
+        "--older-than",
+        "90s",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let first = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        first.starts_with("79 of 82 entities are overdue for refresh by ")
+            && first.contains("processing is behind with them, not stopped"),
         "{first}"
     );
 }

@@ -597,6 +597,16 @@ async fn stale(global: &Global, cat: &Catalog, older_than: &str, page: &PageArgs
     if global.json {
         return output::json(&s);
     }
+    if let Some(sum) = &s.summary {
+        outln!("{}", sum.conclusion);
+        if sum.overdue > 0 {
+            outln!(
+                "Next: `{}` tells why.",
+                global.same_run_line(&["doctor".into()])
+            );
+        }
+        outln!();
+    }
     if s.page.items.is_empty() {
         outln!(
             "No entity was last discovered or due for refresh before {}.",
