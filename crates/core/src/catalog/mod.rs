@@ -23,6 +23,7 @@ mod detail;
 mod entities;
 mod filter;
 mod lists;
+mod stale;
 
 use serde::Serialize;
 use serde_json::Value;
