@@ -86,7 +86,7 @@ fn refresh_through_the_cli_dry_run_read_only_confirmation_write_and_audit() {
     assert!(t.contains("--dry-run"), "{t}");
     assert!(
         t.contains(&format!(
-            "bsi --url '{u}' --prefix {prefix} --write fix refresh {entity} --yes"
+            "bsi --write --url '{u}' --prefix {prefix} fix refresh {entity} --yes"
         )),
         "{t}"
     );
