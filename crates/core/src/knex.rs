@@ -36,6 +36,66 @@ pub struct KnexTable {
     pub error: Option<String>,
 }
 
+/// The Knex state of one database as `bsi databases` shows it: the same tables and locks
+/// [`status`] reports.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct KnexSummary {
+    /// Knex migrations tables (the plugin's own and the backend services' prefixed ones).
+    pub tables: usize,
+    /// The migrations tables whose lock is held, as `knex status` names them.
+    pub locked: Vec<String>,
+    /// Tables that could not be read.
+    pub unreadable: usize,
+}
+
+impl KnexSummary {
+    /// `3 tables, lock HELD (knex_migrations)`, `2 tables`, or `none`.
+    pub fn text(&self) -> String {
+        if self.tables == 0 {
+            return "none".into();
+        }
+        let mut s = format!(
+            "{} table{}",
+            self.tables,
+            if self.tables == 1 { "" } else { "s" }
+        );
+        if !self.locked.is_empty() {
+            s.push_str(&format!(", lock HELD ({})", self.locked.join(", ")));
+        }
+        if self.unreadable > 0 {
+            s.push_str(&format!(", {} unreadable", self.unreadable));
+        }
+        s
+    }
+}
+
+/// How `knex status` names a migrations table: `table`, or `schema.table` outside `public`.
+pub fn display_name(t: &KnexTable) -> String {
+    if t.schema == "public" {
+        t.table.clone()
+    } else {
+        format!("{}.{}", t.schema, t.table)
+    }
+}
+
+/// The [`KnexSummary`] of one database (and schema, in schema mode) out of [`status`]'s tables.
+pub fn summary_of(tables: &[KnexTable], database: &str, schema: Option<&str>) -> KnexSummary {
+    let mine: Vec<&KnexTable> = tables
+        .iter()
+        .filter(|t| t.database == database && schema.is_none_or(|s| t.schema == s))
+        .collect();
+    KnexSummary {
+        tables: mine.len(),
+        locked: mine
+            .iter()
+            .filter(|t| t.locked)
+            .map(|t| display_name(t))
+            .collect(),
+        unreadable: mine.iter().filter(|t| t.error.is_some()).count(),
+    }
+}
+
 /// Reads every Knex migrations table of one database.
 pub async fn tables_in(conns: &Connections, ep: &Endpoint) -> Result<Vec<KnexTable>> {
     let pool = conns.pool(ep).await?;
@@ -154,6 +214,21 @@ pub async fn tables_in(conns: &Connections, ep: &Endpoint) -> Result<Vec<KnexTab
     Ok(out)
 }
 
+/// The lock table a user names, as `(schema, lock table)`: `TABLE` or `SCHEMA.TABLE` (schema
+/// `public` when absent), where TABLE is the lock table itself (`knex_migrations_lock`) or the
+/// migrations table `knex status` lists (`knex_migrations`, `backstage_backend_tasks__knex_migrations`),
+/// whose lock table is its name with `_lock`.
+pub fn lock_table_of(given: &str) -> (String, String) {
+    let given = given.trim();
+    let (schema, table) = given.split_once('.').unwrap_or(("public", given));
+    let table = if table.ends_with("knex_migrations") {
+        format!("{table}_lock")
+    } else {
+        table.to_string()
+    };
+    (schema.to_string(), table)
+}
+
 /// A Knex lock to release, as the user names it (`lock_table` or `schema.lock_table`; the
 /// schema defaults to `public`), checked before anything is asked or written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,12 +242,12 @@ impl LockRelease {
     /// The release of `lock_table` in `database`; refused with [`CoreError::ReadOnly`] unless
     /// the profile is in write mode, so that no confirmation is asked for in vain.
     pub fn prepare(conns: &Connections, database: &str, lock_table: &str) -> Result<Self> {
-        let (schema, table) = lock_table.split_once('.').unwrap_or(("public", lock_table));
-        conns.require_write(&releasing(database, schema, table))?;
+        let (schema, table) = lock_table_of(lock_table);
+        conns.require_write(&releasing(database, &schema, &table))?;
         Ok(Self {
             database: database.to_string(),
-            schema: schema.to_string(),
-            table: table.to_string(),
+            schema,
+            table,
         })
     }
 

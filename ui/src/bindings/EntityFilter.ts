@@ -6,13 +6,19 @@
  */
 export type EntityFilter = { kind: Array<string>, namespace: Array<string>, 
 /**
- * `spec.owner` as written in the entity (usually `team-a` or `group:default/team-a`).
+ * The owner in any spelling: `team-a`, `default/team-a`, `group:team-a` or
+ * `group:default/team-a` (matched on the `ownedBy` relation and on `spec.owner`).
  */
 owner: Array<string>, lifecycle: Array<string>, 
 /**
  * `spec.type`.
  */
 type: Array<string>, tag: Array<string>, 
+/**
+ * The system in any spelling: `payments` or `system:default/payments` (matched on the
+ * `partOf` relation to a system and on `spec.system`).
+ */
+system: Array<string>, 
 /**
  * Words that must each appear in the name, title or description (substring match).
  */

@@ -3,7 +3,11 @@
 /**
  * An entity as a list shows it.
  */
-export type EntitySummary = { entity_ref: string, kind: string, namespace: string, name: string, title: string | null, type: string | null, lifecycle: string | null, owner: string | null, tags: Array<string>, 
+export type EntitySummary = { entity_ref: string, kind: string, namespace: string, name: string, title: string | null, type: string | null, lifecycle: string | null, owner: string | null, 
+/**
+ * `spec.system` as written.
+ */
+system: string | null, tags: Array<string>, 
 /**
  * Absent when this catalog has no `final_entities.last_updated_at`.
  */

@@ -24,15 +24,39 @@ template_ref: string | null, creator: string | null,
 /**
  * `created_by` or `spec.user.ref`.
  */
-creator_source: string | null, duration_ms: number | null, 
+creator_source: string | null, 
+/**
+ * How long a finished task ran; absent while it is `open` or `processing` (see
+ * `age_secs` and `heartbeat_age_secs` for those).
+ */
+duration_ms: number | null, 
 /**
  * `events` (first event to last event) or `heartbeat` (created_at to last_heartbeat_at).
  */
 duration_source: string | null, 
 /**
+ * For an `open` or `processing` task: seconds since it was created, by the database's
+ * clock.
+ */
+age_secs?: number, 
+/**
+ * For a `processing` task: seconds since its last heartbeat, by the database's clock.
+ */
+heartbeat_age_secs?: number, 
+/**
+ * A `processing` task whose worker stopped heartbeating: no heartbeat, one older than
+ * [`HEARTBEAT_STALE_SECS`], or one older than its last event.
+ */
+heartbeat_stale: boolean, 
+/**
  * Whether `tasks.secrets` still holds something; absent when the column does not exist.
  */
-secrets_stored?: boolean, events: number, 
+secrets_stored?: boolean, 
+/**
+ * The key names of the stored secrets (never their values), read when `secrets_stored`;
+ * absent when nothing is stored or they could not be read (then `problem` says why).
+ */
+secret_keys?: Array<string>, events: number, 
 /**
  * Set when the row cannot be read in full (a `tasks.spec` that is not JSON): the task is
  * still listed, with what could not be told.

@@ -96,6 +96,7 @@ export type { Span } from './Span';
 export type { SslMode } from './SslMode';
 export type { StaleEntity } from './StaleEntity';
 export type { StaleList } from './StaleList';
+export type { StaleSummary } from './StaleSummary';
 export type { StatusFilter } from './StatusFilter';
 export type { StepView } from './StepView';
 export type { StoredSecrets } from './StoredSecrets';

@@ -25,6 +25,27 @@ export function formatCount(n: number | bigint | null | undefined): string {
 }
 
 /** A duration in milliseconds, e.g. "850 ms", "12.4 s", "3 min 05 s", "2 h 10 min". */
+/** A task's timing: its duration once finished; while open or processing, how long it has
+ * waited or run, or for how long a processing task has had no heartbeat. */
+export function taskTiming(t: {
+  duration_ms: number | bigint | null;
+  age_secs?: number | bigint | undefined;
+  heartbeat_age_secs?: number | bigint | undefined;
+  heartbeat_stale: boolean;
+  status: string;
+}): string {
+  const ms = (s: number | bigint) => Number(s) * 1000;
+  if (t.heartbeat_stale) {
+    return t.heartbeat_age_secs === undefined
+      ? 'no heartbeat'
+      : `no heartbeat for ${formatDuration(ms(t.heartbeat_age_secs))}`;
+  }
+  if (t.age_secs !== undefined) {
+    return `${t.status === 'open' ? 'waiting' : 'running'} ${formatDuration(ms(t.age_secs))}`;
+  }
+  return formatDuration(t.duration_ms);
+}
+
 export function formatDuration(ms: number | bigint | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
   const v = Number(ms);

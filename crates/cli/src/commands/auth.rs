@@ -250,6 +250,7 @@ async fn sessions(
             let q = q(20);
             use bsi_core::schema::or_note as soft;
             let mut notes = Vec::new();
+            let summary = soft(auth.summary().await, &mut notes)?;
             let offline = soft(auth.offline_sessions(&q).await, &mut notes)?;
             let browser = soft(auth.browser_sessions(&q).await, &mut notes)?;
             let oauth = soft(auth.oauth_sessions(&q).await, &mut notes)?;
@@ -257,9 +258,15 @@ async fn sessions(
             let users = soft(auth.user_info(&q).await, &mut notes)?;
             if global.json {
                 return output::json(&json!({
+                    "summary": summary,
                     "offline": offline, "browser": browser, "oauth": oauth,
                     "keys": keys, "users": users, "notes": notes,
                 }));
+            }
+            if let Some(s) = &summary {
+                for l in &s.lines {
+                    outln!("{l}");
+                }
             }
             if let Some(p) = &offline {
                 section(

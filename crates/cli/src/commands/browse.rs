@@ -27,6 +27,10 @@ pub enum BrowseCommand {
     Tables {
         #[command(flatten)]
         place: PlaceArgs,
+        /// `size`: one list of the tables of every database looked in, largest first (total
+        /// size with indexes and TOAST); `name` (default): per database, by name.
+        #[arg(long, value_enum, default_value_t = TablesSort::Name)]
+        sort: TablesSort,
         /// Also print every table's columns (masked ones are marked).
         #[arg(long)]
         columns: bool,
@@ -184,7 +188,14 @@ pub async fn run(global: &Global, cmd: BrowseCommand) -> Result<()> {
         match cmd {
             BrowseCommand::Search(args) => search_cmd(global, &conns, args).await,
             BrowseCommand::Techdocs(page) => techdocs_cmd(global, &conns, page).await,
-            BrowseCommand::Tables { place, columns } => {
+            BrowseCommand::Tables {
+                place,
+                columns,
+                sort,
+            } => {
+                if matches!(sort, TablesSort::Size) {
+                    return tables_by_size(global, &conns, &place).await;
+                }
                 tables_cmd(global, &conns, &place, columns).await
             }
             BrowseCommand::Table(args) => table_cmd(global, &conns, args).await,
@@ -264,14 +275,16 @@ async fn search_cmd(
             .join(", "),
         Err(e) => format!("document counts not read: {}", e.code().as_str()),
     };
+    // The words as typed: the tsquery holds their stems (`servic` for "services").
     outln!(
-        "{} match{} for {} (index: {})",
+        "{} match{} for \"{}\"{} (index: {})",
         r.total,
         if r.total == 1 { "" } else { "es" },
+        r.query.trim(),
         if r.tsquery.is_empty() {
-            "nothing searchable".to_string()
+            " (nothing searchable: only common words)"
         } else {
-            r.tsquery.clone()
+            ""
         },
         types
     );
@@ -339,6 +352,66 @@ async fn techdocs_cmd(
     Ok(())
 }
 
+/// How `bsi tables` orders its tables.
+#[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
+pub enum TablesSort {
+    /// Per database, by name.
+    #[default]
+    Name,
+    /// Every database together, largest first.
+    Size,
+}
+
+/// The tables of every database looked in, largest first.
+async fn tables_by_size(
+    global: &Global,
+    conns: &bsi_core::connect::Connections,
+    place: &PlaceArgs,
+) -> Result<()> {
+    let list = tables::list_tables(conns, &place.target()).await?;
+    let sorted = tables::largest_first(&list);
+    if global.json {
+        return output::json(&sorted);
+    }
+    let total: i64 = sorted.iter().map(|t| t.size_bytes).sum();
+    outln!(
+        "{} table(s) in {} database(s), {} in all, largest first:",
+        sorted.len(),
+        list.iter().filter(|s| s.error.is_none()).count(),
+        output::human_size(Some(total))
+    );
+    output::table(
+        &["database", "table", "kind", "rows (est.)", "size"],
+        sorted
+            .iter()
+            .map(|t| {
+                vec![
+                    t.scope.clone(),
+                    t.name.clone(),
+                    t.kind.clone(),
+                    if t.estimated_rows < 0 {
+                        "?".to_string()
+                    } else {
+                        t.estimated_rows.to_string()
+                    },
+                    output::human_size(Some(t.size_bytes)),
+                ]
+            })
+            .collect(),
+    );
+    for s in list.iter().filter(|s| s.error.is_some()) {
+        outln!(
+            "{}: unreadable: {}",
+            s.scope.label(),
+            s.error
+                .as_ref()
+                .map(|e| e.message.as_str())
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
 async fn tables_cmd(
     global: &Global,
     conns: &bsi_core::connect::Connections,
@@ -351,7 +424,8 @@ async fn tables_cmd(
     }
     if list.is_empty() {
         outln!(
-            "No plugin database found (check the profile, --prefix or --schema-mode; `bsi databases` lists them)."
+            "No plugin database found (check the profile, --prefix or --schema-mode; `{}` lists them).",
+            global.same_run_line(&["databases".into()])
         );
     }
     for (i, s) in list.iter().enumerate() {

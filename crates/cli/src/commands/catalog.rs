@@ -12,7 +12,7 @@ use bsi_core::connect::Connections;
 use bsi_core::crosslinks::{self, EntityView};
 use bsi_core::{ErrorPayload, auth::UserSessions, scaffolder::EntityTasks};
 
-use crate::global::Global;
+use crate::global::{Global, shell_word};
 use crate::{context, output};
 
 #[derive(Debug, clap::Subcommand)]
@@ -62,9 +62,14 @@ pub struct EntitiesArgs {
     /// Only this namespace (metadata.namespace).
     #[arg(long, value_delimiter = ',')]
     pub namespace: Vec<String>,
-    /// spec.owner as written in the entities (team-a, group:default/team-a).
+    /// The owner, in any spelling: team-a, default/team-a, group:team-a or
+    /// group:default/team-a (the ownedBy relation, or spec.owner as written).
     #[arg(long, value_delimiter = ',')]
     pub owner: Vec<String>,
+    /// The system, in any spelling: payments or system:default/payments (the partOf
+    /// relation to a system, or spec.system as written).
+    #[arg(long, value_delimiter = ',')]
+    pub system: Vec<String>,
     /// spec.lifecycle (production, experimental, deprecated...).
     #[arg(long, value_delimiter = ',')]
     pub lifecycle: Vec<String>,
@@ -180,6 +185,7 @@ async fn entities(global: &Global, cat: &Catalog, a: EntitiesArgs) -> Result<()>
         lifecycle: a.lifecycle,
         entity_type: a.entity_type,
         tag: a.tag,
+        system: a.system,
         text: a.text,
     };
     let q = EntityQuery {
@@ -209,7 +215,15 @@ async fn entities(global: &Global, cat: &Catalog, a: EntitiesArgs) -> Result<()>
         outln!("No entities match.");
     } else {
         output::table(
-            &["ref", "type", "lifecycle", "owner", "tags", "updated"],
+            &[
+                "ref",
+                "type",
+                "lifecycle",
+                "owner",
+                "system",
+                "tags",
+                "updated",
+            ],
             page.items
                 .iter()
                 .map(|e| {
@@ -218,6 +232,7 @@ async fn entities(global: &Global, cat: &Catalog, a: EntitiesArgs) -> Result<()>
                         dash(e.entity_type.as_deref()),
                         dash(e.lifecycle.as_deref()),
                         dash(e.owner.as_deref()),
+                        dash(e.system.as_deref()),
                         if e.tags.is_empty() {
                             "-".into()
                         } else {
@@ -418,13 +433,16 @@ async fn entity(
     );
     edges("relations from it", d.outgoing.as_ref());
     edges("relations to it", d.incoming.as_ref());
-    print_links(&view);
-    outln!("\n`bsi entity {} --yaml` prints the entity.", d.entity_ref);
+    print_links(global, &view);
+    outln!(
+        "\n`{}` prints the entity.",
+        global.same_run_line(&["entity".into(), shell_word(&d.entity_ref), "--yaml".into()])
+    );
     Ok(())
 }
 
 /// The scaffolder tasks behind an entity and, for users and groups, their sessions.
-fn print_links(links: &EntityView) {
+fn print_links(global: &Global, links: &EntityView) {
     match (&links.tasks, &links.tasks_error) {
         (Some(t), _) if t.items.is_empty() => {
             outln!("\nscaffolder tasks: none created it or ran its source template")
@@ -489,7 +507,10 @@ fn print_links(links: &EntityView) {
             for n in &s.notes {
                 outln!("  note: {n}");
             }
-            outln!("  `bsi sessions --user {}` shows them in full.", s.subject);
+            outln!(
+                "  `{}` shows them in full.",
+                global.same_run_line(&["sessions".into(), "--user".into(), shell_word(&s.subject)])
+            );
         }
         (None, Some(e)) => outln!("\nsessions: not available ({})", e.message),
         (None, None) => {}
@@ -575,6 +596,16 @@ async fn stale(global: &Global, cat: &Catalog, older_than: &str, page: &PageArgs
     let s = cat.stale(d, &page.query()).await?;
     if global.json {
         return output::json(&s);
+    }
+    if let Some(sum) = &s.summary {
+        outln!("{}", sum.conclusion);
+        if sum.overdue > 0 {
+            outln!(
+                "Next: `{}` tells why.",
+                global.same_run_line(&["doctor".into()])
+            );
+        }
+        outln!();
     }
     if s.page.items.is_empty() {
         outln!(

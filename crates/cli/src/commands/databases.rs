@@ -4,6 +4,7 @@ use bsi_core::Result;
 use bsi_core::discovery::discover;
 use bsi_core::eras::{self, Era};
 use bsi_core::installations::installations;
+use bsi_core::knex;
 
 use crate::commands::installations::note;
 
@@ -16,7 +17,9 @@ pub async fn run(global: &Global) -> Result<()> {
     let result = match discover(&conns).await {
         Ok(d) => {
             let (eras, errors) = eras::of_discovery(&conns, &d).await;
-            Ok((d, eras, errors))
+            // The same Knex tables and locks `knex status` reports.
+            let (knex_tables, _) = knex::status_of(&conns, &d).await;
+            Ok((d, eras, errors, knex_tables))
         }
         Err(e) => Err(e),
     };
@@ -33,7 +36,10 @@ pub async fn run(global: &Global) -> Result<()> {
         _ => None,
     };
     conns.close().await;
-    let (d, eras, errors) = result?;
+    let (d, eras, errors, knex_tables) = result?;
+    let knex_of = |db: &bsi_core::discovery::DatabaseInfo| {
+        knex::summary_of(&knex_tables, &db.database, db.schema.as_deref())
+    };
     if global.json {
         // Each database gains the eras of its Knex tables.
         let mut v =
@@ -42,6 +48,8 @@ pub async fn run(global: &Global) -> Result<()> {
             for (db, info) in list.iter_mut().zip(&d.databases) {
                 let mine = eras::of_database(&eras, &info.database, info.schema.as_deref());
                 db["eras"] = serde_json::to_value(mine)
+                    .map_err(|e| bsi_core::CoreError::Internal(e.to_string()))?;
+                db["knex"] = serde_json::to_value(knex_of(info))
                     .map_err(|e| bsi_core::CoreError::Internal(e.to_string()))?;
             }
         }
@@ -89,7 +97,11 @@ pub async fn run(global: &Global) -> Result<()> {
                 },
                 db.tables.to_string(),
                 output::human_size(db.size_bytes),
-                if db.knex_managed { "yes" } else { "no" }.to_string(),
+                if db.error.is_some() {
+                    "?".to_string()
+                } else {
+                    knex_of(db).text()
+                },
             ]
         })
         .collect();

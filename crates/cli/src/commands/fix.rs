@@ -48,7 +48,8 @@ pub enum FixCommand {
     /// Release a held Knex migration lock (the same as `bsi knex unlock`).
     KnexUnlock {
         database: String,
-        /// The lock table, as SCHEMA.TABLE or TABLE (schema public), as `bsi knex status` names it.
+        /// The table as `bsi knex status` names it (knex_migrations, or SCHEMA.TABLE outside
+        /// public), or its lock table (knex_migrations_lock).
         table: String,
         #[command(flatten)]
         guard: Guard,

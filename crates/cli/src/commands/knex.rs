@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use bsi_core::{Result, knex};
 
-use crate::global::Global;
+use crate::global::{Global, shell_word};
 use crate::{context, output};
 
 #[derive(Debug, Subcommand)]
@@ -15,7 +15,8 @@ pub enum KnexCommand {
     Unlock {
         /// The database holding the lock table.
         database: String,
-        /// The lock table, as SCHEMA.TABLE or TABLE (schema public).
+        /// The table as `knex status` names it (knex_migrations, or SCHEMA.TABLE outside
+        /// public), or its lock table (knex_migrations_lock).
         table: String,
         /// Do not ask for confirmation.
         #[arg(long)]
@@ -24,6 +25,17 @@ pub enum KnexCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// The pasteable command that releases `t`'s lock, with this run's connection options.
+fn unlock_line(global: &Global, t: &knex::KnexTable) -> String {
+    global.same_run_line(&[
+        "--write".into(),
+        "knex".into(),
+        "unlock".into(),
+        shell_word(&t.database),
+        shell_word(&knex::display_name(t)),
+    ])
 }
 
 pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
@@ -60,11 +72,7 @@ pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
                         .map(|t| {
                             vec![
                                 t.database.clone(),
-                                if t.schema == "public" {
-                                    t.table.clone()
-                                } else {
-                                    format!("{}.{}", t.schema, t.table)
-                                },
+                                knex::display_name(t),
                                 if t.error.is_some() {
                                     "unreadable".into()
                                 } else {
@@ -97,6 +105,7 @@ pub async fn run(global: &Global, cmd: KnexCommand) -> Result<()> {
                         t.table,
                         t.hint.as_deref().unwrap_or_default()
                     );
+                    outln!("  release it with: {}", unlock_line(global, t));
                 }
                 Ok(())
             }

@@ -166,15 +166,46 @@ fn summary_row(t: &TaskSummary) -> Vec<String> {
         t.id.clone(),
         t.display_status.clone(),
         short_time(&t.created_at),
-        duration(t.duration_ms, t.duration_source),
+        timing(t),
         t.template_ref.clone().unwrap_or_else(|| "-".into()),
         t.creator.clone().unwrap_or_else(|| "-".into()),
-        match t.secrets_stored {
-            Some(true) => "STORED".into(),
-            Some(false) => "-".into(),
-            None => "?".into(),
+        match (t.secrets_stored, &t.secret_keys) {
+            (Some(true), Some(keys)) if !keys.is_empty() => format!("STORED: {}", keys.join(",")),
+            (Some(true), _) => "STORED (keys unknown)".into(),
+            (Some(false), _) => "-".into(),
+            (None, _) => "?".into(),
         },
     ]
+}
+
+/// The duration of a finished task; for an unfinished one how long it has waited or run, and
+/// for a `processing` task whose worker stopped heartbeating, for how long.
+fn timing(t: &TaskSummary) -> String {
+    if t.heartbeat_stale {
+        return match t.heartbeat_age_secs {
+            Some(s) => format!("no heartbeat for {}", span(s)),
+            None => "no heartbeat".into(),
+        };
+    }
+    match (t.status.as_str(), t.age_secs) {
+        ("open", Some(s)) => format!("waiting {}", span(s)),
+        ("processing", Some(s)) => format!("running {}", span(s)),
+        _ => duration(t.duration_ms, t.duration_source),
+    }
+}
+
+/// Seconds as `4d 2h`, `3h 05m`, `12m 30s` or `45s`.
+fn span(secs: i64) -> String {
+    let s = secs.max(0);
+    if s >= 86_400 {
+        format!("{}d {}h", s / 86_400, (s % 86_400) / 3600)
+    } else if s >= 3600 {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
 }
 
 /// `2026-11-29T20:34:01.060416Z` as `2026-11-29 20:34:01`.
@@ -217,7 +248,7 @@ async fn task(global: &Global, sc: &Scaffolder, a: TaskArgs) -> Result<()> {
         }
         return output::json(&v);
     }
-    print_detail(&d);
+    print_detail(global, &d);
     if a.log {
         outln!("\nLog ({} events):", d.log.len());
         let color = std::io::stdout().is_terminal();
@@ -258,18 +289,23 @@ async fn task(global: &Global, sc: &Scaffolder, a: TaskArgs) -> Result<()> {
             }
         }
     } else if !d.log.is_empty() {
-        outln!("\n{} log events: add --log to print them.", d.log.len());
+        outln!(
+            "\n{} log events: `{}` prints them.",
+            d.log.len(),
+            global.rerun_line(&[], &["--log"])
+        );
     }
     Ok(())
 }
 
-fn print_detail(d: &TaskDetail) {
+fn print_detail(global: &Global, d: &TaskDetail) {
     let s = &d.summary;
     outln!(
         "Task {} · {} · {}",
         s.id,
         s.display_status,
         match s.duration_source {
+            _ if s.heartbeat_stale || s.age_secs.is_some() => timing(s),
             Some("events") => format!("{} (first to last event)", duration(s.duration_ms, None)),
             Some(_) => format!(
                 "{} (created to last heartbeat)",
@@ -297,7 +333,18 @@ fn print_detail(d: &TaskDetail) {
     );
     outln!("Created:   {}", short_time(&s.created_at));
     if let Some(h) = &s.last_heartbeat_at {
-        outln!("Heartbeat: {}", short_time(h));
+        outln!(
+            "Heartbeat: {}{}",
+            short_time(h),
+            match (s.heartbeat_stale, s.heartbeat_age_secs) {
+                (true, Some(a)) => format!(
+                    " (no heartbeat for {}: its worker has stopped; `{}` lists stuck tasks)",
+                    span(a),
+                    global.same_run_line(&["doctor".into()])
+                ),
+                _ => String::new(),
+            }
+        );
     }
     if let Some(sec) = &d.secrets {
         outln!(

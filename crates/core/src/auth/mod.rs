@@ -29,6 +29,7 @@
 //! - `keys`: signing keys (public JWKs) and decoding a JWT ([`decode_token`]);
 //! - `users`: `user_info`, group members, and the sessions of a user or group
 //!   ([`UserSessions`]);
+//! - `summary`: counts per kind and which token material is stored ([`SessionsSummary`]);
 //! - this file: only declares the rooms and re-exports what they make public.
 
 mod browser;
@@ -36,6 +37,7 @@ mod handle;
 mod keys;
 mod rows;
 mod sessions;
+mod summary;
 mod tables;
 mod users;
 
@@ -43,5 +45,6 @@ pub use browser::BrowserSession;
 pub use handle::{Auth, AuthQuery, InCatalog, users_in_catalog, users_in_catalog_sql};
 pub use keys::{SigningKey, TokenView, decode_token};
 pub use sessions::{OAuthSession, OAuthStatusGroup, OfflineSession};
+pub use summary::SessionsSummary;
 pub use tables::{AUTH_TABLES, SessionKind, locate_table};
 pub use users::{UserInfo, UserLink, UserSessions};

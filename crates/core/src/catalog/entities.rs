@@ -1,9 +1,6 @@
 //! The entity list (filters, sorts, keyset pages of summaries) and facets.
 //!
-//! Filters are semi-joins on the catalog's `search` table, the way Backstage filters:
-//! `f.entity_id IN (SELECT entity_id FROM search WHERE key = 'kind' AND value = ANY($n))`,
-//! served by `search_key_value_entity_idx (key, value, entity_id)`. Values are lower-cased like
-//! the index. Sorting by ref walks `final_entities_entity_ref_uniq`; sorting by last update has
+//! Filters are semi-joins on the catalog's `search` table (see [`super::filter`]). Sorting by ref walks `final_entities_entity_ref_uniq`; sorting by last update has
 //! no index in Backstage's schema (a top-N sort), and pages start strictly after the cursor key
 //! `(last_updated_at, entity_ref)`.
 
@@ -13,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
 
+pub use super::filter::{EntityFilter, FacetField};
 use super::{
     Catalog, NEED_FINAL, NEED_SEARCH, NEED_UPDATED, Param, Sql, cursor_str, finish, make_cursor,
     read_cursor, views,
@@ -22,94 +20,6 @@ use crate::page::{Page, limit};
 use crate::redact::redact_text;
 use crate::refs::EntityRef;
 use crate::sql::iso_text;
-use crate::sql::like_contains;
-
-/// Filters of the entity list and facets. Values of one field are alternatives (OR); fields
-/// combine with AND. Matching is case-insensitive and exact, except `text`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(default)]
-pub struct EntityFilter {
-    pub kind: Vec<String>,
-    pub namespace: Vec<String>,
-    /// `spec.owner` as written in the entity (usually `team-a` or `group:default/team-a`).
-    pub owner: Vec<String>,
-    pub lifecycle: Vec<String>,
-    /// `spec.type`.
-    #[serde(rename = "type")]
-    pub entity_type: Vec<String>,
-    pub tag: Vec<String>,
-    /// Words that must each appear in the name, title or description (substring match).
-    pub text: Option<String>,
-}
-
-impl EntityFilter {
-    pub fn is_empty(&self) -> bool {
-        FacetField::ALL.iter().all(|f| self.values(*f).is_empty())
-            && self.text.as_deref().is_none_or(|t| t.trim().is_empty())
-    }
-
-    fn values(&self, field: FacetField) -> &[String] {
-        match field {
-            FacetField::Kind => &self.kind,
-            FacetField::Namespace => &self.namespace,
-            FacetField::Owner => &self.owner,
-            FacetField::Lifecycle => &self.lifecycle,
-            FacetField::Type => &self.entity_type,
-            FacetField::Tag => &self.tag,
-        }
-    }
-}
-
-/// The fields of filters and facets, and their `search` keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "lowercase")]
-pub enum FacetField {
-    Kind,
-    Namespace,
-    Owner,
-    Lifecycle,
-    Type,
-    Tag,
-}
-
-impl FacetField {
-    pub const ALL: [FacetField; 6] = [
-        FacetField::Kind,
-        FacetField::Namespace,
-        FacetField::Owner,
-        FacetField::Lifecycle,
-        FacetField::Type,
-        FacetField::Tag,
-    ];
-
-    /// The key of this field in the `search` table.
-    pub fn search_key(self) -> &'static str {
-        match self {
-            FacetField::Kind => "kind",
-            FacetField::Namespace => "metadata.namespace",
-            FacetField::Owner => "spec.owner",
-            FacetField::Lifecycle => "spec.lifecycle",
-            FacetField::Type => "spec.type",
-            FacetField::Tag => "metadata.tags",
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FacetField::Kind => "kind",
-            FacetField::Namespace => "namespace",
-            FacetField::Owner => "owner",
-            FacetField::Lifecycle => "lifecycle",
-            FacetField::Type => "type",
-            FacetField::Tag => "tag",
-        }
-    }
-}
-
-/// The search keys the free-text filter looks in.
-const TEXT_KEYS: &str = "'metadata.name', 'metadata.title', 'metadata.description'";
 
 /// How the entity list is ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +60,8 @@ pub struct EntitySummary {
     pub entity_type: Option<String>,
     pub lifecycle: Option<String>,
     pub owner: Option<String>,
+    /// `spec.system` as written.
+    pub system: Option<String>,
     pub tags: Vec<String>,
     /// Absent when this catalog has no `final_entities.last_updated_at`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -252,6 +164,7 @@ impl EntitySummary {
                 entity_type: s(spec.entity_type),
                 lifecycle: s(spec.lifecycle),
                 owner: s(spec.owner),
+                system: s(spec.system),
                 tags: meta
                     .tags
                     .unwrap_or_default()
@@ -281,6 +194,7 @@ impl EntitySummary {
             entity_type: s("/spec/type"),
             lifecycle: s("/spec/lifecycle"),
             owner: s("/spec/owner"),
+            system: s("/spec/system"),
             tags: v
                 .pointer("/metadata/tags")
                 .and_then(Value::as_array)
@@ -330,6 +244,8 @@ struct ListSpec<'a> {
     lifecycle: Option<Cow<'a, str>>,
     #[serde(borrow)]
     owner: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    system: Option<Cow<'a, str>>,
 }
 
 /// The count of one value of a facet.
@@ -363,45 +279,6 @@ impl Facets {
 }
 
 impl Catalog {
-    /// The filter conditions on an entity-id expression (`id`), appended to `conds`.
-    fn filter_conditions(
-        &self,
-        f: &EntityFilter,
-        id: &str,
-        sql: &mut Sql,
-        conds: &mut Vec<String>,
-    ) -> Result<()> {
-        if f.is_empty() {
-            return Ok(());
-        }
-        self.check(views::ENTITY_FILTERS, &[NEED_SEARCH])?;
-        sql.replan = true;
-        let search = self.t("search");
-        for field in FacetField::ALL {
-            let values: Vec<String> = f
-                .values(field)
-                .iter()
-                .map(|v| v.trim().to_lowercase())
-                .filter(|v| !v.is_empty())
-                .collect();
-            if values.is_empty() {
-                continue;
-            }
-            let p = sql.bind(Param::TextArray(values));
-            conds.push(format!(
-                "{id} IN (SELECT s.entity_id FROM {search} s WHERE s.key = '{}' AND s.value = ANY({p}))",
-                field.search_key()
-            ));
-        }
-        for word in f.text.as_deref().unwrap_or_default().split_whitespace() {
-            let p = sql.text(like_contains(&word.to_lowercase()));
-            conds.push(format!(
-                "{id} IN (SELECT s.entity_id FROM {search} s WHERE s.key IN ({TEXT_KEYS}) AND s.value LIKE {p})"
-            ));
-        }
-        Ok(())
-    }
-
     /// The statement [`Catalog::entities`] runs for `q` (it fetches one row more than the page
     /// size to know whether a next page exists).
     pub fn entities_sql(&self, q: &EntityQuery) -> Result<Sql> {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::Row;
 
+pub use super::stale::StaleSummary;
 use super::{
     Catalog, NEED_FINAL, NEED_LOCATIONS, NEED_REFERENCES, NEED_SEARCH, NEED_STATE,
     NEED_STATE_ERRORS, NEED_STATE_TIMES, Param, ProcessingError, Sql, cursor_str, finish,
@@ -87,6 +88,10 @@ pub struct StaleList {
     pub cutoff: String,
     #[serde(flatten)]
     pub page: Page<StaleEntity>,
+    /// What the whole list says, read with the first page (absent on later pages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub summary: Option<StaleSummary>,
 }
 
 /// A registered location (`locations`) and its latest update.
@@ -347,6 +352,11 @@ impl Catalog {
                     })?
             }
         };
+        let summary = if q.cursor.is_none() {
+            Some(self.stale_summary(&cutoff).await?)
+        } else {
+            None
+        };
         let rows = self.fetch(&self.stale_sql(&cutoff, q)?).await?;
         let items = rows
             .iter()
@@ -374,7 +384,11 @@ impl Catalog {
                 ],
             )
         });
-        Ok(StaleList { cutoff, page })
+        Ok(StaleList {
+            cutoff,
+            page,
+            summary,
+        })
     }
 
     /// The statement [`Catalog::locations`] runs.

@@ -21,7 +21,9 @@
 
 mod detail;
 mod entities;
+mod filter;
 mod lists;
+mod stale;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -36,7 +38,9 @@ pub use detail::{EntityDetail, EntitySource, ProcessingError, ProcessingState, R
 pub use entities::{
     EntityFilter, EntityQuery, EntitySort, EntitySummary, Facet, FacetCount, FacetField, Facets,
 };
-pub use lists::{ErroredEntity, ListQuery, LocationRow, OrphanEntity, StaleEntity, StaleList};
+pub use lists::{
+    ErroredEntity, ListQuery, LocationRow, OrphanEntity, StaleEntity, StaleList, StaleSummary,
+};
 
 /// Whether one view can run here, and which of its fields are absent.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

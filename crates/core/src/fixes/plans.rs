@@ -496,11 +496,12 @@ pub(super) async fn knex_unlock(
     database: &str,
     lock_table: &str,
 ) -> Result<FixPlan> {
-    let (schema_name, table) = lock_table.split_once('.').unwrap_or(("public", lock_table));
+    let (schema_name, table) = crate::knex::lock_table_of(lock_table);
+    let (schema_name, table) = (schema_name.as_str(), table.as_str());
     if !table.ends_with("knex_migrations_lock") {
         return Err(CoreError::config(format!(
-            "`{lock_table}` is not a Knex lock table (its name ends in knex_migrations_lock); \
-             `bsi knex status` names them"
+            "`{lock_table}` is not a Knex migrations or lock table (their names end in \
+             knex_migrations or knex_migrations_lock); `bsi knex status` names them"
         )));
     }
     let ep = conns.endpoint(database);

@@ -168,7 +168,7 @@ impl Scaffolder {
         let id = self.resolve_id(id).await?;
         let rows = self.task_sql(&id)?.fetch_all(&self.pool, &self.ep).await?;
         let row = rows.first().ok_or_else(|| task_not_found(&id))?;
-        let summary = self.summary(row)?;
+        let mut summary = self.summary(row)?;
         let get = |e: sqlx::Error| query_error(e, &self.ep);
         let created_by: Option<String> = if self.has("created_by") {
             row.try_get("created_by").map_err(get)?
@@ -196,6 +196,7 @@ impl Scaffolder {
         } else {
             None
         };
+        summary.secret_keys = secrets.as_ref().map(|s| s.keys.clone());
         let mut parameters = spec.get("parameters").cloned().unwrap_or(Value::Null);
         redact_json(&mut parameters);
         if !self.has_events() {
@@ -219,15 +220,14 @@ impl Scaffolder {
         })
     }
 
-    /// The key names of a task's stored secrets and the warning that goes with them. Values
-    /// are never read; a `secrets` that is not JSON gives a note, never PostgreSQL's message.
-    async fn stored_secrets(
+    /// The key names of a task's stored secrets (empty when nothing is stored or it is not a
+    /// JSON object), or a note when `secrets` is not JSON: never PostgreSQL's message, whose
+    /// detail may quote the value.
+    pub(super) async fn secret_key_names(
         &self,
         id: &str,
-        status: &str,
-        notes: &mut Vec<String>,
-    ) -> Result<StoredSecrets> {
-        let keys = match self
+    ) -> Result<std::result::Result<Vec<String>, String>> {
+        match self
             .secret_keys_sql(id)?
             .query()
             .fetch_optional(&self.pool)
@@ -236,16 +236,32 @@ impl Scaffolder {
             Ok(Some(r)) => {
                 let text: Option<String> =
                     r.try_get("keys").map_err(|e| query_error(e, &self.ep))?;
-                text.and_then(|t| serde_json::from_str::<Vec<String>>(&t).ok())
-                    .unwrap_or_default()
+                Ok(Ok(text
+                    .and_then(|t| serde_json::from_str::<Vec<String>>(&t).ok())
+                    .unwrap_or_default()))
             }
-            Ok(None) => Vec::new(),
-            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("22P02") => {
-                // Never pass PostgreSQL's message on: its detail may quote the value.
-                notes.push("tasks.secrets is not valid JSON: its key names cannot be shown".into());
+            Ok(None) => Ok(Ok(Vec::new())),
+            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("22P02") => Ok(Err(
+                "tasks.secrets is not valid JSON: its key names cannot be shown".into(),
+            )),
+            Err(e) => Err(query_error(e, &self.ep)),
+        }
+    }
+
+    /// The key names of a task's stored secrets and the warning that goes with them. Values
+    /// are never read; a `secrets` that is not JSON gives a note, never PostgreSQL's message.
+    async fn stored_secrets(
+        &self,
+        id: &str,
+        status: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<StoredSecrets> {
+        let keys = match self.secret_key_names(id).await? {
+            Ok(keys) => keys,
+            Err(note) => {
+                notes.push(note);
                 Vec::new()
             }
-            Err(e) => return Err(query_error(e, &self.ep)),
         };
         let warning = secrets_warning(status, &keys);
         Ok(StoredSecrets { keys, warning })

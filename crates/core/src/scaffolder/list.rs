@@ -17,7 +17,7 @@ use crate::page::{Page, decode_cursor, encode_cursor, limit};
 use crate::redact::redact_text;
 use crate::refs::normalize_ref;
 use crate::refs::time::parse_time;
-use crate::sql::{Param, Sql, iso_text, micros, query_error};
+use crate::sql::{Param, Sql, age_secs, iso_text, micros, query_error};
 
 /// A task's status as stored, plus `cancelled` (stored as `failed` with a `cancelled` event).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -101,19 +101,47 @@ pub struct TaskSummary {
     pub creator: Option<String>,
     /// `created_by` or `spec.user.ref`.
     pub creator_source: Option<&'static str>,
+    /// How long a finished task ran; absent while it is `open` or `processing` (see
+    /// `age_secs` and `heartbeat_age_secs` for those).
     pub duration_ms: Option<i64>,
     /// `events` (first event to last event) or `heartbeat` (created_at to last_heartbeat_at).
     pub duration_source: Option<&'static str>,
+    /// For an `open` or `processing` task: seconds since it was created, by the database's
+    /// clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub age_secs: Option<i64>,
+    /// For a `processing` task: seconds since its last heartbeat, by the database's clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub heartbeat_age_secs: Option<i64>,
+    /// A `processing` task whose worker stopped heartbeating: no heartbeat, one older than
+    /// [`HEARTBEAT_STALE_SECS`], or one older than its last event.
+    pub heartbeat_stale: bool,
     /// Whether `tasks.secrets` still holds something; absent when the column does not exist.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub secrets_stored: Option<bool>,
+    /// The key names of the stored secrets (never their values), read when `secrets_stored`;
+    /// absent when nothing is stored or they could not be read (then `problem` says why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub secret_keys: Option<Vec<String>>,
     pub events: i64,
     /// Set when the row cannot be read in full (a `tasks.spec` that is not JSON): the task is
     /// still listed, with what could not be told.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub problem: Option<String>,
+}
+
+/// A live task worker heartbeats every few seconds (`DatabaseTaskStore.heartbeatTask`); a
+/// `processing` task with no heartbeat for this long has lost its worker.
+pub const HEARTBEAT_STALE_SECS: i64 = 600;
+
+/// Whether the task's text is that of a task not yet ended.
+fn unfinished(status: &str) -> bool {
+    matches!(status, "open" | "processing")
 }
 
 impl Scaffolder {
@@ -154,6 +182,7 @@ impl Scaffolder {
         format!(
             "SELECT {extra} t.id::text AS id, t.status, {created} AS created_at, {hb_iso} AS last_heartbeat_at, \
                     (extract(epoch FROM {hb} - t.created_at) * 1000)::bigint AS hb_ms, \
+                    {hb_age} AS hb_age_s, {age} AS age_s, {hb_us} AS hb_us, \
                     {secrets} AS secrets_stored, {created_by} AS created_by, t.spec, \
                     ev.first_us, ev.last_us, ev.n, ev.cancelled \
              FROM ({keys}) k JOIN {tasks} t ON t.id = k.id \
@@ -161,6 +190,9 @@ impl Scaffolder {
              ORDER BY k.created_at DESC, k.id DESC",
             created = iso_text("t.created_at"),
             hb_iso = iso_text(hb),
+            hb_age = age_secs(hb),
+            age = age_secs("t.created_at"),
+            hb_us = micros(hb),
         )
     }
 
@@ -274,10 +306,23 @@ impl Scaffolder {
             None
         };
         let (template, creator) = (template_filter(filter), creator_filter(filter));
-        let items = scanned
+        let mut items: Vec<TaskSummary> = scanned
             .into_iter()
             .filter(|t| matches(t, template.as_deref(), creator.as_deref()))
             .collect();
+        // Backstage clears `secrets` when a worker claims a task, so few rows hold any: their
+        // key names are read one task at a time, and one that cannot be read stays a note.
+        for t in items.iter_mut().filter(|t| t.secrets_stored == Some(true)) {
+            match self.secret_key_names(&t.id).await? {
+                Ok(keys) => t.secret_keys = Some(keys),
+                Err(note) => {
+                    t.problem = Some(match t.problem.take() {
+                        Some(p) => format!("{p}; {note}"),
+                        None => note,
+                    })
+                }
+            }
+        }
         Ok(Page { items, next_cursor })
     }
 
@@ -318,11 +363,23 @@ impl Scaffolder {
             r.try_get("last_us").map_err(get)?,
         );
         let hb_ms: Option<i64> = r.try_get("hb_ms").map_err(get)?;
-        let (duration_ms, duration_source) = match (first, last, hb_ms) {
-            (Some(f), Some(l), _) => (Some((l - f) / 1000), Some("events")),
-            (_, _, Some(h)) => (Some(h), Some("heartbeat")),
+        let hb_us: Option<i64> = r.try_get("hb_us").map_err(get)?;
+        let hb_age: Option<i64> = r.try_get("hb_age_s").map_err(get)?;
+        let age: Option<i64> = r.try_get("age_s").map_err(get)?;
+        let open = unfinished(&status);
+        // An unfinished task has no duration yet: first to last event would read as if it
+        // had ended.
+        let (duration_ms, duration_source) = match (open, first, last, hb_ms) {
+            (true, ..) => (None, None),
+            (false, Some(f), Some(l), _) => (Some((l - f) / 1000), Some("events")),
+            (false, _, _, Some(h)) => (Some(h), Some("heartbeat")),
             _ => (None, None),
         };
+        let processing = status == "processing";
+        let heartbeat_stale = processing
+            && (hb_us.is_none()
+                || hb_age.is_some_and(|a| a > HEARTBEAT_STALE_SECS)
+                || matches!((hb_us, last), (Some(h), Some(l)) if h < l));
         let display_status = if cancelled && status == "failed" {
             "cancelled".to_string()
         } else {
@@ -343,7 +400,11 @@ impl Scaffolder {
             creator_source,
             duration_ms,
             duration_source,
+            age_secs: if open { age } else { None },
+            heartbeat_age_secs: if processing { hb_age } else { None },
+            heartbeat_stale,
             secrets_stored: r.try_get("secrets_stored").map_err(get)?,
+            secret_keys: None,
             events: r.try_get::<Option<i64>, _>("n").map_err(get)?.unwrap_or(0),
             problem,
         })

@@ -118,6 +118,43 @@ pub async fn list_tables(conns: &Connections, target: &Target) -> Result<Vec<Sco
     Ok(out)
 }
 
+/// A table of one scope, in a list across scopes.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ScopedTable {
+    /// The scope's [`Scope::label`]: the database, or `database.schema`.
+    pub scope: String,
+    pub area: Option<String>,
+    pub name: String,
+    pub kind: String,
+    pub estimated_rows: i64,
+    /// With its indexes and TOAST (`pg_total_relation_size`).
+    pub size_bytes: i64,
+}
+
+/// Every table of every scope listed, largest first (then by scope and name).
+pub fn largest_first(list: &[ScopeTables]) -> Vec<ScopedTable> {
+    let mut out: Vec<ScopedTable> = list
+        .iter()
+        .flat_map(|s| {
+            s.tables.iter().map(|t| ScopedTable {
+                scope: s.scope.label(),
+                area: s.scope.area.clone(),
+                name: t.name.clone(),
+                kind: t.kind.clone(),
+                estimated_rows: t.estimated_rows,
+                size_bytes: t.size_bytes,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.size_bytes
+            .cmp(&a.size_bytes)
+            .then_with(|| a.scope.cmp(&b.scope))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    out
+}
+
 fn summarize(t: &TableInfo, primary_key: Vec<String>) -> TableSummary {
     TableSummary {
         name: t.name.clone(),

@@ -37,7 +37,10 @@ use crate::connect::{Connections, Endpoint, PgPool, map_query_error};
 use crate::error::{CoreError, Result};
 use crate::page::{Page, encode_cursor};
 
-pub use list::{ColumnSummary, PRIMARY_KEYS_SQL, ScopeTables, TableSummary, list_tables};
+pub use list::{
+    ColumnSummary, PRIMARY_KEYS_SQL, ScopeTables, ScopedTable, TableSummary, largest_first,
+    list_tables,
+};
 pub use meta::{ColumnMeta, TABLE_META_SQL, TableMeta, read_table, table_meta};
 pub use missing::{TECHDOCS_METADATA_EXPLANATION, closest_names, explain_missing_table};
 pub use plan::{Plan, PlanFor, plan};

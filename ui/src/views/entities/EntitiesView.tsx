@@ -53,6 +53,7 @@ export function EntitiesView({ entity, kind }: { entity?: string | undefined; ki
       lifecycle: sel.lifecycle,
       type: sel.type,
       tag: sel.tag,
+      system: [],
       text: debounced || null,
     }),
     [sel, debounced],

@@ -7,7 +7,7 @@ import { Progress } from '../../components/Progress';
 import { StatusPill } from '../../components/Ref';
 import { Empty, ErrorBox } from '../../components/states';
 import { VirtualList } from '../../components/VirtualList';
-import { formatDuration, formatTime, shortRef, timeAgo } from '../../lib/format';
+import { formatTime, shortRef, taskTiming, timeAgo } from '../../lib/format';
 import { useNav } from '../../lib/nav';
 import { useStickyState } from '../../lib/sticky';
 import { usePaged } from '../../lib/usePaged';
@@ -141,7 +141,7 @@ export function ScaffolderView({ task }: { task?: string | undefined }) {
                   <span className="c-md mono small" title={x.creator ?? ''}>
                     {x.creator ? shortRef(x.creator) : '—'}
                   </span>
-                  <span className="c-sm num">{formatDuration(x.duration_ms)}</span>
+                  <span className="c-sm num">{taskTiming(x)}</span>
                   <span className="c-sm num">{String(x.events)}</span>
                 </>
               )}

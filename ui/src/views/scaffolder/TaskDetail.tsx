@@ -13,7 +13,7 @@ import { RefLink, StatusPill } from '../../components/Ref';
 import { Empty, Notes, QueryView } from '../../components/states';
 import { Tabs } from '../../components/Tabs';
 import { spanColor } from '../../lib/ansi';
-import { formatDuration, formatTime } from '../../lib/format';
+import { formatDuration, formatTime, taskTiming } from '../../lib/format';
 import { useStickyState } from '../../lib/sticky';
 import { useQuery } from '../../lib/useQuery';
 
@@ -143,7 +143,7 @@ function Summary({ d }: { d: TaskDetail }) {
         <tr>
           <th>Duration</th>
           <td>
-            {formatDuration(d.duration_ms)}
+            {taskTiming(d)}
             {d.duration_source && <span className="muted small"> (from {d.duration_source})</span>}
           </td>
         </tr>

@@ -33,7 +33,7 @@ export function SearchView() {
         <h1>Search documents</h1>
         {meta && (
           <span className="muted">
-            {formatCount(meta.total)} matches for <code>{meta.tsquery}</code>
+            {formatCount(meta.total)} matches for <span title={`as PostgreSQL searches it: ${meta.tsquery}`}>“{meta.query}”</span>
           </span>
         )}
       </div>
