@@ -359,7 +359,7 @@ pub async fn run_password_command(cmd: &str) -> Result<Secret> {
             if err.is_empty() {
                 String::new()
             } else {
-                format!(", saying: {}", crate::redact::redact_text(&err.join(" / ")))
+                format!(", saying: {}", err.join(" / "))
             }
         )));
     }
