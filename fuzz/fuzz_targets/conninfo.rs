@@ -109,11 +109,17 @@ fuzz_target!(|data: &[u8]| {
         let kv = keyvalue(&ci);
         if !kv.is_empty() {
             let back = ConnInfo::parse(&kv).unwrap_or_else(|e| panic!("{kv:?}: {e}"));
-            assert!(back == ci, "{text:?} -> {kv:?} reads back as {back:?}, not {ci:?}");
+            assert!(
+                back == ci,
+                "{text:?} -> {kv:?} reads back as {back:?}, not {ci:?}"
+            );
         }
         if let Some(u) = uri(&ci) {
             let back = ConnInfo::parse(&u).unwrap_or_else(|e| panic!("{u:?}: {e}"));
-            assert!(back == ci, "{text:?} -> {u:?} reads back as {back:?}, not {ci:?}");
+            assert!(
+                back == ci,
+                "{text:?} -> {u:?} reads back as {back:?}, not {ci:?}"
+            );
         }
     }
     let _ = ConnInfo::parse(&format!("postgresql://{text}"));

@@ -83,7 +83,8 @@ fn check_text(text: &str) {
     let mut checked = 0;
     let mut prev = None;
     for (i, c) in text.char_indices() {
-        let starts = c == 'e' && prev.is_none_or(|p| !token_char(p)) && text[i..].starts_with("eyJ");
+        let starts =
+            c == 'e' && prev.is_none_or(|p| !token_char(p)) && text[i..].starts_with("eyJ");
         prev = Some(c);
         if !starts || checked >= 16 {
             continue;

@@ -1,11 +1,13 @@
-//! The SQL splitter (`sql::split`) on any text: every statement is non-empty, trimmed and found
-//! in the input in order, with a line within the input's lines that never goes back; a
-//! statement split again is that one statement, starting on its line 1.
+//! The SQL splitter (`sql::split`) on any text: every statement is non-empty, has no
+//! whitespace at either end and is found in the input in order, with a line within the input's
+//! lines that never goes back; a statement split again is that one statement, on its line 1.
 
 #![no_main]
 
 use bsi_core::sql::split;
 use libfuzzer_sys::fuzz_target;
+
+const SPACE: [char; 6] = [' ', '\t', '\n', '\r', '\x0c', '\x0b'];
 
 fn line_at(text: &str, byte: usize) -> usize {
     text[..byte].matches('\n').count() + 1
@@ -21,7 +23,12 @@ fuzz_target!(|data: &[u8]| {
     let mut last_line = 1;
     for st in &statements {
         assert!(!st.sql.is_empty(), "empty statement in {statements:?}");
-        assert_eq!(st.sql.trim(), st.sql, "untrimmed statement in {statements:?}");
+        // No whitespace (as PostgreSQL reads it) at either end.
+        assert_eq!(
+            st.sql.trim_matches(SPACE),
+            st.sql,
+            "untrimmed statement in {statements:?}"
+        );
         // Found after the previous statement (the first place it is found may be in a comment
         // before it, so the line there is at most its line).
         let at = from
