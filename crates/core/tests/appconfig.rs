@@ -878,6 +878,36 @@ fn deep_nesting_is_refused_quickly() {
 }
 
 #[test]
+fn a_file_that_includes_itself_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write =
+        |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+    write(
+        "self.yaml",
+        "backend:\n  database:\n    client: pg\n    connection:\n      host: db\n      more:\n        \
+         $include: self.yaml#backend.database\n",
+    );
+    // Through another file.
+    write(
+        "a.yaml",
+        "backend:\n  database:\n    client: pg\n    connection:\n      $include: b.yaml#c\n",
+    );
+    write(
+        "b.yaml",
+        "c:\n  host: db\n  more:\n    $include: a.yaml#backend.database\n",
+    );
+    for file in ["self.yaml", "a.yaml"] {
+        let started = std::time::Instant::now();
+        let e = import_err_in(dir.path(), &[file]);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(
+            e.contains("nested more than 128 levels") && e.contains("includes itself"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn alias_expansion_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut laughs =

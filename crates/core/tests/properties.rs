@@ -15,7 +15,7 @@ use bsi_core::ansi::{self, Span};
 use bsi_core::appconfig::import;
 use bsi_core::conninfo::ConnInfo;
 use bsi_core::redact::{REDACTED, decode_jwt, is_jwt, mask_jwt, redact_json, redact_text};
-use bsi_core::sql::split;
+use bsi_core::sql::{Statement, split};
 use bsi_core::tls::SslMode;
 
 fn config() -> ProptestConfig {
@@ -336,12 +336,14 @@ proptest! {
         s in prop_oneof![
             any::<String>(),
             text_of(&["'", "\"", "''", "$", "$$", "$a$", "$1", "--", "/*", "*/", "/", "*", "-",
-                      ";", "\n", "é", "✓", " "]),
+                      ";", "\n", "é", "✓", " ", "\x0b", "\u{a0}"]),
         ],
     ) {
         for st in split(&s) {
             prop_assert!(!st.sql.is_empty());
             prop_assert!(st.line >= 1);
+            // A statement starts with its code, on the line given.
+            prop_assert_eq!(split(&st.sql), vec![Statement { line: 1, ..st.clone() }]);
         }
     }
 

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::Value;
 
 use super::tree::{Leaf, Node, Origin, Scalar, Via, merge, strip_nulls};
-use super::yaml::{untag, yaml_kind};
+use super::yaml::{MAX_DEPTH, untag, yaml_kind};
 use crate::error::{CoreError, Result};
 
 /// The keys that turn a mapping into an include (`transform/include.ts`).
@@ -115,7 +115,7 @@ fn load_file(
         dir,
         env,
     };
-    transform(database, "backend.database", &cx, warnings)
+    transform(database, "backend.database", &cx, 0, warnings)
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -170,13 +170,23 @@ fn include_key(map: &serde_yaml::Mapping) -> Option<&'static str> {
 }
 
 /// Backstage's `applyConfigTransforms` with the substitution and include transforms, for one
-/// value at `key`. `None` means undefined: the key is dropped.
+/// value at `key`, `depth` levels under `backend.database` (counting what `$include` brings in,
+/// so that a file including itself ends in an error). `None` means undefined: the key is dropped.
 fn transform(
     value: &Value,
     key: &str,
     cx: &FileCx<'_>,
+    depth: usize,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Node>> {
+    if depth > MAX_DEPTH {
+        return Err(CoreError::config(format!(
+            "{}: the values under backend.database are nested more than {MAX_DEPTH} levels deep, \
+             counting what `$include` brings in; a file that includes itself (directly or \
+             through another file) never ends, so check the `$include`s",
+            cx.path.display()
+        )));
+    }
     match value {
         Value::String(s) => Ok(match substitute(s, cx.env) {
             Subst::Literal(s) => Some(cx.leaf(Scalar::Str(s), Via::Literal)),
@@ -211,14 +221,14 @@ fn transform(
                     None => Ok(None),
                     // A string is substituted; what an included mapping or list holds is
                     // transformed relative to the included file's folder.
-                    Some(v @ Value::String(_)) => transform(&v, key, &inner, warnings),
-                    Some(v) => descend(&v, key, &inner, warnings),
+                    Some(v @ Value::String(_)) => transform(&v, key, &inner, depth, warnings),
+                    Some(v) => descend(&v, key, &inner, depth, warnings),
                 }
             }
-            None => descend(value, key, cx, warnings),
+            None => descend(value, key, cx, depth, warnings),
         },
-        Value::Tagged(t) => transform(&t.value, key, cx, warnings),
-        other => descend(other, key, cx, warnings),
+        Value::Tagged(t) => transform(&t.value, key, cx, depth, warnings),
+        other => descend(other, key, cx, depth, warnings),
     }
 }
 
@@ -227,6 +237,7 @@ fn descend(
     value: &Value,
     key: &str,
     cx: &FileCx<'_>,
+    depth: usize,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Node>> {
     Ok(Some(match value {
@@ -237,7 +248,9 @@ fn descend(
         Value::Sequence(items) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                if let Some(node) = transform(item, &format!("{key}[{i}]"), cx, warnings)? {
+                if let Some(node) =
+                    transform(item, &format!("{key}[{i}]"), cx, depth + 1, warnings)?
+                {
                     out.push(node);
                 }
             }
@@ -258,13 +271,13 @@ fn descend(
                         )));
                     }
                 };
-                if let Some(node) = transform(v, &format!("{key}.{k}"), cx, warnings)? {
+                if let Some(node) = transform(v, &format!("{key}.{k}"), cx, depth + 1, warnings)? {
                     out.insert(k, node);
                 }
             }
             Node::Map(out)
         }
-        Value::Tagged(t) => return descend(&t.value, key, cx, warnings),
+        Value::Tagged(t) => return descend(&t.value, key, cx, depth, warnings),
     }))
 }
 
@@ -622,7 +635,7 @@ mod tests {
         )
         .unwrap();
         let mut warnings = Vec::new();
-        let Some(Node::Map(m)) = transform(&yaml, "k", &cx, &mut warnings).unwrap() else {
+        let Some(Node::Map(m)) = transform(&yaml, "k", &cx, 0, &mut warnings).unwrap() else {
             panic!("not a map");
         };
         assert!(!m.contains_key("user"));
@@ -639,12 +652,12 @@ mod tests {
         assert!(warnings[0].contains("${NOPE}") && warnings[0].contains("k.user"));
 
         let adjacent: Value = serde_yaml::from_str("x: { $env: HOST, other: 1 }").unwrap();
-        let e = transform(&adjacent, "k", &cx, &mut warnings)
+        let e = transform(&adjacent, "k", &cx, 0, &mut warnings)
             .unwrap_err()
             .to_string();
         assert!(e.contains("k.x") && e.contains("$env"), "{e}");
         let inc: Value = serde_yaml::from_str("x: { $include: other.yaml }").unwrap();
-        let e = transform(&inc, "k", &cx, &mut warnings)
+        let e = transform(&inc, "k", &cx, 0, &mut warnings)
             .unwrap_err()
             .to_string();
         assert!(

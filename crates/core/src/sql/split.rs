@@ -8,7 +8,19 @@ pub struct Statement {
     pub sql: String,
 }
 
+/// Whitespace as PostgreSQL's scanner reads it: space, tab, newline, carriage return, form feed
+/// and vertical tab. Anything else (a no-break space too) is code.
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'\x0b')
+}
+
+fn trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_ascii() && is_space(c as u8))
+}
+
 /// Splits `sql` at top-level semicolons. Empty statements and comment-only pieces are dropped.
+/// A statement's text starts with its first code (the line given is that code's) and has no
+/// whitespace at either end.
 pub fn split(sql: &str) -> Vec<Statement> {
     let b = sql.as_bytes();
     let mut out = Vec::new();
@@ -86,7 +98,7 @@ pub fn split(sql: &str) -> Vec<Statement> {
                     let from = first_code.unwrap_or(start);
                     out.push(Statement {
                         line: sql[..from].matches('\n').count() + 1,
-                        sql: sql[from..i].trim().to_string(),
+                        sql: trim(&sql[from..i]).to_string(),
                     });
                 }
                 start = i + 1;
@@ -95,7 +107,7 @@ pub fn split(sql: &str) -> Vec<Statement> {
                 i += 1;
                 continue;
             }
-            c if c.is_ascii_whitespace() => {}
+            c if is_space(c) => {}
             _ => {
                 first_code.get_or_insert(i);
                 has_code = true;
@@ -107,7 +119,7 @@ pub fn split(sql: &str) -> Vec<Statement> {
         let from = first_code.unwrap_or(start);
         out.push(Statement {
             line: sql[..from].matches('\n').count() + 1,
-            sql: sql[from..].trim().to_string(),
+            sql: trim(&sql[from..]).to_string(),
         });
     }
     out
@@ -136,5 +148,19 @@ mod tests {
     #[test]
     fn comment_only_is_empty() {
         assert!(split("-- nothing\n/* here */\n;;").is_empty());
+    }
+
+    #[test]
+    fn vertical_tabs_are_whitespace_and_other_spaces_code() {
+        // A vertical tab neither makes an (empty) statement nor starts one before a comment.
+        assert!(split("\x0b;\x0b").is_empty());
+        let s = split("SELECT 1;\x0b\n-- next\nSELECT 2\x0b");
+        assert_eq!(s[1].sql, "SELECT 2");
+        assert_eq!(s[1].line, 3);
+        // A no-break space is no whitespace to PostgreSQL: it stays with its statement.
+        let s = split("\u{a0}x;\n\u{2028}");
+        assert_eq!(s[0].sql, "\u{a0}x");
+        assert_eq!(s[1].sql, "\u{2028}");
+        assert_eq!(s[1].line, 2);
     }
 }
