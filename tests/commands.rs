@@ -881,11 +881,17 @@ fn a_held_knex_lock_is_shown_and_released_in_write_mode() {
         .unwrap();
     assert_eq!(t["locked"], false, "{status}");
     assert_eq!(a.ok("knex_unlock", unlock)["released"], 0);
-    // Not a lock table: refused before anything is written.
+    // The migrations table names its lock, as `knex status` shows it.
+    let by_migrations = a.ok(
+        "knex_unlock",
+        json!({ "database": db, "lockTable": "knex_migrations", "confirm": db }),
+    );
+    assert_eq!(by_migrations["table"], "public.knex_migrations_lock");
+    // Not a Knex table: refused before anything is written.
     assert_eq!(
         a.code(
             "knex_unlock",
-            json!({ "database": db, "lockTable": "knex_migrations", "confirm": db })
+            json!({ "database": db, "lockTable": "refresh_state", "confirm": db })
         ),
         "config"
     );

@@ -59,10 +59,9 @@ pub async fn knex_unlock(
     let done = Box::pin(fixes::apply(&conns, &plan, &confirm))
         .await
         .map_err(to_ipc)?;
-    let table = match lock_table.split_once('.') {
-        Some(_) => lock_table,
-        None => format!("public.{lock_table}"),
-    };
+    // The lock table itself, also when the migrations table was named.
+    let (schema, table) = knex::lock_table_of(&lock_table);
+    let table = format!("{schema}.{table}");
     Ok(UnlockOutcome {
         database,
         table,
