@@ -983,3 +983,42 @@ fn installations_are_listed_chosen_for_the_run_and_saved_as_profiles() {
     assert_eq!(view["profile"]["prefix"], format!("{tag}none_").as_str());
     assert_eq!(a.ok("app_status", json!({}))["profile"]["switched"], false);
 }
+
+/// Connections being made when the run switches to another installation (here: while a slow
+/// password command runs) never outlive the switch: the next read is of the new installation.
+#[test]
+fn a_switch_while_connections_are_being_made_reads_the_new_installation() {
+    let tag = format!("bsiappswitch{}_", std::process::id());
+    let (a_prefix, b_prefix) = (format!("{tag}a_"), format!("{tag}b_"));
+    tauri::async_runtime::block_on(async {
+        prepare(&a_prefix, &["catalog"], false).await;
+        prepare(&b_prefix, &["catalog"], false).await;
+    });
+    let a = app();
+    let mut input = profile_input("slow", &a_prefix);
+    // The password comes from a command that takes a second (as a token command may).
+    let pw = password().replace('\'', "'\\''");
+    input["password_command"] = json!(format!("sleep 1; printf '%s\\n' '{pw}'"));
+    a.ok("add_profile", json!({ "input": input }));
+    a.ok("open_profile", json!({ "name": "slow", "password": null }));
+
+    let databases = |overview: &Value| -> Vec<String> {
+        arr(&overview["discovery"]["databases"])
+            .iter()
+            .map(|d| d["database"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // A read starts making connections for a; the switch to b comes while the command runs.
+    let ipc = a.ipc.clone();
+    let first = std::thread::spawn(move || ipc.call("overview", json!({ "op": null })));
+    std::thread::sleep(Duration::from_millis(300));
+    let b_layout = json!({ "mode": "database", "prefix": b_prefix, "database": null });
+    a.ok("switch_installation", json!({ "layout": b_layout }));
+    // The first read belongs to a (or fails as its connections were closed): either way the
+    // UI drops it. What comes after the switch is b's.
+    if let Ok(v) = first.join().unwrap() {
+        assert_eq!(databases(&v), [format!("{a_prefix}catalog")]);
+    }
+    let overview = a.ok("overview", json!({ "op": null }));
+    assert_eq!(databases(&overview), [format!("{b_prefix}catalog")]);
+}

@@ -168,6 +168,13 @@ impl AppState {
         if let Some(c) = self.conns.read().await.as_ref() {
             return Ok(c.clone());
         }
+        // Made under the write lock, which `reset` takes too: connections made from the
+        // profile as it was before a change (another installation, a new password, write
+        // mode) are in place before the change's reset, which closes them, and never after it.
+        let mut guard = self.conns.write().await;
+        if let Some(c) = guard.as_ref() {
+            return Ok(c.clone());
+        }
         let selection = self.selection.read().await.clone().ok_or_else(|| {
             CoreError::config(
                 "no profile is open: choose one (open_profile), or start the app with --profile NAME",
@@ -185,8 +192,7 @@ impl AppState {
         let creds = Credentials::resolve(sources, None).await?;
         let conns =
             Connections::with_plugin_passwords(profile, creds.password, creds.plugin_passwords);
-        let mut guard = self.conns.write().await;
-        Ok(guard.get_or_insert(conns).clone())
+        Ok(guard.insert(conns).clone())
     }
 
     /// Runs `fut` with the open profile's connections, as the cancellable operation `op` when
@@ -214,13 +220,25 @@ impl AppState {
             && conns.profile().password_command.is_some()
         {
             // A password command's token may have expired: the next action runs it again.
-            self.reset().await;
+            self.reset_if(&conns).await;
         }
         if let Err(CoreError::SchemaDegraded { .. }) = &res {
             // The next try reads the live schema again (a table may have come back).
             conns.forget_views();
         }
         res
+    }
+
+    /// Closes `conns` if they are still the open profile's (and not ones made since).
+    async fn reset_if(&self, conns: &Arc<Connections>) {
+        let mut guard = self.conns.write().await;
+        if guard.as_ref().is_some_and(|c| Arc::ptr_eq(c, conns)) {
+            let old = guard.take();
+            drop(guard);
+            if let Some(c) = old {
+                c.close().await;
+            }
+        }
     }
 
     /// Cancels the operation `op` of the open profile (also one that has not reached the
