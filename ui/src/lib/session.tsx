@@ -19,3 +19,16 @@ export function useSession(): Session {
 export function useWriteMode(): boolean {
   return useSession().status?.profile?.write_mode ?? false;
 }
+
+/**
+ * Which installation an answer is about: the profile's name and where this run looks. Answers
+ * kept from an earlier key are never shown under a new one.
+ */
+export function installationKey(status: AppStatus | null): string {
+  const p = status?.profile;
+  return p ? `${p.name}\u0000${p.server}\u0000${p.layout}` : '';
+}
+
+export function useInstallationKey(): string {
+  return installationKey(useSession().status);
+}

@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { toUiError, type UiError } from './errors';
 import { newOpId, cancelOp } from './ops';
+import { useInstallationKey } from './session';
 
 interface PageLike<T> {
   items: T[];
@@ -41,6 +42,11 @@ export function usePaged<T, P extends PageLike<T> = PageLike<T>>(
   fetchRef.current = fetchPage;
   const firstRef = useRef(onFirstPage);
   firstRef.current = onFirstPage;
+  // Which installation the items are about: items of another are never shown.
+  const scope = useInstallationKey();
+  const scopeRef = useRef(scope);
+  scopeRef.current = scope;
+  const [itemsScope, setItemsScope] = useState(scope);
 
   const fetchFrom = useCallback(async (from: string | null, reset: boolean) => {
     const mine = reset ? ++generation.current : generation.current;
@@ -49,10 +55,12 @@ export function usePaged<T, P extends PageLike<T> = PageLike<T>>(
     setError(null);
     const id = newOpId();
     op.current = id;
+    const at = scopeRef.current;
     try {
       const page = await fetchRef.current(from, id);
       if (mine !== generation.current) return;
       setItems((prev) => (reset ? page.items : [...prev, ...page.items]));
+      if (reset) setItemsScope(at);
       setCursor(page.next_cursor ?? null);
       setHasMore(!!page.next_cursor);
       setLoaded(true);
@@ -62,6 +70,7 @@ export function usePaged<T, P extends PageLike<T> = PageLike<T>>(
       setError(toUiError(err));
       if (reset) {
         setItems([]);
+        setItemsScope(at);
         setHasMore(false);
       }
     } finally {
@@ -82,7 +91,7 @@ export function usePaged<T, P extends PageLike<T> = PageLike<T>>(
   useEffect(() => {
     reload();
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, deps);
+  }, [...deps, scope]);
 
   const loadMore = useCallback(() => {
     if (busy.current || !hasMore) return;
@@ -93,5 +102,8 @@ export function usePaged<T, P extends PageLike<T> = PageLike<T>>(
     if (op.current) void cancelOp(op.current);
   }, []);
 
+  if (itemsScope !== scope) {
+    return { items: [], loading: true, error: null, hasMore: false, loadMore, reload, cancel, loaded: false };
+  }
   return { items, loading, error, hasMore, loadMore, reload, cancel, loaded };
 }
