@@ -36,7 +36,9 @@ const SECRET_KEYS: &[&str] = &[
     "d",
 ];
 
-fn is_secret_key(key: &str) -> bool {
+/// Whether the values under an object key `key` are secrets (any case): the names above, and
+/// any name ending in `password`, `secret` or `_token`.
+pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     SECRET_KEYS.contains(&k.as_str())
         || k.ends_with("password")
