@@ -29,6 +29,7 @@ mod classify;
 mod endpoint;
 mod health;
 mod options;
+mod stages;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -52,6 +53,7 @@ pub use cancel::in_current_op;
 pub use classify::map_query_error;
 pub use endpoint::{Endpoint, Timeouts};
 pub use sqlx::postgres::PgPool;
+pub use stages::{Stage, StageName, StageOutcome, StagedTest, stage_lines, test_profile};
 
 /// Whether `e` is a role's connection limit (SQLSTATE 53300 "for role").
 fn is_role_limit(e: &CoreError) -> bool {
@@ -417,27 +419,9 @@ impl Connections {
         let started = Instant::now();
         let mut conn = self.connect_once(&ep).await?;
         let connect_ms = started.elapsed().as_millis() as u64;
-        let row = sqlx::query(
-            "SELECT current_setting('server_version') AS version, \
-                    current_setting('server_version_num')::int AS num, \
-                    current_user::text AS usr, \
-                    current_setting('default_transaction_read_only') = 'on' AS ro, \
-                    (SELECT CASE WHEN ssl THEN version || ' ' || cipher END FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls",
-        )
-        .fetch_one(&mut conn)
-        .await
-        .map_err(|e| map_query_error(e, &ep))?;
+        let info = server_info(&mut conn, &ep, connect_ms).await;
         let _ = conn.close().await;
-        Ok(ServerInfo {
-            server: ep.server(),
-            database: ep.database.clone(),
-            user: row.get("usr"),
-            version: row.get("version"),
-            version_num: row.get("num"),
-            tls: row.get("tls"),
-            read_only: row.get("ro"),
-            connect_ms,
-        })
+        info
     }
 
     /// The view of type `T` opened by `open` within the last [`HANDLE_MAX_AGE`], else a new
@@ -517,4 +501,32 @@ impl Connections {
         }
         tracing::debug!(profile = %self.profile.name, "pools closed");
     }
+}
+
+/// What a first query on a fresh connection to `ep` tells about the server and the session.
+pub(crate) async fn server_info(
+    conn: &mut sqlx::PgConnection,
+    ep: &Endpoint,
+    connect_ms: u64,
+) -> Result<ServerInfo> {
+    let row = sqlx::query(
+        "SELECT current_setting('server_version') AS version, \
+                current_setting('server_version_num')::int AS num, \
+                current_user::text AS usr, \
+                current_setting('default_transaction_read_only') = 'on' AS ro, \
+                (SELECT CASE WHEN ssl THEN version || ' ' || cipher END FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| map_query_error(e, ep))?;
+    Ok(ServerInfo {
+        server: ep.server(),
+        database: ep.database.clone(),
+        user: row.get("usr"),
+        version: row.get("version"),
+        version_num: row.get("num"),
+        tls: row.get("tls"),
+        read_only: row.get("ro"),
+        connect_ms,
+    })
 }
