@@ -147,6 +147,20 @@ fn a_profile_keeps_its_password_in_the_keyring_only() {
         .unwrap());
     let t = text(&test);
     assert!(t.contains("OK:") && t.contains("read-only session"), "{t}");
+    // Each stage with its time, before the summary.
+    let out = String::from_utf8_lossy(&test.stdout);
+    for stage in [
+        "TCP",
+        "TLS offer",
+        "TLS handshake and sign-in",
+        "first query",
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(stage) && l.contains(" ms ")),
+            "{stage}: {out}"
+        );
+    }
     assert!(
         t.contains("DEBUG") || t.contains("TRACE"),
         "trace logging was on: {t}"
@@ -201,6 +215,21 @@ fn exit_codes_and_json_errors() {
     let out = env.run(&["--url", &url("sslmode=verify-full"), "profile", "test"]);
     assert_eq!(out.status.code(), Some(6), "{}", text(&out));
     assert!(text(&out).contains("not trusted"));
+    // The stages that passed, then the one that failed, on stderr before the error.
+    let err = String::from_utf8_lossy(&out.stderr);
+    let tls_offer = err
+        .lines()
+        .find(|l| l.starts_with("TLS offer"))
+        .unwrap_or_default();
+    assert!(tls_offer.contains(" ok "), "{err}");
+    let handshake = err
+        .lines()
+        .find(|l| l.starts_with("TLS handshake"))
+        .unwrap_or_default();
+    assert!(
+        handshake.contains("FAILED") && handshake.contains("tls_untrusted"),
+        "{err}"
+    );
 
     let out = env.run(&["databases"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));

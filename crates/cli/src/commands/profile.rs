@@ -341,12 +341,20 @@ async fn show(global: &Global, name: &str) -> Result<()> {
 
 async fn test(global: &Global, name: Option<&str>) -> Result<()> {
     let conns = context::resolve(global, name).await?.connections();
-    let result = conns.test().await;
+    let staged = conns.test_stages().await;
     conns.close().await;
-    let info = result?;
     if global.json {
-        return output::json(&info);
+        return output::json(&staged.into_result()?);
     }
+    // The stages, then the summary; a failed test's stages go to stderr before its error.
+    for line in bsi_core::connect::stage_lines(&staged) {
+        if staged.failure.is_some() {
+            errln!("{line}");
+        } else {
+            outln!("{line}");
+        }
+    }
+    let info = staged.into_result()?;
     outln!(
         "OK: {} as {} · database {} · PostgreSQL {} · {} · {} · connected in {} ms",
         info.server,

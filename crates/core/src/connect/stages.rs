@@ -68,11 +68,15 @@ pub struct Stage {
 }
 
 /// A connection test: its stages up to the first failure, and the server when all passed.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StagedTest {
     pub stages: Vec<Stage>,
     pub server: Option<ServerInfo>,
+    /// The failing stage's error, with its class (for exit codes and `{code, message}`).
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub failure: Option<CoreError>,
 }
 
 impl StagedTest {
@@ -81,17 +85,14 @@ impl StagedTest {
         self.stages.iter().find_map(|s| s.error.as_ref())
     }
 
-    /// The server, or the failed stage's error as a [`CoreError`] of its class.
-    pub fn into_result(self) -> std::result::Result<(ServerInfo, Vec<Stage>), ErrorPayload> {
-        match (
-            self.server,
-            self.stages.iter().find_map(|s| s.error.clone()),
-        ) {
-            (Some(info), None) => Ok((info, self.stages)),
+    /// The server, or the failed stage's error.
+    pub fn into_result(self) -> crate::error::Result<ServerInfo> {
+        match (self.server, self.failure) {
+            (Some(info), None) => Ok(info),
             (_, Some(e)) => Err(e),
-            (None, None) => {
-                Err(CoreError::config("the connection test ended without a result").to_payload())
-            }
+            (None, None) => Err(CoreError::config(
+                "the connection test ended without a result",
+            )),
         }
     }
 
@@ -105,7 +106,7 @@ impl StagedTest {
         );
     }
 
-    fn failed(&mut self, name: StageName, started: Instant, e: &CoreError) {
+    fn failed(&mut self, name: StageName, started: Instant, e: CoreError) {
         self.push(
             name,
             StageOutcome::Failed,
@@ -113,6 +114,7 @@ impl StagedTest {
             None,
             Some(e.to_payload()),
         );
+        self.failure = Some(e);
     }
 
     fn push(
@@ -141,12 +143,13 @@ pub async fn test_profile(profile: Profile, sources: PasswordSources) -> StagedT
     let mut t = StagedTest {
         stages: Vec::new(),
         server: None,
+        failure: None,
     };
     let started = Instant::now();
     let creds = match Credentials::resolve(sources, None).await {
         Ok(c) => c,
         Err(e) => {
-            t.failed(StageName::Credentials, started, &e);
+            t.failed(StageName::Credentials, started, e);
             return t;
         }
     };
@@ -161,6 +164,7 @@ pub async fn test_profile(profile: Profile, sources: PasswordSources) -> StagedT
     conns.close().await;
     t.stages.extend(rest.stages);
     t.server = rest.server;
+    t.failure = rest.failure;
     t
 }
 
@@ -171,6 +175,7 @@ impl Connections {
         let mut t = StagedTest {
             stages: Vec::new(),
             server: None,
+            failure: None,
         };
         let ep = self.endpoint(self.profile.maintenance_database());
         let session = self.session(&ep);
@@ -188,11 +193,11 @@ impl Connections {
                     let err =
                         classify::connect_error(&ep, session.tls, sqlx::Error::Io(e), timeout)
                             .await;
-                    t.failed(StageName::Tcp, started, &err);
+                    t.failed(StageName::Tcp, started, err);
                     return t;
                 }
                 Err(_) => {
-                    t.failed(StageName::Tcp, started, &connect_timed_out(&ep, timeout));
+                    t.failed(StageName::Tcp, started, connect_timed_out(&ep, timeout));
                     return t;
                 }
             };
@@ -224,18 +229,18 @@ impl Connections {
                         server: ep.server(),
                         sslmode: mode.to_string(),
                     };
-                    t.failed(StageName::TlsOffer, started, &err);
+                    t.failed(StageName::TlsOffer, started, err);
                     return t;
                 }
                 Ok(_) => {
                     let err = CoreError::NotPostgres {
                         server: ep.server(),
                     };
-                    t.failed(StageName::TlsOffer, started, &err);
+                    t.failed(StageName::TlsOffer, started, err);
                     return t;
                 }
                 Err(e) => {
-                    t.failed(StageName::TlsOffer, started, &e.into_core(&ep, timeout));
+                    t.failed(StageName::TlsOffer, started, e.into_core(&ep, timeout));
                     return t;
                 }
             }
@@ -246,7 +251,7 @@ impl Connections {
         let mut conn = match self.connect_once(&ep).await {
             Ok(c) => c,
             Err(e) => {
-                t.failed(StageName::Session, started, &e);
+                t.failed(StageName::Session, started, e);
                 return t;
             }
         };
@@ -265,7 +270,7 @@ impl Connections {
                 );
                 t.server = Some(info);
             }
-            Err(e) => t.failed(StageName::Query, started, &e),
+            Err(e) => t.failed(StageName::Query, started, e),
         }
         let _ = sqlx::Connection::close(conn).await;
         t
