@@ -97,6 +97,31 @@ impl Ipc {
         }
     }
 
+    /// Tests the saved profile `name` with `password` for this test only: the stage that
+    /// failed and its error's code (a failed test is an answer, not a rejection).
+    fn failed_stage(&self, name: &str, password: &str) -> (String, String) {
+        let t = self.ok(
+            "test_connection",
+            json!({ "name": name, "password": password }),
+        );
+        assert!(t["server"].is_null(), "{t}");
+        let last = arr(&t["stages"]).last().unwrap().clone();
+        assert_eq!(last["outcome"], "failed", "{t}");
+        assert!(
+            arr(&t["stages"])[..arr(&t["stages"]).len() - 1]
+                .iter()
+                .all(|s| s["outcome"] != "failed"),
+            "{t}"
+        );
+        let code = last["error"]["code"].as_str().unwrap().to_string();
+        assert!(
+            last["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+        (last["name"].as_str().unwrap().to_string(), code)
+    }
+
     /// Saves a profile through `add_profile` and opens it with the password for this run.
     fn open(&self, input: Value, password: &str) {
         let name = input["name"].as_str().unwrap().to_string();
@@ -231,10 +256,26 @@ fn profiles_are_added_listed_opened_and_removed() {
             .any(|p| p["profile"]["name"] == "from-url")
     );
     // Tested with the password of this run only: the server answers, read-only.
-    let info = a.ok(
+    let test = a.ok(
         "test_connection",
         json!({ "name": "from-url", "password": password() }),
     );
+    let stages: Vec<(&str, &str)> = arr(&test["stages"])
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            ("credentials", "passed"),
+            ("tcp", "passed"),
+            ("tls_offer", "passed"),
+            ("session", "passed"),
+            ("query", "passed")
+        ],
+        "{test}"
+    );
+    let info = &test["server"];
     assert_eq!(info["read_only"], true);
     assert!(info["tls"].as_str().unwrap().starts_with("TLS"), "{info}");
     let opened = a.ok(
@@ -313,11 +354,8 @@ fn connection_failures_arrive_with_their_codes() {
         json!({ "input": profile_input("bad-pw", "backstage_plugin_") }),
     );
     assert_eq!(
-        a.code(
-            "test_connection",
-            json!({ "name": "bad-pw", "password": "not-the-password" })
-        ),
-        "authentication"
+        a.failed_stage("bad-pw", "not-the-password"),
+        ("session".to_string(), "authentication".to_string())
     );
     a.ok(
         "open_profile",
@@ -331,11 +369,8 @@ fn connection_failures_arrive_with_their_codes() {
     p["sslmode"] = json!("verify-full");
     a.ok("add_profile", json!({ "input": p }));
     assert_eq!(
-        a.code(
-            "test_connection",
-            json!({ "name": "untrusted", "password": password() })
-        ),
-        "tls_untrusted"
+        a.failed_stage("untrusted", &password()),
+        ("session".to_string(), "tls_untrusted".to_string())
     );
     // A certificate for localhost, reached as 127.0.0.1.
     let mut p = profile_input("wrong-host", "backstage_plugin_");
@@ -344,11 +379,8 @@ fn connection_failures_arrive_with_their_codes() {
     p["ca_file"] = json!(s.root_ca.display().to_string());
     a.ok("add_profile", json!({ "input": p }));
     assert_eq!(
-        a.code(
-            "test_connection",
-            json!({ "name": "wrong-host", "password": password() })
-        ),
-        "tls_wrong_host"
+        a.failed_stage("wrong-host", &password()),
+        ("session".to_string(), "tls_wrong_host".to_string())
     );
     // Nothing listens.
     let mut p = profile_input("closed", "backstage_plugin_");
@@ -356,11 +388,8 @@ fn connection_failures_arrive_with_their_codes() {
     p["port"] = json!(bsi_testkit::closed_port());
     a.ok("add_profile", json!({ "input": p }));
     assert_eq!(
-        a.code(
-            "test_connection",
-            json!({ "name": "closed", "password": password() })
-        ),
-        "unreachable"
+        a.failed_stage("closed", &password()),
+        ("tcp".to_string(), "unreachable".to_string())
     );
     // Something listens and never answers.
     let (_listener, silent) = bsi_testkit::silent_listener();
@@ -371,11 +400,8 @@ fn connection_failures_arrive_with_their_codes() {
     a.ok("add_profile", json!({ "input": p }));
     let started = Instant::now();
     assert_eq!(
-        a.code(
-            "test_connection",
-            json!({ "name": "silent", "password": password() })
-        ),
-        "timeout"
+        a.failed_stage("silent", &password()),
+        ("tls_offer".to_string(), "timeout".to_string())
     );
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(port > 0);

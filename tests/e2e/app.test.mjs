@@ -291,6 +291,19 @@ for (const era of ERAS) {
   });
 }
 
+/** The stages of the connection test shown in Connections: `{name, outcome, text}` of each. */
+async function stageOutcomes() {
+  const list = await find('test-stages');
+  const items = await list.findElements(tid('test-stage'));
+  return Promise.all(
+    items.map(async (i) => ({
+      name: await i.getAttribute('data-name'),
+      outcome: await i.getAttribute('data-outcome'),
+      text: await i.getText(),
+    })),
+  );
+}
+
 /** The Health section's findings once the doctor answered: `{id, severity}` of each. */
 async function healthFindings() {
   const health = await find('health');
@@ -361,6 +374,10 @@ e2e('connecting through a profile in Connections, then the shortcuts overlay', a
   const result = await visible('test-result');
   assert.match(await result.getText(), /Connected/);
   assert.match(await result.getText(), /read-only/);
+  // Each stage of the test, passed, with its time.
+  const stages = await stageOutcomes();
+  assert.deepEqual(stages.map((s) => s.name), ['credentials', 'tcp', 'tls_offer', 'session', 'query']);
+  assert.ok(stages.every((s) => s.outcome === 'passed' && /\d+ ms/.test(s.text)), JSON.stringify(stages));
   await (await find('open-profile')).click();
   await eventually(async () => (await (await find('profile-name')).getText()) === 'demo', 'the header names demo');
   assert.match(await (await find('mode-badge')).getText(), /read-only/i);
@@ -404,6 +421,13 @@ e2e('a profile added from a URI with a wrong password fails its test with what t
   const err = await visible('error');
   assert.equal(await err.getAttribute('data-code'), 'authentication');
   assert.match(await (await find('error-next')).getText(), /password/i);
+  // TCP and TLS passed; the sign-in is the stage that failed.
+  const stages = await stageOutcomes();
+  assert.deepEqual(
+    stages.map((s) => `${s.name}:${s.outcome}`),
+    ['credentials:passed', 'tcp:passed', 'tls_offer:passed', 'session:failed'],
+  );
+  assert.match(stages[3].text, /authentication/);
   assert.ok(!(await bodyText()).includes('not-the-password'), 'the password is not shown');
 });
 

@@ -47,6 +47,7 @@ import type {
   SearchResults,
   ServerInfo,
   SigningKey,
+  StagedTest,
   StaleList,
   TablePage,
   TableQuery,
@@ -151,12 +152,14 @@ export function removeProfile(name: string): Promise<boolean> {
 }
 
 /**
- * Connects once to a profile's server (the open profile when `name` is null) and reports it,
- * or fails with the precise reason (authentication, tls_untrusted, unreachable, timeout...).
- * `password` is used for this test only.
+ * Tests a profile's connection in stages (the open profile when `name` is null): the
+ * credentials, TCP, the TLS offer, the TLS handshake and sign-in, a first query, each with its
+ * time; a failing stage carries the precise error (authentication, tls_untrusted,
+ * unreachable, timeout...) and ends the test. `password` is used for this test only. Rejects
+ * only when there is nothing to test (no such profile).
  */
-export function testConnection(name?: string | null, password?: string | null): Promise<ServerInfo> {
-  return call<ServerInfo>('test_connection', { name: name ?? null, password: password ?? null });
+export function testConnection(name?: string | null, password?: string | null): Promise<StagedTest> {
+  return call<StagedTest>('test_connection', { name: name ?? null, password: password ?? null });
 }
 
 /**

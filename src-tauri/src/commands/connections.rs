@@ -2,7 +2,7 @@
 //! test, keyring status, write mode, which profile this window has open, and which of its
 //! server's Backstage installations this run looks at.
 
-use bsi_core::connect::Connections;
+use bsi_core::connect::{Connections, StagedTest};
 use bsi_core::installations::Layout;
 use bsi_core::profile::Profile;
 pub use bsi_core::profile::ProfileInput;
@@ -207,16 +207,18 @@ pub async fn remove_profile(state: State<'_, AppState>, name: String) -> CmdResu
     Ok(removed)
 }
 
-/// Connects once to a profile's server (the open profile when `name` is null) and reports it,
-/// or fails with the precise reason (authentication, tls_untrusted, unreachable, timeout...).
-/// `password` is used for this test only.
+/// Tests a profile's connection in stages (the open profile when `name` is null): the
+/// credentials, TCP, the TLS offer, the TLS handshake and sign-in, a first query, each with its
+/// time; a failing stage carries the precise error (authentication, tls_untrusted,
+/// unreachable, timeout...) and ends the test. `password` is used for this test only. Rejects
+/// only when there is nothing to test (no such profile).
 #[command]
 #[tracing::instrument(skip(state, password))]
 pub async fn test_connection(
     state: State<'_, AppState>,
     name: Option<String>,
     password: Option<String>,
-) -> CmdResult<bsi_core::connect::ServerInfo> {
+) -> CmdResult<StagedTest> {
     let password = password.filter(|p| !p.is_empty()).map(Secret::new);
     let same = match &name {
         None => true,
@@ -224,7 +226,7 @@ pub async fn test_connection(
     };
     if same && password.is_none() {
         let conns = state.connections().await.map_err(to_ipc)?;
-        return conns.test().await.map_err(to_ipc);
+        return Ok(conns.test_stages().await);
     }
     let name = match name {
         Some(n) => n,
@@ -240,9 +242,7 @@ pub async fn test_connection(
         keyring: Some(profile.keyring_accounts()),
         ..PasswordSources::default()
     };
-    Connections::test_once(profile, sources)
-        .await
-        .map_err(to_ipc)
+    Ok(bsi_core::connect::test_profile(profile, sources).await)
 }
 
 /// Tests a profile as a form describes it, before (or without) saving it: connects once with

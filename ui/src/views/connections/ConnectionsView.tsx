@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import * as cmd from '../../commands';
 import type { ProfileView } from '../../bindings/ProfileView';
-import type { ServerInfo } from '../../bindings/ServerInfo';
+import type { StagedTest } from '../../bindings/StagedTest';
 import { ConfirmDialog } from '../../components/Dialog';
 import { ModeBadge } from '../../components/Shell';
 import { Empty, ErrorBox, QueryView } from '../../components/states';
@@ -12,6 +12,7 @@ import { useStickyState } from '../../lib/sticky';
 import { useQuery } from '../../lib/useQuery';
 import { InstallationList, useInstallations } from '../overview/Installations';
 import { AddProfileDialog } from './AddProfile';
+import { TestStages } from './TestStages';
 
 export function ConnectionsView() {
   const profiles = useQuery(() => cmd.listProfiles(), []);
@@ -129,7 +130,8 @@ function ProfilePanel({
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<UiError | null>(null);
-  const [tested, setTested] = useState<ServerInfo | null>(null);
+  const [test, setTest] = useState<StagedTest | null>(null);
+  const tested = test?.server ?? null;
   const [confirm, setConfirm] = useState<'write-on' | 'remove' | null>(null);
   const needPassword = !keyringOk || view.password_stored === false;
 
@@ -270,9 +272,13 @@ function ProfilePanel({
             disabled={busy !== null}
             data-testid="test-connection"
             onClick={async () => {
-              setTested(null);
+              setTest(null);
               const r = await act('test', () => cmd.testConnection(p.name, password || null));
-              if (r) setTested(r);
+              if (r) {
+                setTest(r);
+                const failed = r.stages.find((s) => s.error);
+                if (failed?.error) setError(toUiError(failed.error));
+              }
             }}
           >
             {busy === 'test' ? 'Testing…' : 'Test connection'}
@@ -311,6 +317,7 @@ function ProfilePanel({
 
         {view.open && <ServerInstallations />}
 
+        {test && <TestStages stages={test.stages} />}
         {error && <ErrorBox error={error} />}
         {tested && (
           <div className="callout" data-testid="test-result">
