@@ -296,7 +296,7 @@ impl Connections {
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(Duration::from_millis(500));
                     }
-                    Err(e) => return Err(self.through_tunnel(e, ep, failures)),
+                    Err(e) => return Err(self.through_tunnel(e, ep, failures).await),
                     other => return other,
                 }
             }
@@ -304,21 +304,38 @@ impl Connections {
     }
 
     /// `err`, or what the SSH tunnel said when it could not open the connection to `ep` on
-    /// the SSH host's side (the server down or unreachable from there).
-    fn through_tunnel(&self, err: CoreError, ep: &Endpoint, before: Option<u64>) -> CoreError {
+    /// the SSH host's side (the server down or unreachable from there). ssh may say so a
+    /// moment after the connection closed: it is given half a second.
+    async fn through_tunnel(
+        &self,
+        err: CoreError,
+        ep: &Endpoint,
+        before: Option<u64>,
+    ) -> CoreError {
         let (Some(tunnel), Some(before)) = (&self.tunnel, before) else {
             return err;
         };
-        match tunnel.open_failures() {
-            (n, Some(line)) if n > before => CoreError::Unreachable {
-                server: ep.server(),
-                cause: format!(
-                    "the SSH host {} could not connect to it ({line})",
-                    tunnel.destination()
-                ),
-            },
-            _ => err,
+        if !matches!(
+            err.code(),
+            crate::ErrorCode::Unreachable | crate::ErrorCode::Timeout
+        ) {
+            return err;
         }
+        for _ in 0..10 {
+            if let (n, Some(line)) = tunnel.open_failures()
+                && n > before
+            {
+                return CoreError::Unreachable {
+                    server: ep.server(),
+                    cause: format!(
+                        "the SSH host {} could not connect to it ({line})",
+                        tunnel.destination()
+                    ),
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        err
     }
 
     /// Closes the idle connections of every pool (the pools stay usable and open new ones
