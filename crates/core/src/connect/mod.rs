@@ -280,10 +280,11 @@ impl Connections {
         &'a self,
         ep: &'a Endpoint,
     ) -> impl std::future::Future<Output = Result<PgConnection>> + Send + 'a {
+        // The tunnel's channel failures so far: a new one names why this connection failed.
+        let failures = self.tunnel.as_ref().map(|t| t.open_failures().0);
         async move {
             let via = self.route(ep).await?;
             let session = self.session(ep, via);
-            let failures = self.tunnel.as_ref().map(|t| t.open_failures().0);
             let deadline = Instant::now() + session.connect_timeout();
             let mut pause = Duration::from_millis(20);
             loop {
