@@ -436,25 +436,31 @@ impl Tunnel {
             "-o StrictHostKeyChecking=accept-new".into(),
         ];
         if let Some(f) = &s.config_file {
-            words.push(format!(
-                "-F {}",
-                crate::cmdline::shell_word(&f.to_string_lossy())
-            ));
+            words.push(format!("-F {}", shell_word(&f.to_string_lossy())));
         }
         if !s.jump.is_empty() {
-            words.push(format!(
-                "-J {}",
-                crate::cmdline::shell_word(&s.jump.join(","))
-            ));
+            words.push(format!("-J {}", shell_word(&s.jump.join(","))));
         }
         if let Ok((login, port)) = split_destination(&s.destination) {
             if let Some(p) = port {
                 words.push(format!("-p {p}"));
             }
-            words.push(crate::cmdline::shell_word(&login));
+            words.push(shell_word(&login));
         }
         words.push("true".into());
         words.join(" ")
+    }
+}
+
+/// `w` as one shell word (single-quoted unless plain).
+fn shell_word(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
+    if plain {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
     }
 }
 
@@ -551,5 +557,7 @@ mod tests {
         assert_eq!(d("me@::1"), ("me@::1".into(), None));
         assert!(split_destination("-oProxyCommand=x").is_err());
         assert!(split_destination("me@host:notaport").is_err());
+        assert_eq!(shell_word("me@host:22"), "me@host:22");
+        assert_eq!(shell_word("/a b/it's"), "'/a b/it'\\''s'");
     }
 }
