@@ -136,6 +136,19 @@ async fn a_jump_host_is_used() {
     ssh.jump = vec![closed.destination()];
     let err = conns_err(ssh).await;
     assert_eq!(err.code(), ErrorCode::Unreachable, "{err}");
+
+    // The jump host's own key is checked strictly too.
+    let config = client_config(dir.path(), &target.known_hosts_line(), &keys.client);
+    let mut ssh = settings(&target, &config, &keys.client);
+    ssh.jump = vec![jump.destination()];
+    let err = conns_err(ssh).await;
+    assert_eq!(err.code(), ErrorCode::SshHostKey, "{err}");
+    assert!(err.to_string().contains(&jump.fingerprint()), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("[127.0.0.1]:{}", jump.port)),
+        "{err}"
+    );
 }
 
 async fn conns_err(ssh: SshSettings) -> bsi_core::CoreError {

@@ -217,11 +217,8 @@ impl Tunnel {
             args.extend(["-i".into(), i.to_string_lossy().into_owned()]);
             args.extend(["-o".into(), "IdentitiesOnly=yes".into()]);
         }
-        if !s.jump.is_empty() {
-            for j in &s.jump {
-                check_word(j, "jump host")?;
-            }
-            args.extend(["-J".into(), s.jump.join(",")]);
+        if let Some(proxy) = self.proxy_command()? {
+            args.extend(["-o".into(), format!("ProxyCommand={proxy}")]);
         }
         for ((host, port), local) in self.targets.iter().zip(ports) {
             let host = if host.contains(':') {
@@ -237,6 +234,41 @@ impl Tunnel {
         }
         args.push(login);
         Ok(args)
+    }
+
+    /// The jump hosts as a ProxyCommand (what `-J` does), so that the ssh of the last jump host
+    /// also runs in batch mode with strict host key checking (`-J` passes neither on).
+    fn proxy_command(&self) -> Result<Option<String>> {
+        let s = &self.settings;
+        let Some((last, before)) = s.jump.split_last() else {
+            return Ok(None);
+        };
+        for j in &s.jump {
+            check_word(j, "jump host")?;
+        }
+        let word = |w: &str| shell_word(w).replace('%', "%%");
+        let mut words: Vec<String> = vec!["ssh".into(), "-v".into()];
+        for o in [
+            "BatchMode=yes".to_string(),
+            "StrictHostKeyChecking=yes".into(),
+            "ControlMaster=no".into(),
+            "ControlPath=none".into(),
+            format!("ConnectTimeout={}", self.connect_timeout.as_secs().max(1)),
+        ] {
+            words.extend(["-o".into(), o]);
+        }
+        if let Some(f) = &s.config_file {
+            words.extend(["-F".into(), word(&f.to_string_lossy())]);
+        }
+        if !before.is_empty() {
+            words.extend(["-J".into(), word(&before.join(","))]);
+        }
+        let (login, port) = split_destination(last)?;
+        if let Some(p) = port {
+            words.extend(["-p".into(), p.to_string()]);
+        }
+        words.extend(["-W".into(), "'[%h]:%p'".into(), word(&login)]);
+        Ok(Some(words.join(" ")))
     }
 
     /// Starts ssh once on `state.ports` and waits until the first forward accepts a TCP
