@@ -141,6 +141,9 @@ pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
     if global.write {
         profile.write_mode = true;
     }
+    if let Some(ssh) = global.ssh_over(profile.ssh.as_ref()) {
+        profile.ssh = Some(ssh).filter(|s| !s.destination.is_empty());
+    }
     profile.validate()?;
 
     let sources = PasswordSources {

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use bsi_core::profile::SshSettings;
 use clap::Args;
 
 pub use bsi_core::cmdline::shell_word;
@@ -41,12 +42,51 @@ pub struct Global {
     /// run (instead of the profile's own password command).
     #[arg(long, global = true, value_name = "CMD")]
     pub password_command: Option<String>,
+    /// Reach the server through an SSH tunnel to DEST (`user@host[:port]` or a host alias of
+    /// the ssh config), with the system's `ssh`; "" turns a profile's tunnel off.
+    #[arg(long, global = true, value_name = "DEST")]
+    pub ssh: Option<String>,
+    /// The private key of the SSH tunnel (`ssh -i`); else the agent and the ssh config decide.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ssh_identity: Option<PathBuf>,
+    /// A jump host of the SSH tunnel (`ssh -J`), `user@host[:port]`; repeat for a chain.
+    #[arg(long, global = true, value_name = "DEST")]
+    pub ssh_jump: Vec<String>,
+    /// An ssh config file read instead of `~/.ssh/config` (`ssh -F`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
 }
 
 impl Global {
+    /// The SSH tunnel this run's `--ssh*` options give, over `saved` (a profile's); `None` when
+    /// none was given. An empty destination means no tunnel.
+    pub fn ssh_over(&self, saved: Option<&SshSettings>) -> Option<SshSettings> {
+        if self.ssh.is_none()
+            && self.ssh_identity.is_none()
+            && self.ssh_jump.is_empty()
+            && self.ssh_config.is_none()
+        {
+            return None;
+        }
+        let mut s = saved.cloned().unwrap_or_default();
+        if let Some(d) = &self.ssh {
+            s.destination = d.trim().to_string();
+        }
+        if let Some(i) = &self.ssh_identity {
+            s.identity_file = Some(i.clone());
+        }
+        if !self.ssh_jump.is_empty() {
+            s.jump = self.ssh_jump.clone();
+        }
+        if let Some(c) = &self.ssh_config {
+            s.config_file = Some(c.clone());
+        }
+        Some(s)
+    }
+
     /// The connection options of this run (`--profile`, `--url` without its password, or
     /// `--app-config`), as shell words that can be pasted into another command line.
     pub fn connection_args(&self) -> Vec<String> {

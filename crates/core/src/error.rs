@@ -50,6 +50,8 @@ pub enum ErrorCode {
     Io,
     /// A running operation was cancelled.
     Cancelled,
+    /// The SSH host's key is not in known_hosts, or it changed.
+    SshHostKey,
     /// A bug: please report it.
     Internal,
 }
@@ -74,6 +76,7 @@ impl ErrorCode {
             ErrorCode::Database => "database",
             ErrorCode::Io => "io",
             ErrorCode::Cancelled => "cancelled",
+            ErrorCode::SshHostKey => "ssh_host_key",
             ErrorCode::Internal => "internal",
         }
     }
@@ -90,7 +93,8 @@ impl ErrorCode {
             | ErrorCode::TlsUntrusted
             | ErrorCode::TlsWrongHost
             | ErrorCode::TlsIncompleteChain
-            | ErrorCode::Tls => 6,
+            | ErrorCode::Tls
+            | ErrorCode::SshHostKey => 6,
             ErrorCode::Unreachable | ErrorCode::Timeout => 7,
             ErrorCode::ReadOnly => 8,
             ErrorCode::KeyringUnavailable => 9,
@@ -230,6 +234,15 @@ pub enum CoreError {
         source: std::io::Error,
     },
 
+    /// The SSH tunnel of a profile could not be opened; `code` is what the failure is
+    /// (`ssh_host_key`, `authentication`, `unreachable`, `timeout` or `config`).
+    #[error("SSH tunnel through {destination}: {message}")]
+    Ssh {
+        code: ErrorCode,
+        destination: String,
+        message: String,
+    },
+
     #[error("cancelled")]
     Cancelled,
 
@@ -260,6 +273,7 @@ impl CoreError {
             CoreError::SchemaDegraded { .. } => ErrorCode::SchemaDegraded,
             CoreError::Database { .. } => ErrorCode::Database,
             CoreError::Io { .. } => ErrorCode::Io,
+            CoreError::Ssh { code, .. } => *code,
             CoreError::Cancelled => ErrorCode::Cancelled,
             CoreError::Internal(_) => ErrorCode::Internal,
         }

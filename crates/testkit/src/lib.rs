@@ -19,6 +19,7 @@
 //! behind even when a test panics.
 
 pub mod backstage;
+pub mod sshd;
 
 use std::io::Write;
 use std::net::TcpListener;

@@ -4,4 +4,4 @@
  * Stable, machine-readable error codes. Never renumber or rename: scripts and the UI rely on
  * them.
  */
-export type ErrorCode = "config" | "not_found" | "authentication" | "tls_not_supported" | "tls_required" | "tls_untrusted" | "tls_wrong_host" | "tls_incomplete_chain" | "tls" | "unreachable" | "timeout" | "read_only" | "keyring_unavailable" | "schema_degraded" | "database" | "io" | "cancelled" | "internal";
+export type ErrorCode = "config" | "not_found" | "authentication" | "tls_not_supported" | "tls_required" | "tls_untrusted" | "tls_wrong_host" | "tls_incomplete_chain" | "tls" | "unreachable" | "timeout" | "read_only" | "keyring_unavailable" | "schema_degraded" | "database" | "io" | "cancelled" | "ssh_host_key" | "internal";

@@ -3,6 +3,7 @@ import type { ConnectionType } from "./ConnectionType";
 import type { DivisionMode } from "./DivisionMode";
 import type { PluginOverride } from "./PluginOverride";
 import type { PoolSettings } from "./PoolSettings";
+import type { SshSettings } from "./SshSettings";
 import type { TlsSettings } from "./TlsSettings";
 
 /**
@@ -41,4 +42,8 @@ source?: string | null,
  * profile's connections are opened and again after an authentication failure. The command
  * is configuration, not a secret; its output is never stored or logged.
  */
-password_command?: string, };
+password_command?: string, 
+/**
+ * Reach the server through an SSH tunnel (the system's `ssh`).
+ */
+ssh?: SshSettings, };

@@ -93,6 +93,7 @@ export type { ServerInfo } from './ServerInfo';
 export type { Severity } from './Severity';
 export type { SigningKey } from './SigningKey';
 export type { Span } from './Span';
+export type { SshSettings } from './SshSettings';
 export type { SslMode } from './SslMode';
 export type { Stage } from './Stage';
 export type { StageName } from './StageName';

@@ -19,6 +19,7 @@ describe('error mapping', () => {
     expect(nextStep('authentication')?.action).toBe('password');
     expect(nextStep('keyring_unavailable')?.action).toBe('password');
     expect(nextStep('tls_untrusted')?.action).toBe('connections');
+    expect(nextStep('ssh_host_key')?.text).toContain('fingerprint');
     expect(nextStep('read_only')?.text).toMatch(/write mode/);
     expect(nextStep('unreachable')?.action).toBe('retry');
     expect(nextStep('timeout')?.action).toBe('retry');

@@ -46,6 +46,11 @@ export function nextStep(code: string): NextStep | null {
       return { text: 'The server accepts only TLS: use sslmode=require or stricter.', action: 'connections' };
     case 'tls':
       return { text: 'Check the TLS settings of the profile (sslmode, CA file).', action: 'connections' };
+    case 'ssh_host_key':
+      return {
+        text: "The SSH host's key is unknown or changed. Check its fingerprint with the server's administrators before accepting it in known_hosts.",
+        action: 'connections',
+      };
     case 'unreachable':
       return { text: 'Check the host and port, the VPN or the firewall, then retry.', action: 'retry' };
     case 'timeout':

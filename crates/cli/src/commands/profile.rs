@@ -155,6 +155,7 @@ async fn add(global: &Global, a: AddArgs) -> Result<()> {
             a.write_mode.then_some(true)
         },
         password: None,
+        ssh: global.ssh_over(existing.as_ref().and_then(|p| p.ssh.as_ref())),
         made_by: "bsi profile add".into(),
     };
     let (profile, from_url) = patch.apply(existing, &env)?;

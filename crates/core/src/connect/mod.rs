@@ -18,6 +18,8 @@
 //! - `endpoint`: [`Endpoint`], where one database lives;
 //! - `classify`: error classification ([`map_query_error`] and connection failures);
 //! - `options`: connect options, TLS, timeouts and session settings, one connection opened;
+//! - `tunnel`: the SSH tunnel of a profile (the system's `ssh`), started on first use and again
+//!   when it has ended;
 //! - `cancel`: operations and the server sessions they hold, cancelled on the server;
 //! - `health`: stalls a pool hides (a query the network left waiting) and lean mode for a
 //!   role at its connection limit;
@@ -30,6 +32,7 @@ mod endpoint;
 mod health;
 mod options;
 mod stages;
+mod tunnel;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -48,6 +51,7 @@ use crate::tls::TlsSettings;
 use cancel::Ops;
 use health::Health;
 use options::SessionSettings;
+use tunnel::Tunnel;
 
 pub use cancel::in_current_op;
 pub use classify::map_query_error;
@@ -87,6 +91,8 @@ pub struct Connections {
     ops: Arc<Ops>,
     health: Arc<Health>,
     handles: Mutex<HashMap<std::any::TypeId, Handle>>,
+    /// The SSH tunnel every connection goes through, when the profile has one.
+    tunnel: Option<Tunnel>,
 }
 
 /// An opened view of an area (a catalog with its live schema, say) and when it was opened.
@@ -110,6 +116,7 @@ impl Connections {
     pub fn new(profile: Profile, password: Option<Secret>) -> Arc<Self> {
         let write_mode = profile.write_mode;
         let profile_statement_secs = profile.pool.statement_timeout_secs;
+        let tunnel = Tunnel::of(&profile);
         Arc::new(Self {
             profile,
             write_mode,
@@ -119,6 +126,7 @@ impl Connections {
             ops: Arc::new(Ops::default()),
             health: Arc::new(Health::new(profile_statement_secs)),
             handles: Mutex::new(HashMap::new()),
+            tunnel,
         })
     }
 
@@ -129,6 +137,7 @@ impl Connections {
     ) -> Arc<Self> {
         let write_mode = profile.write_mode;
         let profile_statement_secs = profile.pool.statement_timeout_secs;
+        let tunnel = Tunnel::of(&profile);
         Arc::new(Self {
             profile,
             write_mode,
@@ -138,6 +147,7 @@ impl Connections {
             ops: Arc::new(Ops::default()),
             health: Arc::new(Health::new(profile_statement_secs)),
             handles: Mutex::new(HashMap::new()),
+            tunnel,
         })
     }
 
@@ -233,13 +243,34 @@ impl Connections {
 
     /// What a session to `ep` is opened with: its password and TLS, the pool's timeouts, and
     /// read-only unless write mode is on.
-    fn session(&self, ep: &Endpoint) -> SessionSettings<'_> {
+    fn session(&self, ep: &Endpoint, via: Option<u16>) -> SessionSettings<'_> {
         SessionSettings {
             password: self.password_for(ep),
             tls: self.tls_for(ep),
             pool: &self.profile.pool,
             write_mode: self.write_mode,
+            via,
         }
+    }
+
+    /// The loopback port of the SSH tunnel that reaches `ep` (`None` without a tunnel), the
+    /// tunnel started (again) when needed. When it had to move to other ports, the pools and
+    /// views made before are dropped.
+    async fn route(&self, ep: &Endpoint) -> Result<Option<u16>> {
+        let Some(tunnel) = &self.tunnel else {
+            return Ok(None);
+        };
+        let (port, moved) = tunnel.local_port(&ep.host, ep.port).await?;
+        if moved {
+            self.pools.write().await.clear();
+            self.forget_views();
+        }
+        Ok(Some(port))
+    }
+
+    /// The process id of the SSH tunnel's `ssh`, while one runs.
+    pub fn ssh_pid(&self) -> Option<u32> {
+        self.tunnel.as_ref()?.pid()
     }
 
     /// Opens one connection outside any pool, with the connect timeout, and classifies
@@ -251,8 +282,11 @@ impl Connections {
         &'a self,
         ep: &'a Endpoint,
     ) -> impl std::future::Future<Output = Result<PgConnection>> + Send + 'a {
-        let session = self.session(ep);
+        // The tunnel's channel failures so far: a new one names why this connection failed.
+        let failures = self.tunnel.as_ref().map(|t| t.open_failures().0);
         async move {
+            let via = self.route(ep).await?;
+            let session = self.session(ep, via);
             let deadline = Instant::now() + session.connect_timeout();
             let mut pause = Duration::from_millis(20);
             loop {
@@ -265,10 +299,46 @@ impl Connections {
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(Duration::from_millis(500));
                     }
+                    Err(e) => return Err(self.through_tunnel(e, ep, failures).await),
                     other => return other,
                 }
             }
         }
+    }
+
+    /// `err`, or what the SSH tunnel said when it could not open the connection to `ep` on
+    /// the SSH host's side (the server down or unreachable from there). ssh may say so a
+    /// moment after the connection closed: it is given half a second.
+    async fn through_tunnel(
+        &self,
+        err: CoreError,
+        ep: &Endpoint,
+        before: Option<u64>,
+    ) -> CoreError {
+        let (Some(tunnel), Some(before)) = (&self.tunnel, before) else {
+            return err;
+        };
+        if !matches!(
+            err.code(),
+            crate::ErrorCode::Unreachable | crate::ErrorCode::Timeout
+        ) {
+            return err;
+        }
+        for _ in 0..10 {
+            if let (n, Some(line)) = tunnel.open_failures()
+                && n > before
+            {
+                return CoreError::Unreachable {
+                    server: ep.server(),
+                    cause: format!(
+                        "the SSH host {} could not connect to it ({line})",
+                        tunnel.destination()
+                    ),
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        err
     }
 
     /// Closes the idle connections of every pool (the pools stay usable and open new ones
@@ -353,6 +423,7 @@ impl Connections {
 
     /// The pool of a database, created on first use after a checked first connection.
     pub async fn pool(&self, ep: &Endpoint) -> Result<PgPool> {
+        let via = self.route(ep).await?;
         if let Some(pool) = self.pools.read().await.get(ep) {
             return Ok(pool.clone());
         }
@@ -391,7 +462,7 @@ impl Connections {
                 self.profile.pool.acquire_timeout_secs.max(1),
             ))
             .idle_timeout(Some(Duration::from_secs(300)))
-            .connect_lazy_with(self.session(ep).options(ep));
+            .connect_lazy_with(self.session(ep, via).options(ep));
         tracing::debug!(server = %ep.server(), database = %ep.database, max = self.profile.pool.max_connections, "pool created");
         pools.insert(ep.clone(), pool.clone());
         Ok(pool)
@@ -498,6 +569,9 @@ impl Connections {
         let pools: Vec<PgPool> = self.pools.write().await.drain().map(|(_, p)| p).collect();
         for p in pools {
             p.close().await;
+        }
+        if let Some(t) = &self.tunnel {
+            t.stop().await;
         }
         tracing::debug!(profile = %self.profile.name, "pools closed");
     }

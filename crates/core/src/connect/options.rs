@@ -22,6 +22,9 @@ pub(super) struct SessionSettings<'a> {
     pub tls: &'a TlsSettings,
     pub pool: &'a PoolSettings,
     pub write_mode: bool,
+    /// The loopback port of the SSH tunnel to connect to instead of the endpoint's host and
+    /// port; the host name stays the one TLS verifies (`verify-full` works through a tunnel).
+    pub via: Option<u16>,
 }
 
 impl SessionSettings<'_> {
@@ -35,6 +38,9 @@ impl SessionSettings<'_> {
             .username(&ep.user)
             .database(&ep.database)
             .application_name(crate::PRODUCT_NAME);
+        if let Some(port) = self.via {
+            opts = opts.hostaddr(std::net::Ipv4Addr::LOCALHOST).port(port);
+        }
         if let Some(pw) = self.password {
             opts = opts.password(pw.expose());
         }

@@ -22,6 +22,8 @@ use crate::tls::SslMode;
 pub enum StageName {
     /// The password: given for this run, from the password command or the keyring.
     Credentials,
+    /// The SSH tunnel (the system's `ssh`), when the profile has one.
+    Ssh,
     /// A TCP connection to the server's port (the host name resolved).
     Tcp,
     /// The server's answer to PostgreSQL's TLS request (`S`: it offers TLS, `N`: it does not).
@@ -36,6 +38,7 @@ impl StageName {
     pub fn label(self) -> &'static str {
         match self {
             StageName::Credentials => "credentials",
+            StageName::Ssh => "SSH tunnel",
             StageName::Tcp => "TCP",
             StageName::TlsOffer => "TLS offer",
             StageName::Session => "TLS handshake and sign-in",
@@ -178,14 +181,39 @@ impl Connections {
             failure: None,
         };
         let ep = self.endpoint(self.profile.maintenance_database());
-        let session = self.session(&ep);
+
+        // The SSH tunnel first, when there is one: the TCP connection goes to its port.
+        let started = Instant::now();
+        let via = match self.route(&ep).await {
+            Ok(via) => via,
+            Err(e) => {
+                t.failed(StageName::Ssh, started, e);
+                return t;
+            }
+        };
+        if let (Some(port), Some(tunnel)) = (via, &self.tunnel) {
+            t.passed(
+                StageName::Ssh,
+                started,
+                format!(
+                    "through {}: {} on 127.0.0.1:{port}",
+                    tunnel.destination(),
+                    ep.server()
+                ),
+            );
+        }
+        let session = self.session(&ep, via);
         let timeout = session.connect_timeout();
         let mode = session.tls.effective_mode();
 
         // TCP, and on the same stream the TLS request.
         let started = Instant::now();
+        let target = match via {
+            Some(port) => ("127.0.0.1".to_string(), port),
+            None => (ep.host.clone(), ep.port),
+        };
         let stream =
-            match tokio::time::timeout(timeout, TcpStream::connect((ep.host.as_str(), ep.port)))
+            match tokio::time::timeout(timeout, TcpStream::connect((target.0.as_str(), target.1)))
                 .await
             {
                 Ok(Ok(s)) => s,

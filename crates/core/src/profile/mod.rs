@@ -8,7 +8,7 @@
 //!
 //! The rooms, each building only on those listed before it:
 //! - `settings`: [`Profile`] and its parts ([`DivisionMode`], [`PoolSettings`],
-//!   [`PluginOverride`]), a profile from a parsed connection string, name rules;
+//!   [`PluginOverride`], [`SshSettings`]), a profile from a parsed connection string, name rules;
 //! - `store`: the profile file ([`ProfileStore`]), the config folder, atomic writes;
 //! - `patch`: making or changing a profile from user input ([`ProfilePatch`], and the app's
 //!   form, [`ProfileInput`]).
@@ -20,6 +20,6 @@ mod store;
 pub use patch::{ProfileInput, ProfilePatch};
 pub use settings::{
     ConnectionType, DEFAULT_MAINTENANCE_DB, DEFAULT_PREFIX, DivisionMode, PluginOverride,
-    PoolSettings, Profile, validate_name,
+    PoolSettings, Profile, SshSettings, validate_name,
 };
 pub use store::{ProfileStore, config_dir, write_atomic};

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::settings::{DEFAULT_MAINTENANCE_DB, DivisionMode, Profile};
+use super::settings::{DEFAULT_MAINTENANCE_DB, DivisionMode, Profile, SshSettings};
 use crate::conninfo::ConnInfo;
 use crate::error::{CoreError, Result};
 use crate::secrets::Secret;
@@ -42,6 +42,8 @@ pub struct ProfilePatch {
     pub password: Option<Secret>,
     /// The password command ([`Profile::password_command`]); empty removes it.
     pub password_command: Option<String>,
+    /// The SSH tunnel ([`Profile::ssh`]); an empty destination removes it.
+    pub ssh: Option<SshSettings>,
     /// What made the profile, for [`Profile::source`] when nothing else says (a URI does not).
     pub made_by: String,
 }
@@ -161,6 +163,9 @@ impl ProfilePatch {
         if let Some(c) = &self.password_command {
             profile.password_command = Some(c.trim().to_string()).filter(|c| !c.is_empty());
         }
+        if let Some(ssh) = &self.ssh {
+            profile.ssh = Some(ssh.clone()).filter(|s| !s.destination.trim().is_empty());
+        }
         Ok(())
     }
 }
@@ -246,6 +251,7 @@ impl ProfileInput {
             write_mode: None,
             password: text(&self.password).map(Secret::new),
             password_command: text(&self.password_command),
+            ssh: None,
             made_by: format!("{} app", crate::PRODUCT_NAME),
         }
     }

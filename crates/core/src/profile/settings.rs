@@ -176,6 +176,31 @@ pub struct Profile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub password_command: Option<String>,
+    /// Reach the server through an SSH tunnel (the system's `ssh`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub ssh: Option<SshSettings>,
+}
+
+/// An SSH tunnel to the server, opened with the system's OpenSSH client: the user's
+/// `~/.ssh/config`, agent, keys and `known_hosts` apply as they do for `ssh` itself.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default)]
+pub struct SshSettings {
+    /// `user@host[:port]`, or a host alias of the ssh config.
+    pub destination: String,
+    /// A private key to use (`ssh -i`); else the agent and the ssh config decide.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub identity_file: Option<std::path::PathBuf>,
+    /// Jump hosts, in order (`ssh -J`), each `user@host[:port]` or an alias.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub jump: Vec<String>,
+    /// An ssh config file read instead of `~/.ssh/config` (`ssh -F`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 fn default_prefix() -> String {
@@ -201,6 +226,7 @@ impl Profile {
             plugins: BTreeMap::new(),
             source: None,
             password_command: None,
+            ssh: None,
         }
     }
 
