@@ -39,6 +39,7 @@ use sqlx::postgres::{PgConnection, PgPoolOptions};
 use sqlx::{Connection, Row};
 use tokio::sync::RwLock;
 
+use crate::cloudauth::TokenSource;
 use crate::error::{CoreError, Result};
 use crate::profile::Profile;
 use crate::secrets::{Credentials, PasswordSources, Secret};
@@ -81,6 +82,8 @@ pub struct Connections {
     write_mode: bool,
     password: Option<Secret>,
     plugin_passwords: HashMap<String, Secret>,
+    /// Token authentication: a fresh token is the password of every new connection.
+    tokens: Option<Arc<TokenSource>>,
     pools: RwLock<HashMap<Endpoint, PgPool>>,
     ops: Arc<Ops>,
     health: Arc<Health>,
@@ -109,6 +112,7 @@ impl Connections {
         let write_mode = profile.write_mode;
         let profile_statement_secs = profile.pool.statement_timeout_secs;
         Arc::new(Self {
+            tokens: TokenSource::for_profile(&profile).map(Arc::new),
             profile,
             write_mode,
             password,
@@ -128,6 +132,7 @@ impl Connections {
         let write_mode = profile.write_mode;
         let profile_statement_secs = profile.pool.statement_timeout_secs;
         Arc::new(Self {
+            tokens: TokenSource::for_profile(&profile).map(Arc::new),
             profile,
             write_mode,
             password,
@@ -137,6 +142,16 @@ impl Connections {
             health: Arc::new(Health::new(profile_statement_secs)),
             handles: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Connections whose passwords are tokens from `tokens` (an environment and clock of the
+    /// caller's choosing; [`Connections::new`] uses the process's).
+    pub fn with_token_source(profile: Profile, tokens: TokenSource) -> Arc<Self> {
+        let mut this = Self::new(profile, None);
+        if let Some(c) = Arc::get_mut(&mut this) {
+            c.tokens = Some(Arc::new(tokens));
+        }
+        this
     }
 
     pub fn profile(&self) -> &Profile {
@@ -229,6 +244,18 @@ impl Connections {
         self.password.as_ref()
     }
 
+    /// A current token for a new connection to `ep` with token authentication (the cached one
+    /// while it has more than [`crate::cloudauth::RENEW_BEFORE`] left).
+    async fn token_for(&self, ep: &Endpoint) -> Result<Option<Secret>> {
+        let Some(tokens) = &self.tokens else {
+            return Ok(None);
+        };
+        tokens.check_tls(self.tls_for(ep))?;
+        Box::pin(tokens.token(&ep.host, ep.port, &ep.user))
+            .await
+            .map(Some)
+    }
+
     /// What a session to `ep` is opened with: its password and TLS, the pool's timeouts, and
     /// read-only unless write mode is on.
     fn session(&self, ep: &Endpoint) -> SessionSettings<'_> {
@@ -249,8 +276,12 @@ impl Connections {
         &'a self,
         ep: &'a Endpoint,
     ) -> impl std::future::Future<Output = Result<PgConnection>> + Send + 'a {
-        let session = self.session(ep);
         async move {
+            let token = self.token_for(ep).await?;
+            let mut session = self.session(ep);
+            if token.is_some() {
+                session.password = token.as_ref();
+            }
             let deadline = Instant::now() + session.connect_timeout();
             let mut pause = Duration::from_millis(20);
             loop {
@@ -351,8 +382,14 @@ impl Connections {
 
     /// The pool of a database, created on first use after a checked first connection.
     pub async fn pool(&self, ep: &Endpoint) -> Result<PgPool> {
-        if let Some(pool) = self.pools.read().await.get(ep) {
-            return Ok(pool.clone());
+        if let Some(pool) = self.pools.read().await.get(ep).cloned() {
+            // The pool's next connections sign in with a current token.
+            if let Some(token) = self.token_for(ep).await? {
+                let mut session = self.session(ep);
+                session.password = Some(&token);
+                pool.set_connect_options(session.options(ep));
+            }
+            return Ok(pool);
         }
         // First use: a real connection tells apart every failure before the pool hides it.
         let conn = self.connect_once(ep).await?;
@@ -390,6 +427,11 @@ impl Connections {
             ))
             .idle_timeout(Some(Duration::from_secs(300)))
             .connect_lazy_with(self.session(ep).options(ep));
+        if let Some(token) = self.token_for(ep).await? {
+            let mut session = self.session(ep);
+            session.password = Some(&token);
+            pool.set_connect_options(session.options(ep));
+        }
         tracing::debug!(server = %ep.server(), database = %ep.database, max = self.profile.pool.max_connections, "pool created");
         pools.insert(ep.clone(), pool.clone());
         Ok(pool)
