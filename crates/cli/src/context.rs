@@ -141,7 +141,18 @@ pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
     if global.write {
         profile.write_mode = true;
     }
+    if let Some(auth) = global.auth_method(&profile.auth)? {
+        profile.auth = auth;
+    }
     profile.validate()?;
+    if !profile.auth.is_password() {
+        // The password of each new connection is a token the core obtains.
+        return Ok(Target {
+            profile,
+            password: None,
+            plugin_passwords: HashMap::new(),
+        });
+    }
 
     let sources = PasswordSources {
         for_run: if global.password_stdin {

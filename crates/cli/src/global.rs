@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 pub use bsi_core::cmdline::shell_word;
+use bsi_core::profile::AuthMethod;
 
 /// Options every command takes: where to connect and how to print.
 #[derive(Debug, Args, Clone, Default)]
@@ -41,12 +42,90 @@ pub struct Global {
     /// run (instead of the profile's own password command).
     #[arg(long, global = true, value_name = "CMD")]
     pub password_command: Option<String>,
+    /// Sign in with a token the inspector obtains instead of a password: `azure` (Microsoft
+    /// Entra ID) or `rds` (AWS RDS IAM); `password` turns it off. With `profile add`, saved.
+    #[arg(long, global = true, value_name = "METHOD", value_parser = ["password", "azure", "rds"])]
+    pub auth: Option<String>,
+    /// The AWS region of RDS IAM tokens (else AWS_REGION); implies --auth rds.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub aws_region: Option<String>,
+    /// The profile of the AWS shared files to sign RDS IAM tokens with (else AWS_PROFILE).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+    /// The Entra ID client id: with a tenant id and a client secret (AZURE_CLIENT_SECRET or
+    /// the keyring), a service principal; alone, a user-assigned managed identity.
+    #[arg(long, global = true, value_name = "ID")]
+    pub azure_client_id: Option<String>,
+    /// The Entra ID tenant id of the service principal.
+    #[arg(long, global = true, value_name = "ID")]
+    pub azure_tenant_id: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
 }
 
 impl Global {
+    /// The auth method the token flags give, over `current` (a saved profile's settings are
+    /// kept unless a flag changes them); `None` when no such flag is given.
+    pub fn auth_method(
+        &self,
+        current: &AuthMethod,
+    ) -> bsi_core::Result<Option<AuthMethod>> {
+        let aws = self.aws_region.is_some() || self.aws_profile.is_some();
+        let azure = self.azure_client_id.is_some() || self.azure_tenant_id.is_some();
+        let kind = match (self.auth.as_deref(), aws, azure) {
+            (Some(k), _, _) => k,
+            (None, true, false) => "rds",
+            (None, false, true) => "azure",
+            (None, false, false) => return Ok(None),
+            (None, true, true) => "both",
+        };
+        let wrong = |flags: &str| {
+            Err(bsi_core::CoreError::config(format!(
+                "{flags} belong to another auth method than `{kind}`; give --auth rds with \
+                 --aws-region/--aws-profile, --auth azure with --azure-client-id/--azure-tenant-id"
+            )))
+        };
+        let some = |flag: &Option<String>, old: &Option<String>| {
+            flag.clone()
+                .map(|v| Some(v.trim().to_string()).filter(|v| !v.is_empty()))
+                .unwrap_or_else(|| old.clone())
+        };
+        match kind {
+            "password" if aws || azure => wrong("the token flags"),
+            "password" => Ok(Some(AuthMethod::Password)),
+            "rds" if azure => wrong("--azure-client-id and --azure-tenant-id"),
+            "rds" => {
+                let (region, profile) = match current {
+                    AuthMethod::Rds {
+                        region,
+                        aws_profile,
+                    } => (region.clone(), aws_profile.clone()),
+                    _ => (None, None),
+                };
+                Ok(Some(AuthMethod::Rds {
+                    region: some(&self.aws_region, &region),
+                    aws_profile: some(&self.aws_profile, &profile),
+                }))
+            }
+            "azure" if aws => wrong("--aws-region and --aws-profile"),
+            "azure" => {
+                let (client, tenant) = match current {
+                    AuthMethod::Azure {
+                        client_id,
+                        tenant_id,
+                    } => (client_id.clone(), tenant_id.clone()),
+                    _ => (None, None),
+                };
+                Ok(Some(AuthMethod::Azure {
+                    client_id: some(&self.azure_client_id, &client),
+                    tenant_id: some(&self.azure_tenant_id, &tenant),
+                }))
+            }
+            _ => wrong("AWS and Azure flags together"),
+        }
+    }
+
     /// The connection options of this run (`--profile`, `--url` without its password, or
     /// `--app-config`), as shell words that can be pasted into another command line.
     pub fn connection_args(&self) -> Vec<String> {

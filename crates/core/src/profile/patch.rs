@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::settings::{DEFAULT_MAINTENANCE_DB, DivisionMode, Profile};
+use super::settings::{AuthMethod, DEFAULT_MAINTENANCE_DB, DivisionMode, Profile};
 use crate::conninfo::ConnInfo;
 use crate::error::{CoreError, Result};
 use crate::secrets::Secret;
@@ -42,6 +42,8 @@ pub struct ProfilePatch {
     pub password: Option<Secret>,
     /// The password command ([`Profile::password_command`]); empty removes it.
     pub password_command: Option<String>,
+    /// How the profile signs in (a password, or a token method).
+    pub auth: Option<AuthMethod>,
     /// What made the profile, for [`Profile::source`] when nothing else says (a URI does not).
     pub made_by: String,
 }
@@ -161,6 +163,9 @@ impl ProfilePatch {
         if let Some(c) = &self.password_command {
             profile.password_command = Some(c.trim().to_string()).filter(|c| !c.is_empty());
         }
+        if let Some(a) = &self.auth {
+            profile.auth = a.clone();
+        }
         Ok(())
     }
 }
@@ -206,6 +211,9 @@ pub struct ProfileInput {
     #[cfg_attr(feature = "ts", ts(optional = nullable))]
     #[serde(default)]
     pub password_command: Option<String>,
+    /// How the profile signs in; unset keeps the saved method (a password for a new profile).
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub auth: Option<AuthMethod>,
     /// Replace an existing profile of that name.
     pub update: bool,
 }
@@ -246,6 +254,7 @@ impl ProfileInput {
             write_mode: None,
             password: text(&self.password).map(Secret::new),
             password_command: text(&self.password_command),
+            auth: self.auth.clone(),
             made_by: format!("{} app", crate::PRODUCT_NAME),
         }
     }

@@ -211,7 +211,7 @@ pub struct Profile {
     pub connection_type: Option<ConnectionType>,
     /// How the inspector signs in (a password unless a token method is set).
     #[serde(default, skip_serializing_if = "AuthMethod::is_password")]
-    #[cfg_attr(feature = "ts", ts(optional))]
+    #[cfg_attr(feature = "ts", ts(as = "Option<AuthMethod>", optional))]
     pub auth: AuthMethod,
     #[serde(default)]
     pub pool: PoolSettings,
