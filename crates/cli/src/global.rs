@@ -67,10 +67,7 @@ pub struct Global {
 impl Global {
     /// The auth method the token flags give, over `current` (a saved profile's settings are
     /// kept unless a flag changes them); `None` when no such flag is given.
-    pub fn auth_method(
-        &self,
-        current: &AuthMethod,
-    ) -> bsi_core::Result<Option<AuthMethod>> {
+    pub fn auth_method(&self, current: &AuthMethod) -> bsi_core::Result<Option<AuthMethod>> {
         let aws = self.aws_region.is_some() || self.aws_profile.is_some();
         let azure = self.azure_client_id.is_some() || self.azure_tenant_id.is_some();
         let kind = match (self.auth.as_deref(), aws, azure) {

@@ -189,7 +189,10 @@ async fn a_refused_client_secret_names_the_endpoint_status_and_aad_error() {
     let msg = err.to_string();
     assert!(msg.contains("client secret"), "{msg}");
     assert!(msg.contains("HTTP 401"), "{msg}");
-    assert!(msg.contains(&format!("{}/t-1/oauth2/v2.0/token", emu.url())), "{msg}");
+    assert!(
+        msg.contains(&format!("{}/t-1/oauth2/v2.0/token", emu.url())),
+        "{msg}"
+    );
     assert!(msg.contains("invalid_client: AADSTS7000215"), "{msg}");
     assert!(!msg.contains("Trace ID"), "first line only: {msg}");
     assert!(!msg.contains("wrong-secret"), "{msg}");
@@ -199,9 +202,7 @@ async fn a_refused_client_secret_names_the_endpoint_status_and_aad_error() {
 async fn no_credentials_lists_what_was_tried() {
     let tokens = TokenSource::new(
         azure(None, None),
-        env(&[
-            ("AZURE_POD_IDENTITY_AUTHORITY_HOST", closed()),
-        ]),
+        env(&[("AZURE_POD_IDENTITY_AUTHORITY_HOST", closed())]),
         fixed_clock(1_700_000_000),
     );
     let msg = tokens.token("h", 5432, "u").await.unwrap_err().to_string();

@@ -124,7 +124,12 @@ async fn store_password(account: &str, secret: Secret) -> bool {
 async fn add(global: &Global, a: AddArgs) -> Result<()> {
     let store = ProfileStore::open_default()?;
     let existing = store.for_change(&a.name, a.update)?;
-    let auth = global.auth_method(&existing.as_ref().map(|p| p.auth.clone()).unwrap_or_default())?;
+    let auth = global.auth_method(
+        &existing
+            .as_ref()
+            .map(|p| p.auth.clone())
+            .unwrap_or_default(),
+    )?;
     let patch = ProfilePatch {
         name: a.name.clone(),
         auth,
@@ -338,6 +343,13 @@ async fn show(global: &Global, name: &str) -> Result<()> {
     }
     let text = toml::to_string_pretty(&profile).map_err(|e| CoreError::Internal(e.to_string()))?;
     out!("{text}");
+    if !profile.auth.is_password() {
+        outln!(
+            "# password: none needed, each connection signs in with a fresh `{}` token",
+            profile.auth.as_str()
+        );
+        return Ok(());
+    }
     outln!(
         "# password: {}",
         match stored {

@@ -80,7 +80,10 @@ pub async fn resolve_credentials(
         .or_else(|| src.var("AWS_PROFILE"));
     let mut tried = Vec::new();
     if named.is_none() {
-        match (src.var("AWS_ACCESS_KEY_ID"), src.var("AWS_SECRET_ACCESS_KEY")) {
+        match (
+            src.var("AWS_ACCESS_KEY_ID"),
+            src.var("AWS_SECRET_ACCESS_KEY"),
+        ) {
             (Some(id), Some(secret)) => {
                 return Ok((
                     AwsCredentials {
@@ -359,7 +362,9 @@ async fn container(src: &TokenSource) -> Result<Outcome> {
     };
     let mut req = Request::get(&url, TIMEOUT);
     let auth = match src.var("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") {
-        Some(f) => std::fs::read_to_string(&f).ok().map(|t| t.trim().to_string()),
+        Some(f) => std::fs::read_to_string(&f)
+            .ok()
+            .map(|t| t.trim().to_string()),
         None => src.var("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
     };
     if let Some(a) = auth {
@@ -389,7 +394,9 @@ async fn imds(src: &TokenSource) -> Result<Outcome> {
         .var("AWS_EC2_METADATA_DISABLED")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     {
-        return Ok(Outcome::Unavailable("AWS_EC2_METADATA_DISABLED is set".into()));
+        return Ok(Outcome::Unavailable(
+            "AWS_EC2_METADATA_DISABLED is set".into(),
+        ));
     }
     let base = src
         .var("AWS_EC2_METADATA_SERVICE_ENDPOINT")
@@ -420,9 +427,8 @@ async fn imds(src: &TokenSource) -> Result<Outcome> {
     }
     let session = r.body.trim().to_string();
     let list_url = format!("{base}/latest/meta-data/iam/security-credentials/");
-    let get = |url: &str| {
-        Request::get(url, TIMEOUT).header("X-aws-ec2-metadata-token", session.clone())
-    };
+    let get =
+        |url: &str| Request::get(url, TIMEOUT).header("X-aws-ec2-metadata-token", session.clone());
     let r = http::send(get(&list_url))
         .await
         .map_err(|e| CoreError::config(format!("AWS instance metadata: {list_url}: {e}")))?;
@@ -441,8 +447,9 @@ async fn imds(src: &TokenSource) -> Result<Outcome> {
     if r.status != 200 {
         return Err(fail(&role_url, &r));
     }
-    let v: serde_json::Value = serde_json::from_str(&r.body)
-        .map_err(|_| CoreError::config(format!("AWS instance metadata: {role_url} sent no JSON")))?;
+    let v: serde_json::Value = serde_json::from_str(&r.body).map_err(|_| {
+        CoreError::config(format!("AWS instance metadata: {role_url} sent no JSON"))
+    })?;
     creds_from_json(&v, "the instance metadata service", "Token")
         .map(|c| Outcome::Got(c, "instance metadata"))
 }

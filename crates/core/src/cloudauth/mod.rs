@@ -167,8 +167,17 @@ impl TokenSource {
             AuthMethod::Rds {
                 region,
                 aws_profile,
-            } => aws::rds_token(self, region.as_deref(), aws_profile.as_deref(), host, port, user)
-                .await?,
+            } => {
+                aws::rds_token(
+                    self,
+                    region.as_deref(),
+                    aws_profile.as_deref(),
+                    host,
+                    port,
+                    user,
+                )
+                .await?
+            }
         };
         tracing::debug!(
             method = self.method.as_str(),
@@ -217,12 +226,14 @@ pub(crate) fn describe_error_body(body: &str) -> String {
                 .and_then(|c| c.as_str())
                 .map(str::to_string)
         });
-        let desc = field("error_description").or_else(|| field("message")).or_else(|| {
-            v.get("error")
-                .and_then(|e| e.get("message"))
-                .and_then(|c| c.as_str())
-                .map(str::to_string)
-        });
+        let desc = field("error_description")
+            .or_else(|| field("message"))
+            .or_else(|| {
+                v.get("error")
+                    .and_then(|e| e.get("message"))
+                    .and_then(|c| c.as_str())
+                    .map(str::to_string)
+            });
         match (error, desc) {
             (Some(e), Some(d)) => return format!("{e}: {}", first_line(&d)),
             (Some(e), None) => return e,

@@ -67,7 +67,10 @@ pub fn uri_encode(s: &str) -> String {
 
 /// `YYYYMMDDTHHMMSSZ` of `t` (UTC).
 pub fn amz_date(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
     format!(
