@@ -276,9 +276,10 @@ impl Connections {
         &'a self,
         ep: &'a Endpoint,
     ) -> impl std::future::Future<Output = Result<PgConnection>> + Send + 'a {
+        let session = self.session(ep);
         async move {
             let token = self.token_for(ep).await?;
-            let mut session = self.session(ep);
+            let mut session = session;
             if token.is_some() {
                 session.password = token.as_ref();
             }
