@@ -321,6 +321,41 @@ pub fn command_names(cmd: &clap::Command) -> HashSet<String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn token_flags_make_an_auth_method_over_the_saved_one() {
+        let g = |auth: Option<&str>, region: Option<&str>, client: Option<&str>| Global {
+            auth: auth.map(String::from),
+            aws_region: region.map(String::from),
+            azure_client_id: client.map(String::from),
+            ..Global::default()
+        };
+        let saved = AuthMethod::Rds {
+            region: Some("eu-west-1".into()),
+            aws_profile: Some("prod".into()),
+        };
+        assert_eq!(g(None, None, None).auth_method(&saved).unwrap(), None);
+        assert_eq!(
+            g(None, Some("us-east-1"), None).auth_method(&saved).unwrap(),
+            Some(AuthMethod::Rds {
+                region: Some("us-east-1".into()),
+                aws_profile: Some("prod".into()),
+            })
+        );
+        assert_eq!(
+            g(None, None, Some("cid")).auth_method(&saved).unwrap(),
+            Some(AuthMethod::Azure {
+                client_id: Some("cid".into()),
+                tenant_id: None,
+            })
+        );
+        assert_eq!(
+            g(Some("password"), None, None).auth_method(&saved).unwrap(),
+            Some(AuthMethod::Password)
+        );
+        assert!(g(Some("azure"), Some("r"), None).auth_method(&saved).is_err());
+        assert!(g(None, Some("r"), Some("c")).auth_method(&saved).is_err());
+    }
+
     fn expand(args: &[&str]) -> Vec<String> {
         let commands: HashSet<String> = ["databases", "entities"].map(String::from).into();
         expand_app_config(args.iter().map(OsString::from).collect(), &commands)
