@@ -144,7 +144,18 @@ pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
     if let Some(ssh) = global.ssh_over(profile.ssh.as_ref()) {
         profile.ssh = Some(ssh).filter(|s| !s.destination.is_empty());
     }
+    if let Some(auth) = global.auth_method(&profile.auth)? {
+        profile.auth = auth;
+    }
     profile.validate()?;
+    if !profile.auth.is_password() {
+        // The password of each new connection is a token the core obtains.
+        return Ok(Target {
+            profile,
+            password: None,
+            plugin_passwords: HashMap::new(),
+        });
+    }
 
     let sources = PasswordSources {
         for_run: if global.password_stdin {

@@ -8,6 +8,7 @@ use bsi_core::profile::SshSettings;
 use clap::Args;
 
 pub use bsi_core::cmdline::shell_word;
+use bsi_core::profile::AuthMethod;
 
 /// Options every command takes: where to connect and how to print.
 #[derive(Debug, Args, Clone, Default)]
@@ -55,6 +56,23 @@ pub struct Global {
     /// An ssh config file read instead of `~/.ssh/config` (`ssh -F`).
     #[arg(long, global = true, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
+    /// Sign in with a token the inspector obtains instead of a password: `azure` (Microsoft
+    /// Entra ID) or `rds` (AWS RDS IAM); `password` turns it off. With `profile add`, saved.
+    #[arg(long, global = true, value_name = "METHOD", value_parser = ["password", "azure", "rds"])]
+    pub auth: Option<String>,
+    /// The AWS region of RDS IAM tokens (else AWS_REGION); implies --auth rds.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub aws_region: Option<String>,
+    /// The profile of the AWS shared files to sign RDS IAM tokens with (else AWS_PROFILE).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+    /// The Entra ID client id: with a tenant id and a client secret (AZURE_CLIENT_SECRET or
+    /// the keyring), a service principal; alone, a user-assigned managed identity.
+    #[arg(long, global = true, value_name = "ID")]
+    pub azure_client_id: Option<String>,
+    /// The Entra ID tenant id of the service principal.
+    #[arg(long, global = true, value_name = "ID")]
+    pub azure_tenant_id: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -85,6 +103,64 @@ impl Global {
             s.config_file = Some(c.clone());
         }
         Some(s)
+    }
+
+    /// The auth method the token flags give, over `current` (a saved profile's settings are
+    /// kept unless a flag changes them); `None` when no such flag is given.
+    pub fn auth_method(&self, current: &AuthMethod) -> bsi_core::Result<Option<AuthMethod>> {
+        let aws = self.aws_region.is_some() || self.aws_profile.is_some();
+        let azure = self.azure_client_id.is_some() || self.azure_tenant_id.is_some();
+        let kind = match (self.auth.as_deref(), aws, azure) {
+            (Some(k), _, _) => k,
+            (None, true, false) => "rds",
+            (None, false, true) => "azure",
+            (None, false, false) => return Ok(None),
+            (None, true, true) => "both",
+        };
+        let wrong = |flags: &str| {
+            Err(bsi_core::CoreError::config(format!(
+                "{flags} belong to another auth method than `{kind}`; give --auth rds with \
+                 --aws-region/--aws-profile, --auth azure with --azure-client-id/--azure-tenant-id"
+            )))
+        };
+        let some = |flag: &Option<String>, old: &Option<String>| {
+            flag.clone()
+                .map(|v| Some(v.trim().to_string()).filter(|v| !v.is_empty()))
+                .unwrap_or_else(|| old.clone())
+        };
+        match kind {
+            "password" if aws || azure => wrong("the token flags"),
+            "password" => Ok(Some(AuthMethod::Password)),
+            "rds" if azure => wrong("--azure-client-id and --azure-tenant-id"),
+            "rds" => {
+                let (region, profile) = match current {
+                    AuthMethod::Rds {
+                        region,
+                        aws_profile,
+                    } => (region.clone(), aws_profile.clone()),
+                    _ => (None, None),
+                };
+                Ok(Some(AuthMethod::Rds {
+                    region: some(&self.aws_region, &region),
+                    aws_profile: some(&self.aws_profile, &profile),
+                }))
+            }
+            "azure" if aws => wrong("--aws-region and --aws-profile"),
+            "azure" => {
+                let (client, tenant) = match current {
+                    AuthMethod::Azure {
+                        client_id,
+                        tenant_id,
+                    } => (client_id.clone(), tenant_id.clone()),
+                    _ => (None, None),
+                };
+                Ok(Some(AuthMethod::Azure {
+                    client_id: some(&self.azure_client_id, &client),
+                    tenant_id: some(&self.azure_tenant_id, &tenant),
+                }))
+            }
+            _ => wrong("AWS and Azure flags together"),
+        }
     }
 
     /// The connection options of this run (`--profile`, `--url` without its password, or
@@ -284,6 +360,47 @@ pub fn command_names(cmd: &clap::Command) -> HashSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_flags_make_an_auth_method_over_the_saved_one() {
+        let g = |auth: Option<&str>, region: Option<&str>, client: Option<&str>| Global {
+            auth: auth.map(String::from),
+            aws_region: region.map(String::from),
+            azure_client_id: client.map(String::from),
+            ..Global::default()
+        };
+        let saved = AuthMethod::Rds {
+            region: Some("eu-west-1".into()),
+            aws_profile: Some("prod".into()),
+        };
+        assert_eq!(g(None, None, None).auth_method(&saved).unwrap(), None);
+        assert_eq!(
+            g(None, Some("us-east-1"), None)
+                .auth_method(&saved)
+                .unwrap(),
+            Some(AuthMethod::Rds {
+                region: Some("us-east-1".into()),
+                aws_profile: Some("prod".into()),
+            })
+        );
+        assert_eq!(
+            g(None, None, Some("cid")).auth_method(&saved).unwrap(),
+            Some(AuthMethod::Azure {
+                client_id: Some("cid".into()),
+                tenant_id: None,
+            })
+        );
+        assert_eq!(
+            g(Some("password"), None, None).auth_method(&saved).unwrap(),
+            Some(AuthMethod::Password)
+        );
+        assert!(
+            g(Some("azure"), Some("r"), None)
+                .auth_method(&saved)
+                .is_err()
+        );
+        assert!(g(None, Some("r"), Some("c")).auth_method(&saved).is_err());
+    }
 
     fn expand(args: &[&str]) -> Vec<String> {
         let commands: HashSet<String> = ["databases", "entities"].map(String::from).into();

@@ -9,6 +9,7 @@ pub mod appconfig;
 pub mod area;
 pub mod auth;
 pub mod catalog;
+pub mod cloudauth;
 pub mod cmdline;
 pub mod connect;
 pub mod conninfo;

@@ -700,6 +700,55 @@ fn cloudsql_and_rds_are_kept_on_the_profile_without_a_password() {
         i.warnings
     );
     assert_no_secret(&i, &["Pw-ignored-by-rds-1Aa"]);
+    // The profile signs RDS IAM tokens itself, in the region Backstage would use.
+    assert_eq!(
+        i.profile.auth,
+        bsi_core::profile::AuthMethod::Rds {
+            region: Some("eu-west-1".into()),
+            aws_profile: None
+        }
+    );
+}
+
+#[test]
+fn azure_becomes_the_entra_id_auth_method_and_its_client_secret_is_kept_apart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("app-config.yaml");
+    std::fs::write(
+        &path,
+        "backend:\n  database:\n    client: pg\n    connection:\n      type: azure\n      \
+         host: pg.postgres.database.azure.com\n      port: 5432\n      user: backstage-app\n      \
+         ssl: true\n      tokenCredential:\n        clientId: cid-1\n        tenantId: tid-1\n        \
+         clientSecret: ${AZ_SECRET}\n        tokenRenewableOffsetTime: 10m\n",
+    )
+    .expect("write");
+    let i = import(
+        "az",
+        std::slice::from_ref(&path),
+        &env_of(&[("AZ_SECRET", "Az-secret-8Kq")]),
+    )
+    .expect("import");
+    assert_eq!(
+        i.profile.auth,
+        bsi_core::profile::AuthMethod::Azure {
+            client_id: Some("cid-1".into()),
+            tenant_id: Some("tid-1".into())
+        }
+    );
+    assert_eq!(
+        i.azure_client_secret.as_ref().map(|s| s.expose()),
+        Some("Az-secret-8Kq")
+    );
+    assert!(i.password.is_none());
+    let toml = toml::to_string(&i.profile).expect("profile serialises");
+    assert!(toml.contains("method = \"azure\""), "{toml}");
+    assert!(toml.contains("client_id = \"cid-1\""), "{toml}");
+    assert_no_secret(&i, &["Az-secret-8Kq"]);
+    // Profiles written before the auth method load as password profiles.
+    let old: bsi_core::profile::Profile =
+        toml::from_str("name = \"old\"\nhost = \"h\"\nport = 5432\nuser = \"u\"\n")
+            .expect("old profile");
+    assert!(old.auth.is_password());
 }
 
 #[test]

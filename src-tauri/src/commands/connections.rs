@@ -162,6 +162,12 @@ pub async fn import_app_config(
             warning = w;
         }
     }
+    if let Some(secret) = imported.azure_client_secret.take() {
+        let (_, w) = store_password(&imported.profile.azure_secret_account(), secret).await;
+        if warning.is_none() {
+            warning = w;
+        }
+    }
     if state.profile_name().await.as_deref() == Some(name.as_str()) {
         state.reset().await;
     }

@@ -4,6 +4,7 @@ export type { AppliedMigration } from './AppliedMigration';
 export type { AppliedNow } from './AppliedNow';
 export type { Area } from './Area';
 export type { AreaStatus } from './AreaStatus';
+export type { AuthMethod } from './AuthMethod';
 export type { AuthQuery } from './AuthQuery';
 export type { BrokenTarget } from './BrokenTarget';
 export type { BrowserSession } from './BrowserSession';

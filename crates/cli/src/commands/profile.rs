@@ -1,6 +1,6 @@
 //! `bsi profile add|import|list|show|test|remove` and `bsi keyring`.
 
-use bsi_core::profile::{DivisionMode, Profile, ProfilePatch, ProfileStore};
+use bsi_core::profile::{AuthMethod, DivisionMode, Profile, ProfilePatch, ProfileStore};
 use bsi_core::secrets::{Credentials, Keyring, PasswordSources, Prompt, Secret};
 use bsi_core::tls::SslMode;
 use bsi_core::{CoreError, Result};
@@ -124,8 +124,15 @@ async fn store_password(account: &str, secret: Secret) -> bool {
 async fn add(global: &Global, a: AddArgs) -> Result<()> {
     let store = ProfileStore::open_default()?;
     let existing = store.for_change(&a.name, a.update)?;
+    let auth = global.auth_method(
+        &existing
+            .as_ref()
+            .map(|p| p.auth.clone())
+            .unwrap_or_default(),
+    )?;
     let patch = ProfilePatch {
         name: a.name.clone(),
+        auth,
         password_command: a.password_command.clone(),
         url: a.from_url.clone(),
         from_env: a.from_env,
@@ -172,8 +179,13 @@ async fn add(global: &Global, a: AddArgs) -> Result<()> {
     let prompt: Option<Prompt<'_>> = if a.ask_password { Some(&mut ask) } else { None };
     let password = Credentials::resolve(sources, prompt).await?.password;
     store.save(&profile)?;
+    // An Entra ID profile keeps its client secret where a password would be.
+    let account = match profile.auth {
+        AuthMethod::Azure { .. } => profile.azure_secret_account(),
+        _ => profile.keyring_account(),
+    };
     let stored = match password {
-        Some(pw) => store_password(&profile.keyring_account(), pw).await,
+        Some(pw) => store_password(&account, pw).await,
         None => false,
     };
     if global.json {
@@ -222,6 +234,9 @@ async fn import(
     }
     for (plugin, pw) in std::mem::take(&mut imported.plugin_passwords) {
         store_password(&imported.profile.plugin_keyring_account(&plugin), pw).await;
+    }
+    if let Some(secret) = imported.azure_client_secret.take() {
+        store_password(&imported.profile.azure_secret_account(), secret).await;
     }
     if global.json {
         #[derive(Serialize)]
@@ -329,6 +344,13 @@ async fn show(global: &Global, name: &str) -> Result<()> {
     }
     let text = toml::to_string_pretty(&profile).map_err(|e| CoreError::Internal(e.to_string()))?;
     out!("{text}");
+    if !profile.auth.is_password() {
+        outln!(
+            "# password: none needed, each connection signs in with a fresh `{}` token",
+            profile.auth.as_str()
+        );
+        return Ok(());
+    }
     outln!(
         "# password: {}",
         match stored {

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use super::connstring::connection_string;
 use super::report::{Cx, MASKED};
-use super::resolve::{Conn, Given};
+use super::resolve::{Conn, Given, TokenCredential};
 use super::ssl::tls_from_node;
 use super::tree::{Leaf, Node, Scalar, file_of};
 use crate::error::{CoreError, Result};
-use crate::profile::ConnectionType;
+use crate::profile::{AuthMethod, ConnectionType};
 use crate::secrets::Secret;
 
 /// node-postgres connection settings that do not change where or as whom the inspector connects.
@@ -137,8 +137,8 @@ fn connection_map(map: &BTreeMap<String, Node>, key: &str, cx: &mut Cx<'_>) -> R
                     }
                 }
             }
-            // Used by the `azure` connection type; never shown (clientSecret).
-            "tokenCredential" => {}
+            // Used by the `azure` connection type; the client secret is masked.
+            "tokenCredential" => conn.token_credential = token_credential(node, &sub, cx)?,
             k if HARMLESS_CONNECTION_KEYS.contains(&k) => {}
             _ => cx.warn(format!(
                 "{sub} is not a connection setting the inspector uses; ignored"
@@ -190,9 +190,10 @@ pub(super) fn check_connection_type(
             }
             cx.warn(format!(
                 "{key}.type is `cloudsql` in {file}: {whose} reaches the database through \
-                 Google's Cloud SQL connector (instance `{}`), which the inspector does not use; \
-                 connect through the Cloud SQL Auth Proxy and set the profile's host and port \
-                 to it",
+                 Google's Cloud SQL connector (instance `{}`), which the inspector does not \
+                 support yet: run the Cloud SQL Auth Proxy, set the profile's host and port to \
+                 it, and sign in with a password or an IAM token through --password-command \
+                 (e.g. `gcloud sql generate-login-token`)",
                 conn.instance.as_deref().unwrap_or_default()
             ));
         }
@@ -231,11 +232,64 @@ pub(super) fn check_connection_type(
             };
             cx.warn(format!(
                 "{key}.type is `{kind}` in {file}: {whose} signs in with {how} that it obtains \
-                 at run time; the inspector does not obtain one, so the profile has no \
-                 password: give a current token as the password when connecting"
+                 at run time; the profile does the same (auth method `{kind}`), with the \
+                 credentials of the machine the inspector runs on"
             ));
             conn.password = None;
         }
     }
     Ok(parsed)
+}
+
+/// `tokenCredential`: `clientId`, `tenantId` and `clientSecret` (masked);
+/// `tokenRenewableOffsetTime` is Backstage's (the inspector renews 5 minutes before expiry).
+fn token_credential(node: &Node, key: &str, cx: &mut Cx<'_>) -> Result<Option<TokenCredential>> {
+    let Node::Map(map) = node else {
+        return Ok(None);
+    };
+    let mut tc = TokenCredential::default();
+    for (k, node) in map {
+        let sub = format!("{key}.{k}");
+        match k.as_str() {
+            "clientId" => tc.client_id = given_text(node, &sub, cx)?.value,
+            "tenantId" => tc.tenant_id = given_text(node, &sub, cx)?.value,
+            "clientSecret" => tc.client_secret = given_secret(node, &sub, cx)?.value,
+            _ => {}
+        }
+    }
+    Ok(Some(tc))
+}
+
+/// The auth method a connection of type `t` gives the profile, and an Entra ID client secret
+/// found with it (for the keyring). RDS: the region given, else the one of the environment
+/// Backstage would use.
+pub(super) fn auth_method(
+    conn: &Conn,
+    t: Option<ConnectionType>,
+    cx: &mut Cx<'_>,
+) -> (AuthMethod, Option<Secret>) {
+    match t {
+        Some(ConnectionType::Azure) => {
+            let tc = conn.token_credential.clone().unwrap_or_default();
+            (
+                AuthMethod::Azure {
+                    client_id: tc.client_id,
+                    tenant_id: tc.tenant_id,
+                },
+                tc.client_secret,
+            )
+        }
+        Some(ConnectionType::Rds) => (
+            AuthMethod::Rds {
+                region: conn
+                    .region
+                    .clone()
+                    .or_else(|| cx.env("AWS_REGION"))
+                    .or_else(|| cx.env("AWS_DEFAULT_REGION")),
+                aws_profile: None,
+            },
+            None,
+        ),
+        _ => (AuthMethod::Password, None),
+    }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::connection::{check_connection_type, normalize_connection};
+use super::connection::{auth_method, check_connection_type, normalize_connection};
 use super::report::Cx;
 use super::resolve::{resolve, schema_default_database};
 use super::ssl::tls_from_node;
@@ -70,6 +70,8 @@ pub(super) struct Interpreted {
     pub(super) plugin_passwords: BTreeMap<String, Secret>,
     /// Plugins with a client other than `pg` (plugin id -> client).
     pub(super) other_clients: BTreeMap<String, String>,
+    /// `tokenCredential.clientSecret` of an `azure` connection.
+    pub(super) azure_client_secret: Option<Secret>,
 }
 
 /// A non-empty string, as `ConfigReader.getOptionalString` reads it (`None` when absent).
@@ -265,6 +267,8 @@ pub(super) fn interpret(
     profile.prefix = prefix.clone();
     profile.tls = base_res.tls.clone();
     profile.connection_type = base_type;
+    let (auth, azure_client_secret) = auth_method(&base, base_type, cx);
+    profile.auth = auth;
 
     match mode {
         DivisionMode::Schema => {
@@ -439,6 +443,7 @@ pub(super) fn interpret(
         password: base_res.password,
         plugin_passwords,
         other_clients,
+        azure_client_secret,
     })
 }
 

@@ -146,6 +146,9 @@ pub struct Imported {
     /// Plugins whose `client` is not `pg` (plugin id -> client): Backstage keeps their data
     /// outside PostgreSQL, so the profile does not cover them.
     pub other_clients: BTreeMap<String, String>,
+    /// The Entra ID client secret of an `azure` connection (`tokenCredential.clientSecret`),
+    /// for the keyring account [`Profile::azure_secret_account`](crate::profile::Profile::azure_secret_account).
+    pub azure_client_secret: Option<Secret>,
 }
 
 /// Imports the profile `name` from Backstage app-config files, merged in the order given
@@ -185,6 +188,7 @@ pub fn import(name: &str, files: &[PathBuf], env: &dyn Env) -> Result<Imported> 
         password,
         plugin_passwords,
         other_clients,
+        azure_client_secret,
     } = database::interpret(name, merged, &files_label, &mut cx)?;
 
     tracing::debug!(
@@ -201,5 +205,6 @@ pub fn import(name: &str, files: &[PathBuf], env: &dyn Env) -> Result<Imported> 
         read: cx.read,
         warnings: cx.warnings,
         other_clients,
+        azure_client_secret,
     })
 }

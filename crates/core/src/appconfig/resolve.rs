@@ -42,6 +42,8 @@ pub(super) struct Conn {
     /// `region` (`rds`) and `ipAddressType` (`cloudsql`).
     pub(super) region: Option<String>,
     pub(super) ip_address_type: Option<String>,
+    /// `tokenCredential` (`azure`): client id, tenant id, client secret.
+    pub(super) token_credential: Option<TokenCredential>,
     /// `connectionString`: node-postgres applies it over all the rest, last.
     pub(super) conn_string: Option<Box<Conn>>,
 }
@@ -80,10 +82,21 @@ impl Conn {
         if other.ip_address_type.is_some() {
             self.ip_address_type = other.ip_address_type;
         }
+        if other.token_credential.is_some() {
+            self.token_credential = other.token_credential;
+        }
         if other.conn_string.is_some() {
             self.conn_string = other.conn_string;
         }
     }
+}
+
+/// `connection.tokenCredential` of the `azure` connection type.
+#[derive(Debug, Clone, Default)]
+pub(super) struct TokenCredential {
+    pub(super) client_id: Option<String>,
+    pub(super) tenant_id: Option<String>,
+    pub(super) client_secret: Option<Secret>,
 }
 
 /// A connection with node-postgres' fallbacks applied.

@@ -38,14 +38,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use sqlx::Connection;
 use sqlx::postgres::{PgConnection, PgPoolOptions};
-use sqlx::{Connection, Row};
 use tokio::sync::RwLock;
 
+use crate::cloudauth::TokenSource;
 use crate::error::{CoreError, Result};
 use crate::profile::Profile;
-use crate::secrets::{Credentials, PasswordSources, Secret};
+use crate::secrets::Secret;
 use crate::tls::TlsSettings;
 
 use cancel::Ops;
@@ -57,28 +57,13 @@ pub use cancel::in_current_op;
 pub use classify::map_query_error;
 pub use endpoint::{Endpoint, Timeouts};
 pub use sqlx::postgres::PgPool;
-pub use stages::{Stage, StageName, StageOutcome, StagedTest, stage_lines, test_profile};
+pub use stages::{
+    ServerInfo, Stage, StageName, StageOutcome, StagedTest, stage_lines, test_profile,
+};
 
 /// Whether `e` is a role's connection limit (SQLSTATE 53300 "for role").
 fn is_role_limit(e: &CoreError) -> bool {
     matches!(e, CoreError::Database { code: Some(c), message } if c == "53300" && message.contains("connection limit"))
-}
-
-/// What a successful connection test learned.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct ServerInfo {
-    pub server: String,
-    pub database: String,
-    pub user: String,
-    /// `server_version`, for example `15.18 (Debian 15.18-0+deb12u1)`.
-    pub version: String,
-    pub version_num: i32,
-    /// TLS protocol and cipher when the session is encrypted.
-    pub tls: Option<String>,
-    /// Whether sessions are read-only (the profile is not in write mode).
-    pub read_only: bool,
-    pub connect_ms: u64,
 }
 
 /// The connections of one profile.
@@ -87,6 +72,8 @@ pub struct Connections {
     write_mode: bool,
     password: Option<Secret>,
     plugin_passwords: HashMap<String, Secret>,
+    /// Token authentication: a fresh token is the password of every new connection.
+    tokens: Option<Arc<TokenSource>>,
     pools: RwLock<HashMap<Endpoint, PgPool>>,
     ops: Arc<Ops>,
     health: Arc<Health>,
@@ -118,6 +105,7 @@ impl Connections {
         let profile_statement_secs = profile.pool.statement_timeout_secs;
         let tunnel = Tunnel::of(&profile);
         Arc::new(Self {
+            tokens: TokenSource::for_profile(&profile).map(Arc::new),
             profile,
             write_mode,
             password,
@@ -139,6 +127,7 @@ impl Connections {
         let profile_statement_secs = profile.pool.statement_timeout_secs;
         let tunnel = Tunnel::of(&profile);
         Arc::new(Self {
+            tokens: TokenSource::for_profile(&profile).map(Arc::new),
             profile,
             write_mode,
             password,
@@ -149,6 +138,16 @@ impl Connections {
             handles: Mutex::new(HashMap::new()),
             tunnel,
         })
+    }
+
+    /// Connections whose passwords are tokens from `tokens` (an environment and clock of the
+    /// caller's choosing; [`Connections::new`] uses the process's).
+    pub fn with_token_source(profile: Profile, tokens: TokenSource) -> Arc<Self> {
+        let mut this = Self::new(profile, None);
+        if let Some(c) = Arc::get_mut(&mut this) {
+            c.tokens = Some(Arc::new(tokens));
+        }
+        this
     }
 
     pub fn profile(&self) -> &Profile {
@@ -241,6 +240,18 @@ impl Connections {
         self.password.as_ref()
     }
 
+    /// A current token for a new connection to `ep` with token authentication (the cached one
+    /// while it has more than [`crate::cloudauth::RENEW_BEFORE`] left).
+    async fn token_for(&self, ep: &Endpoint) -> Result<Option<Secret>> {
+        let Some(tokens) = &self.tokens else {
+            return Ok(None);
+        };
+        tokens.check_tls(self.tls_for(ep))?;
+        Box::pin(tokens.token(&ep.host, ep.port, &ep.user))
+            .await
+            .map(Some)
+    }
+
     /// What a session to `ep` is opened with: its password and TLS, the pool's timeouts, and
     /// read-only unless write mode is on.
     fn session(&self, ep: &Endpoint, via: Option<u16>) -> SessionSettings<'_> {
@@ -286,7 +297,11 @@ impl Connections {
         let failures = self.tunnel.as_ref().map(|t| t.open_failures().0);
         async move {
             let via = self.route(ep).await?;
-            let session = self.session(ep, via);
+            let token = self.token_for(ep).await?;
+            let mut session = self.session(ep, via);
+            if token.is_some() {
+                session.password = token.as_ref();
+            }
             let deadline = Instant::now() + session.connect_timeout();
             let mut pause = Duration::from_millis(20);
             loop {
@@ -424,8 +439,14 @@ impl Connections {
     /// The pool of a database, created on first use after a checked first connection.
     pub async fn pool(&self, ep: &Endpoint) -> Result<PgPool> {
         let via = self.route(ep).await?;
-        if let Some(pool) = self.pools.read().await.get(ep) {
-            return Ok(pool.clone());
+        if let Some(pool) = self.pools.read().await.get(ep).cloned() {
+            // The pool's next connections sign in with a current token.
+            if let Some(token) = self.token_for(ep).await? {
+                let mut session = self.session(ep, via);
+                session.password = Some(&token);
+                pool.set_connect_options(session.options(ep));
+            }
+            return Ok(pool);
         }
         // First use: a real connection tells apart every failure before the pool hides it.
         let conn = self.connect_once(ep).await?;
@@ -463,6 +484,11 @@ impl Connections {
             ))
             .idle_timeout(Some(Duration::from_secs(300)))
             .connect_lazy_with(self.session(ep, via).options(ep));
+        if let Some(token) = self.token_for(ep).await? {
+            let mut session = self.session(ep, via);
+            session.password = Some(&token);
+            pool.set_connect_options(session.options(ep));
+        }
         tracing::debug!(server = %ep.server(), database = %ep.database, max = self.profile.pool.max_connections, "pool created");
         pools.insert(ep.clone(), pool.clone());
         Ok(pool)
@@ -471,28 +497,6 @@ impl Connections {
     /// The pool of a database on the profile's server.
     pub async fn database(&self, database: &str) -> Result<PgPool> {
         self.pool(&self.endpoint(database)).await
-    }
-
-    /// Tests `profile` once with the password its `sources` give (looked up in the one order),
-    /// closing what it opened: for a profile being made or one that is not open.
-    pub async fn test_once(profile: Profile, sources: PasswordSources) -> Result<ServerInfo> {
-        let creds = Credentials::resolve(sources, None).await?;
-        let conns = Self::with_plugin_passwords(profile, creds.password, creds.plugin_passwords);
-        let r = conns.test().await;
-        conns.close().await;
-        r
-    }
-
-    /// Connects to the maintenance database (or the single database) and reports what the
-    /// server is.
-    pub async fn test(&self) -> Result<ServerInfo> {
-        let ep = self.endpoint(self.profile.maintenance_database());
-        let started = Instant::now();
-        let mut conn = self.connect_once(&ep).await?;
-        let connect_ms = started.elapsed().as_millis() as u64;
-        let info = server_info(&mut conn, &ep, connect_ms).await;
-        let _ = conn.close().await;
-        info
     }
 
     /// The view of type `T` opened by `open` within the last [`HANDLE_MAX_AGE`], else a new
@@ -575,32 +579,4 @@ impl Connections {
         }
         tracing::debug!(profile = %self.profile.name, "pools closed");
     }
-}
-
-/// What a first query on a fresh connection to `ep` tells about the server and the session.
-pub(crate) async fn server_info(
-    conn: &mut sqlx::PgConnection,
-    ep: &Endpoint,
-    connect_ms: u64,
-) -> Result<ServerInfo> {
-    let row = sqlx::query(
-        "SELECT current_setting('server_version') AS version, \
-                current_setting('server_version_num')::int AS num, \
-                current_user::text AS usr, \
-                current_setting('default_transaction_read_only') = 'on' AS ro, \
-                (SELECT CASE WHEN ssl THEN version || ' ' || cipher END FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| map_query_error(e, ep))?;
-    Ok(ServerInfo {
-        server: ep.server(),
-        database: ep.database.clone(),
-        user: row.get("usr"),
-        version: row.get("version"),
-        version_num: row.get("num"),
-        tls: row.get("tls"),
-        read_only: row.get("ro"),
-        connect_ms,
-    })
 }

@@ -9,11 +9,31 @@ use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{Connections, ServerInfo, classify};
+use sqlx::{Connection, Row};
+
+use super::{Connections, Endpoint, classify, map_query_error};
+use crate::error::Result;
 use crate::error::{CoreError, ErrorPayload};
 use crate::profile::Profile;
 use crate::secrets::{Credentials, PasswordSources};
 use crate::tls::SslMode;
+
+/// What a successful connection test learned.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ServerInfo {
+    pub server: String,
+    pub database: String,
+    pub user: String,
+    /// `server_version`, for example `15.18 (Debian 15.18-0+deb12u1)`.
+    pub version: String,
+    pub version_num: i32,
+    /// TLS protocol and cipher when the session is encrypted.
+    pub tls: Option<String>,
+    /// Whether sessions are read-only (the profile is not in write mode).
+    pub read_only: bool,
+    pub connect_ms: u64,
+}
 
 /// One step of a connection test.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -148,6 +168,13 @@ pub async fn test_profile(profile: Profile, sources: PasswordSources) -> StagedT
         server: None,
         failure: None,
     };
+    if !profile.auth.is_password() {
+        // A token method: the token is fetched as the first stage of the test itself.
+        let conns = Connections::new(profile, None);
+        let t = conns.test_stages().await;
+        conns.close().await;
+        return t;
+    }
     let started = Instant::now();
     let creds = match Credentials::resolve(sources, None).await {
         Ok(c) => c,
@@ -172,6 +199,28 @@ pub async fn test_profile(profile: Profile, sources: PasswordSources) -> StagedT
 }
 
 impl Connections {
+    /// Tests `profile` once with the password its `sources` give (looked up in the one order),
+    /// closing what it opened: for a profile being made or one that is not open.
+    pub async fn test_once(profile: Profile, sources: PasswordSources) -> Result<ServerInfo> {
+        let creds = Credentials::resolve(sources, None).await?;
+        let conns = Self::with_plugin_passwords(profile, creds.password, creds.plugin_passwords);
+        let r = conns.test().await;
+        conns.close().await;
+        r
+    }
+
+    /// Connects to the maintenance database (or the single database) and reports what the
+    /// server is.
+    pub async fn test(&self) -> Result<ServerInfo> {
+        let ep = self.endpoint(self.profile.maintenance_database());
+        let started = Instant::now();
+        let mut conn = self.connect_once(&ep).await?;
+        let connect_ms = started.elapsed().as_millis() as u64;
+        let info = server_info(&mut conn, &ep, connect_ms).await;
+        let _ = conn.close().await;
+        info
+    }
+
     /// Tests the maintenance database (or the single database) in stages with this profile's
     /// password.
     pub async fn test_stages(&self) -> StagedTest {
@@ -181,6 +230,22 @@ impl Connections {
             failure: None,
         };
         let ep = self.endpoint(self.profile.maintenance_database());
+
+        // A token method: its token is the credential (fetched, or the cached one still valid).
+        if let Some(tokens) = &self.tokens {
+            let started = Instant::now();
+            match self.token_for(&ep).await {
+                Ok(_) => t.passed(
+                    StageName::Credentials,
+                    started,
+                    format!("a token ({})", tokens.method().as_str()),
+                ),
+                Err(e) => {
+                    t.failed(StageName::Credentials, started, e);
+                    return t;
+                }
+            }
+        }
 
         // The SSH tunnel first, when there is one: the TCP connection goes to its port.
         let started = Instant::now();
@@ -288,7 +353,7 @@ impl Connections {
         t.passed(StageName::Session, started, signed_in);
 
         let started = Instant::now();
-        match super::server_info(&mut conn, &ep, connect_ms).await {
+        match server_info(&mut conn, &ep, connect_ms).await {
             Ok(info) => {
                 let tls = info.tls.clone().unwrap_or_else(|| "no TLS".into());
                 t.passed(
@@ -300,7 +365,7 @@ impl Connections {
             }
             Err(e) => t.failed(StageName::Query, started, e),
         }
-        let _ = sqlx::Connection::close(conn).await;
+        let _ = conn.close().await;
         t
     }
 }
@@ -373,4 +438,32 @@ pub fn stage_lines(t: &StagedTest) -> Vec<String> {
             format!("{:<26} {:>7} {:>6} ms  {what}", s.name.label(), mark, s.ms)
         })
         .collect()
+}
+
+/// What a first query on a fresh connection to `ep` tells about the server and the session.
+async fn server_info(
+    conn: &mut sqlx::PgConnection,
+    ep: &Endpoint,
+    connect_ms: u64,
+) -> Result<ServerInfo> {
+    let row = sqlx::query(
+        "SELECT current_setting('server_version') AS version, \
+                current_setting('server_version_num')::int AS num, \
+                current_user::text AS usr, \
+                current_setting('default_transaction_read_only') = 'on' AS ro, \
+                (SELECT CASE WHEN ssl THEN version || ' ' || cipher END FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| map_query_error(e, ep))?;
+    Ok(ServerInfo {
+        server: ep.server(),
+        database: ep.database.clone(),
+        user: row.get("usr"),
+        version: row.get("version"),
+        version_num: row.get("num"),
+        tls: row.get("tls"),
+        read_only: row.get("ro"),
+        connect_ms,
+    })
 }

@@ -19,7 +19,7 @@ mod store;
 
 pub use patch::{ProfileInput, ProfilePatch};
 pub use settings::{
-    ConnectionType, DEFAULT_MAINTENANCE_DB, DEFAULT_PREFIX, DivisionMode, PluginOverride,
-    PoolSettings, Profile, SshSettings, validate_name,
+    AuthMethod, ConnectionType, DEFAULT_MAINTENANCE_DB, DEFAULT_PREFIX, DivisionMode,
+    PluginOverride, PoolSettings, Profile, SshSettings, validate_name,
 };
 pub use store::{ProfileStore, config_dir, write_atomic};

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::settings::{DEFAULT_MAINTENANCE_DB, DivisionMode, Profile, SshSettings};
+use super::settings::{AuthMethod, DEFAULT_MAINTENANCE_DB, DivisionMode, Profile, SshSettings};
 use crate::conninfo::ConnInfo;
 use crate::error::{CoreError, Result};
 use crate::secrets::Secret;
@@ -44,6 +44,8 @@ pub struct ProfilePatch {
     pub password_command: Option<String>,
     /// The SSH tunnel ([`Profile::ssh`]); an empty destination removes it.
     pub ssh: Option<SshSettings>,
+    /// How the profile signs in (a password, or a token method).
+    pub auth: Option<AuthMethod>,
     /// What made the profile, for [`Profile::source`] when nothing else says (a URI does not).
     pub made_by: String,
 }
@@ -166,6 +168,9 @@ impl ProfilePatch {
         if let Some(ssh) = &self.ssh {
             profile.ssh = Some(ssh.clone()).filter(|s| !s.destination.trim().is_empty());
         }
+        if let Some(a) = &self.auth {
+            profile.auth = a.clone();
+        }
         Ok(())
     }
 }
@@ -211,6 +216,9 @@ pub struct ProfileInput {
     #[cfg_attr(feature = "ts", ts(optional = nullable))]
     #[serde(default)]
     pub password_command: Option<String>,
+    /// How the profile signs in; unset keeps the saved method (a password for a new profile).
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub auth: Option<AuthMethod>,
     /// Replace an existing profile of that name.
     pub update: bool,
 }
@@ -252,6 +260,7 @@ impl ProfileInput {
             password: text(&self.password).map(Secret::new),
             password_command: text(&self.password_command),
             ssh: None,
+            auth: self.auth.clone(),
             made_by: format!("{} app", crate::PRODUCT_NAME),
         }
     }

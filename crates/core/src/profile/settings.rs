@@ -76,6 +76,56 @@ impl ConnectionType {
     }
 }
 
+/// How the inspector signs in: a password (the default), or a token it obtains itself before
+/// each new connection, as Backstage's `connection.type` `azure` and `rds` do. A profile holds
+/// no secret: an Entra ID client secret lives in the keyring (account `<profile>/azure`) or
+/// `AZURE_CLIENT_SECRET`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "method", rename_all = "kebab-case")]
+pub enum AuthMethod {
+    /// A password (keyring, prompt, password command...).
+    #[default]
+    Password,
+    /// Microsoft Entra ID access tokens for Azure Database for PostgreSQL: a client secret
+    /// when `client_id`, `tenant_id` and a secret are known, a user-assigned managed identity
+    /// when only `client_id` is, else the default chain (environment, workload identity,
+    /// managed identity, Azure CLI).
+    Azure {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        client_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        tenant_id: Option<String>,
+    },
+    /// AWS RDS IAM authentication tokens, signed with the standard AWS credential chain.
+    Rds {
+        /// The region (else `AWS_REGION`, `AWS_DEFAULT_REGION`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        region: Option<String>,
+        /// A profile of the AWS shared files (else `AWS_PROFILE`, `default`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        aws_profile: Option<String>,
+    },
+}
+
+impl AuthMethod {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AuthMethod::Password => "password",
+            AuthMethod::Azure { .. } => "azure",
+            AuthMethod::Rds { .. } => "rds",
+        }
+    }
+
+    pub fn is_password(&self) -> bool {
+        *self == AuthMethod::Password
+    }
+}
+
 /// Pool limits and timeouts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -159,6 +209,10 @@ pub struct Profile {
     /// How Backstage signs in besides a password (`connection.type`); none for passwords.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_type: Option<ConnectionType>,
+    /// How the inspector signs in (a password unless a token method is set).
+    #[serde(default, skip_serializing_if = "AuthMethod::is_password")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<AuthMethod>", optional))]
+    pub auth: AuthMethod,
     #[serde(default)]
     pub pool: PoolSettings,
     /// Off by default: every session is read-only unless this is on.
@@ -221,6 +275,7 @@ impl Profile {
             database: None,
             tls: TlsSettings::default(),
             connection_type: None,
+            auth: AuthMethod::Password,
             pool: PoolSettings::default(),
             write_mode: false,
             plugins: BTreeMap::new(),
@@ -279,6 +334,11 @@ impl Profile {
     /// The keyring account of this profile's password.
     pub fn keyring_account(&self) -> String {
         self.name.clone()
+    }
+
+    /// The keyring account of an Entra ID client secret.
+    pub fn azure_secret_account(&self) -> String {
+        format!("{}/azure", self.name)
     }
 
     /// The keyring account of a plugin override's own password.
