@@ -431,6 +431,30 @@ e2e('a profile added from a URI with a wrong password fails its test with what t
   assert.ok(!(await bodyText()).includes('not-the-password'), 'the password is not shown');
 });
 
+e2e('a profile with a token sign-in and an SSH tunnel shows both in its details', async () => {
+  driver = await open([]);
+  await go('connections');
+  await (await find('add-profile')).click();
+  await visible('add-profile-dialog');
+  await (await find('profile-name-input')).sendKeys('through-bastion');
+  await (await find('profile-url-input')).sendKeys('postgresql://backstage@db.internal:5432/postgres?sslmode=verify-full');
+  await (await find('add-profile-dialog')).findElement(css('.access-fields summary')).click();
+  await (await find('profile-auth-select')).findElement(css('option[value="rds"]')).click();
+  await (await find('profile-awsRegion-input')).sendKeys('eu-west-1');
+  await (await find('profile-sshDestination-input')).sendKeys('ops@bastion.example.com');
+  await (await find('profile-sshJump-input')).sendKeys('jump1, jump2');
+  await (await find('profile-save')).click();
+  const row = await eventually(async () => {
+    for (const r of await driver.findElements(tid('profile-row'))) {
+      if ((await r.getText()).includes('through-bastion')) return r;
+    }
+    return false;
+  }, 'the new profile is listed');
+  await row.findElement(css('td')).click();
+  assert.equal(await (await find('profile-auth')).getText(), 'AWS RDS IAM token (region eu-west-1)');
+  assert.equal(await (await find('profile-ssh')).getText(), 'ops@bastion.example.com · via jump1 → jump2');
+});
+
 e2e('filtering entities by kind and opening one', async () => {
   driver = await open(['--profile', 'demo']);
   await go('entities');

@@ -219,6 +219,9 @@ pub struct ProfileInput {
     /// How the profile signs in; unset keeps the saved method (a password for a new profile).
     #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub auth: Option<AuthMethod>,
+    /// The SSH tunnel; unset keeps the saved one, an empty destination removes it.
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
+    pub ssh: Option<SshSettings>,
     /// Replace an existing profile of that name.
     pub update: bool,
 }
@@ -259,7 +262,7 @@ impl ProfileInput {
             write_mode: None,
             password: text(&self.password).map(Secret::new),
             password_command: text(&self.password_command),
-            ssh: None,
+            ssh: self.ssh.clone(),
             auth: self.auth.clone(),
             made_by: format!("{} app", crate::PRODUCT_NAME),
         }

@@ -7,7 +7,9 @@ import type { SslMode } from '../../bindings/SslMode';
 import { Dialog } from '../../components/Dialog';
 import { ErrorBox } from '../../components/states';
 import { Tabs } from '../../components/Tabs';
+import { EMPTY_ACCESS, authOf, sshOf, type AccessForm } from '../../lib/access';
 import { toUiError, type UiError } from '../../lib/errors';
+import { AccessFields } from './AccessFields';
 
 const SSL_MODES: SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 
@@ -26,6 +28,7 @@ export function AddProfileDialog({ onClose, onSaved }: { onClose: () => void; on
   const [caFile, setCaFile] = useState('');
   const [password, setPassword] = useState('');
   const [passwordCommand, setPasswordCommand] = useState('');
+  const [access, setAccess] = useState<AccessForm>(EMPTY_ACCESS);
   const [files, setFiles] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<UiError | null>(null);
@@ -60,6 +63,10 @@ export function AddProfileDialog({ onClose, onSaved }: { onClose: () => void; on
         if (caFile) input.ca_file = caFile;
         if (password) input.password = password;
         if (passwordCommand.trim()) input.password_command = passwordCommand.trim();
+        const auth = authOf(access);
+        if (auth) input.auth = auth;
+        const ssh = sshOf(access);
+        if (ssh) input.ssh = ssh;
         const r = await cmd.addProfile(input);
         onSaved(name);
         if (r.warning) setWarning(r.warning);
@@ -187,6 +194,7 @@ export function AddProfileDialog({ onClose, onSaved }: { onClose: () => void; on
             </label>
           </div>
         )}
+        {mode !== 'import' && <AccessFields value={access} onChange={setAccess} />}
         {error && <ErrorBox error={error} />}
         {warning && <div className="callout callout-warn">{warning}</div>}
         {imported && (

@@ -6,6 +6,7 @@ import type { StagedTest } from '../../bindings/StagedTest';
 import { ConfirmDialog } from '../../components/Dialog';
 import { ModeBadge } from '../../components/Shell';
 import { Empty, ErrorBox, QueryView } from '../../components/states';
+import { describeAuth, describeSsh } from '../../lib/access';
 import { toUiError, type UiError } from '../../lib/errors';
 import { useSession } from '../../lib/session';
 import { useStickyState } from '../../lib/sticky';
@@ -211,6 +212,26 @@ function ProfilePanel({
                 {String(p.pool.statement_timeout_secs)} s
               </td>
             </tr>
+            <tr>
+              <th>Sign-in</th>
+              <td data-testid="profile-auth">
+                {describeAuth(p.auth)}
+                {p.password_command && (
+                  <span className="muted small">
+                    {' '}
+                    · password from <code>{p.password_command}</code>
+                  </span>
+                )}
+              </td>
+            </tr>
+            {describeSsh(p.ssh) && (
+              <tr>
+                <th>SSH tunnel</th>
+                <td className="mono small" data-testid="profile-ssh">
+                  {describeSsh(p.ssh)}
+                </td>
+              </tr>
+            )}
             <tr>
               <th>Password</th>
               <td>
