@@ -242,6 +242,55 @@ impl Global {
         self.command_line(&words)
     }
 
+    /// `text` with each `` `bsi ...` `` command it names made pasteable for this run: the run's
+    /// connection and layout options after `bsi` (unless the command has its own), and for
+    /// `bsi profile ...` the profile's name in place of `NAME`.
+    pub fn pasteable(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find("`bsi ") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 1..];
+            let Some(len) = after.find('`') else {
+                rest = &rest[start..];
+                break;
+            };
+            let command = &after[..len];
+            out.push('`');
+            out.push_str(&self.pasteable_command(command));
+            out.push('`');
+            rest = &after[len + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn pasteable_command(&self, command: &str) -> String {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        if words.get(1) == Some(&"profile") {
+            return match &self.profile {
+                Some(p) => words
+                    .iter()
+                    .map(|w| {
+                        if *w == "NAME" {
+                            shell_word(p)
+                        } else {
+                            w.to_string()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                None => command.to_string(),
+            };
+        }
+        let own = ["--profile", "--url", "--app-config"];
+        if words.iter().any(|w| own.iter().any(|o| w.starts_with(o))) {
+            return command.to_string();
+        }
+        let rest: Vec<String> = words[1..].iter().map(|w| w.to_string()).collect();
+        self.same_run_line(&rest)
+    }
+
     /// A `bsi` command line with this run's connection options, then `rest` (already shell
     /// words), ready to paste.
     pub fn command_line(&self, rest: &[String]) -> String {
@@ -360,6 +409,37 @@ pub fn command_names(cmd: &clap::Command) -> HashSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_named_in_a_message_get_this_runs_options() {
+        let g = Global {
+            profile: Some("prod eu".into()),
+            prefix: Some("acme_".into()),
+            ..Global::default()
+        };
+        assert_eq!(
+            g.pasteable("no such task; `bsi tasks` lists them, `bsi knex status` too"),
+            "no such task; `bsi --profile 'prod eu' --prefix acme_ tasks` lists them, \
+             `bsi --profile 'prod eu' --prefix acme_ knex status` too"
+        );
+        assert_eq!(
+            g.pasteable("read-only: (`bsi profile add --update NAME --write`)"),
+            "read-only: (`bsi profile add --update 'prod eu' --write`)"
+        );
+        // A command with its own connection options, other code spans and an open backtick
+        // stay as they are.
+        let own = "`bsi --url postgres://h/db databases` and `psql` and `bsi tables";
+        assert_eq!(g.pasteable(own), own);
+        // With --url, the URL without its password; `NAME` stays a placeholder.
+        let u = Global {
+            url: Some("postgresql://u:secret@h/postgres".into()),
+            ..Global::default()
+        };
+        let t = u.pasteable("`bsi databases` and `bsi profile add --update NAME`");
+        assert!(!t.contains("secret"), "{t}");
+        assert!(t.starts_with("`bsi --url "), "{t}");
+        assert!(t.ends_with("`bsi profile add --update NAME`"), "{t}");
+    }
 
     #[test]
     fn token_flags_make_an_auth_method_over_the_saved_one() {

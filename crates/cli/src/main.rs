@@ -27,6 +27,7 @@ fn main() {
     commands::demo::check_arguments(&mut command, &matches);
     bsi_core::logging::init_stderr();
     let json = cli.global.json;
+    let global = cli.global.clone();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -43,7 +44,7 @@ fn main() {
         Ok(0) => {}
         Ok(code) => std::process::exit(code),
         Err(err) => {
-            output::print_error(&err, json);
+            output::print_error(&err, json, |m| global.pasteable(m));
             std::process::exit(err.code().exit_code());
         }
     }

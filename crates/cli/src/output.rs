@@ -136,14 +136,19 @@ pub fn json<T: Serialize>(value: &T) -> Result<(), CoreError> {
     Ok(())
 }
 
-pub fn print_error(err: &CoreError, json: bool) {
+/// Prints `err` (as JSON on stdout too with `--json`), the `bsi` commands its message names
+/// made pasteable for this run by `pasteable`.
+pub fn print_error(err: &CoreError, json: bool, pasteable: impl Fn(&str) -> String) {
+    let message = pasteable(&err.to_string());
     if json {
-        let payload = serde_json::json!({ "error": err.to_payload() });
+        let mut payload = err.to_payload();
+        payload.message = message.clone();
+        let payload = serde_json::json!({ "error": payload });
         let mut out = std::io::stdout().lock();
         // The error is reported on standard error below whether or not this line got out.
         let _ = writeln!(out, "{payload}").and_then(|()| out.flush());
     }
-    write_err(&format!("error[{}]: {err}\n", err.code().as_str()));
+    write_err(&format!("error[{}]: {message}\n", err.code().as_str()));
 }
 
 pub fn human_size(bytes: Option<i64>) -> String {

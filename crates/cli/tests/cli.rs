@@ -205,6 +205,15 @@ fn exit_codes_and_json_errors() {
     );
     assert!(!text(&out).contains("wrong-password"));
 
+    // A command the error names is pasteable with this run's connection options (never its
+    // password).
+    let good = s.url("postgres", &s.password, "postgres", "sslmode=require");
+    let out = env.run(&["--url", &good, "--prefix", "acme_", "tasks"]);
+    let t = text(&out);
+    assert!(t.contains("`bsi --url '"), "{t}");
+    assert!(t.contains(" --prefix acme_ databases` lists"), "{t}");
+    assert!(!t.contains(&s.password), "{t}");
+
     let out = env.run(&["--profile", "nope", "databases"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(text(&out).contains("bsi profile list"));

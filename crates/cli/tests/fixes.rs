@@ -127,7 +127,13 @@ fn refresh_through_the_cli_dry_run_read_only_confirmation_write_and_audit() {
         "--dry-run",
     ]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
-    assert!(text(&out).contains("bsi why component:default/never-registered"));
+    // The hint is pasteable: this run's connection options, then the command.
+    let t = text(&out);
+    assert!(t.contains("`bsi --"), "{t}");
+    assert!(
+        t.contains(" why component:default/never-registered`"),
+        "{t}"
+    );
     assert_eq!(
         std::fs::read_to_string(config.path().join("audit.log"))
             .unwrap()

@@ -209,7 +209,11 @@ fn migrate_leaves_a_database_made_by_backstage_to_knex() {
         "--url", &u, "--prefix", &prefix, "--write", "migrate", "apply", "--area", "search",
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(text(&out).contains("bsi knex status"), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains(&format!("--prefix {prefix} knex status`")) && t.contains("`bsi --url "),
+        "{t}"
+    );
     assert_eq!(
         s.psql(&db, "SELECT to_regclass('bsi_migrations') IS NULL"),
         "t"
