@@ -4,30 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use bsi_testkit::shared;
-
-fn bsi_in(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bsi"))
-        .args(args)
-        .env("BSI_CONFIG_DIR", config)
-        .env_remove("PGPASSWORD")
-        .env_remove("RUST_LOG")
-        .env_remove("BSI_PROFILE")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::text;
 
 #[test]
 fn the_password_command_connects_and_its_failure_is_shown() {
@@ -39,7 +21,7 @@ fn the_password_command_connects_and_its_failure_is_shown() {
     );
     let cmd = format!("printf '%s\\n' '{}'", s.password);
 
-    let out = bsi_in(
+    let out = run_in(
         config.path(),
         &["--url", &url, "--password-command", &cmd, "profile", "test"],
     );
@@ -49,7 +31,7 @@ fn the_password_command_connects_and_its_failure_is_shown() {
         "the password was printed"
     );
 
-    let out = bsi_in(
+    let out = run_in(
         config.path(),
         &[
             "--url",
@@ -68,7 +50,7 @@ fn the_password_command_connects_and_its_failure_is_shown() {
     );
 
     // Saved with a profile: used whenever the profile is, and shown (it is not a secret).
-    let out = bsi_in(
+    let out = run_in(
         config.path(),
         &[
             "profile",
@@ -81,11 +63,15 @@ fn the_password_command_connects_and_its_failure_is_shown() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
-    let out = bsi_in(config.path(), &["--profile", "vaulted", "profile", "test"]);
+    let out = run_in(config.path(), &["--profile", "vaulted", "profile", "test"]);
     assert!(out.status.success(), "{}", text(&out));
-    let out = bsi_in(config.path(), &["profile", "show", "vaulted", "--json"]);
+    let out = run_in(config.path(), &["profile", "show", "vaulted", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["password_command"], cmd.as_str());
     let saved = std::fs::read_to_string(config.path().join("profiles.toml")).unwrap();
     assert!(saved.contains("password_command"));
+}
+
+fn run_in(config: &Path, args: &[&str]) -> std::process::Output {
+    common::bsi_in(config, args, None)
 }

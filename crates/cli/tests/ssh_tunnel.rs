@@ -4,31 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use bsi_testkit::shared;
 use bsi_testkit::sshd::{Sshd, client_config, client_keys};
-
-fn bsi_in(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bsi"))
-        .args(args)
-        .env("BSI_CONFIG_DIR", config)
-        .env("PGPASSWORD", &shared().password)
-        .env_remove("RUST_LOG")
-        .env_remove("BSI_PROFILE")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::text;
 
 #[test]
 fn bsi_connects_through_an_ssh_tunnel_and_a_jump_host() {
@@ -62,7 +44,7 @@ fn bsi_connects_through_an_ssh_tunnel_and_a_jump_host() {
     let mut args = vec!["--url", url.as_str(), "--json"];
     args.extend(ssh_args);
     args.extend(["profile", "test"]);
-    let out = bsi_in(config.path(), &args);
+    let out = run_in(config.path(), &args);
     assert!(out.status.success(), "{}\n{}", text(&out), jump.log());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["server"], format!("localhost:{}", s.port), "{v}");
@@ -72,18 +54,18 @@ fn bsi_connects_through_an_ssh_tunnel_and_a_jump_host() {
     // Saved with a profile, the tunnel is used by every later run.
     let mut args = vec!["profile", "add", "tunnelled", "--from-url", url.as_str()];
     args.extend(ssh_args);
-    let out = bsi_in(config.path(), &args);
+    let out = run_in(config.path(), &args);
     assert!(out.status.success(), "{}", text(&out));
-    let out = bsi_in(config.path(), &["profile", "show", "tunnelled"]);
+    let out = run_in(config.path(), &["profile", "show", "tunnelled"]);
     assert!(
         text(&out).contains(&format!("destination = \"{dest}\"")),
         "{}",
         text(&out)
     );
-    let out = bsi_in(config.path(), &["--profile", "tunnelled", "databases"]);
+    let out = run_in(config.path(), &["--profile", "tunnelled", "databases"]);
     assert!(out.status.success(), "{}", text(&out));
     // `--ssh ""` turns it off for a run: localhost:PORT is reached directly then.
-    let out = bsi_in(
+    let out = run_in(
         config.path(),
         &["--profile", "tunnelled", "--ssh", "", "profile", "test"],
     );
@@ -102,7 +84,7 @@ fn an_unknown_host_key_exits_6_with_its_fingerprint() {
         s.port
     );
     let config = tempfile::tempdir().unwrap();
-    let out = bsi_in(
+    let out = run_in(
         config.path(),
         &[
             "--url",
@@ -121,4 +103,8 @@ fn an_unknown_host_key_exits_6_with_its_fingerprint() {
     assert_eq!(v["error"]["code"], "ssh_host_key", "{v}");
     let msg = v["error"]["message"].as_str().unwrap();
     assert!(msg.contains(&sshd.fingerprint()), "{msg}");
+}
+
+fn run_in(config: &Path, args: &[&str]) -> std::process::Output {
+    common::bsi_in(config, args, Some(&shared().password))
 }

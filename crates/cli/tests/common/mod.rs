@@ -16,14 +16,22 @@ use bsi_testkit::shared;
 /// Runs `bsi` with `args` and an empty config folder.
 pub fn bsi(args: &[&str]) -> Output {
     let config = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_bsi"))
-        .args(args)
-        .env("BSI_CONFIG_DIR", config.path())
-        .env("PGPASSWORD", &shared().password)
+    bsi_in(config.path(), args, Some(&shared().password))
+}
+
+/// Runs `bsi` with `args` and the config folder `config`; `PGPASSWORD` is `password`, or unset.
+pub fn bsi_in(config: &std::path::Path, args: &[&str], password: Option<&str>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bsi"));
+    c.args(args)
+        .env("BSI_CONFIG_DIR", config)
         .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+        .env_remove("BSI_PROFILE")
+        .stdin(Stdio::null());
+    match password {
+        Some(pw) => c.env("PGPASSWORD", pw),
+        None => c.env_remove("PGPASSWORD"),
+    };
+    c.output().unwrap()
 }
 
 /// Standard output and standard error, together.

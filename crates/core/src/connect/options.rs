@@ -96,17 +96,22 @@ impl SessionSettings<'_> {
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "connect timed out"
                 );
-                Err(CoreError::Timeout {
-                    what: format!("connecting to {}", ep.server()),
-                    after: timeout,
-                    hint: Some(format!(
-                        "the server accepted nothing or did not answer within the profile's connect timeout ({} s); \
-                         check the host, port, network and firewall, or raise the connect timeout \
-                         (`bsi profile add --update NAME --connect-timeout SECS`)",
-                        timeout.as_secs()
-                    )),
-                })
+                Err(connect_timed_out(ep, timeout))
             }
         }
+    }
+}
+
+/// No connection to `ep` within the profile's connect timeout.
+pub(super) fn connect_timed_out(ep: &Endpoint, timeout: Duration) -> CoreError {
+    CoreError::Timeout {
+        what: format!("connecting to {}", ep.server()),
+        after: timeout,
+        hint: Some(format!(
+            "the server accepted nothing or did not answer within the profile's connect timeout ({} s); \
+             check the host, port, network and firewall, or raise the connect timeout \
+             (`bsi profile add --update NAME --connect-timeout SECS`)",
+            timeout.as_secs()
+        )),
     }
 }

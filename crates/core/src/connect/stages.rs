@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 
 use sqlx::{Connection, Row};
 
+use super::options::connect_timed_out;
 use super::{Connections, Endpoint, classify, map_query_error};
 use crate::error::Result;
 use crate::error::{CoreError, ErrorPayload};
@@ -403,19 +404,6 @@ async fn tls_offer(
         Ok(Ok(b)) => Ok(b),
         Ok(Err(e)) => Err(OfferError::Io(e)),
         Err(_) => Err(OfferError::Timeout),
-    }
-}
-
-fn connect_timed_out(ep: &super::Endpoint, timeout: Duration) -> CoreError {
-    CoreError::Timeout {
-        what: format!("connecting to {}", ep.server()),
-        after: timeout,
-        hint: Some(format!(
-            "the server accepted nothing or did not answer within the profile's connect timeout ({} s); \
-             check the host, port, network and firewall, or raise the connect timeout \
-             (`bsi profile add --update NAME --connect-timeout SECS`)",
-            timeout.as_secs()
-        )),
     }
 }
 
