@@ -1,5 +1,5 @@
 // What the whole window knows about its connection: the profile, its mode, the server.
-import { createContext, useContext } from 'react';
+import { createContext, useContext, useRef } from 'react';
 import type { AppStatus } from '../bindings/AppStatus';
 import type { UiError } from './errors';
 
@@ -31,4 +31,16 @@ export function installationKey(status: AppStatus | null): string {
 
 export function useInstallationKey(): string {
   return installationKey(useSession().status);
+}
+
+/**
+ * The installation key as views compare it: the same (`''`) before the status arrives and for
+ * the first installation it names, so that what a view read while the status was coming is
+ * kept; another installation after that has its own key.
+ */
+export function useInstallationScope(): string {
+  const key = useInstallationKey();
+  const first = useRef<string | null>(null);
+  if (key !== '' && first.current === null) first.current = key;
+  return key === '' || key === first.current ? '' : key;
 }

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { toUiError, type UiError } from './errors';
 import { newOpId, cancelOp } from './ops';
-import { useInstallationKey } from './session';
+import { useInstallationScope } from './session';
 
 interface PageLike<T> {
   items: T[];
@@ -43,7 +43,7 @@ export function usePaged<T, P extends PageLike<T> = PageLike<T>>(
   const firstRef = useRef(onFirstPage);
   firstRef.current = onFirstPage;
   // Which installation the items are about: items of another are never shown.
-  const scope = useInstallationKey();
+  const scope = useInstallationScope();
   const scopeRef = useRef(scope);
   scopeRef.current = scope;
   const [itemsScope, setItemsScope] = useState(scope);

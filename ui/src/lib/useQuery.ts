@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { toUiError, type UiError } from './errors';
 import { cancelOp, newOpId } from './ops';
-import { useInstallationKey } from './session';
+import { useInstallationScope } from './session';
 
 export type QueryState<T> =
   | { status: 'loading'; data: T | null; error: null }
@@ -17,7 +17,7 @@ export type QueryState<T> =
  * that `cancel` can cancel it on the server.
  */
 export function useQuery<T>(load: (op: string) => Promise<T>, deps: ReadonlyArray<unknown>, enabled = true) {
-  const scope = useInstallationKey();
+  const scope = useInstallationScope();
   const scopeRef = useRef(scope);
   scopeRef.current = scope;
   const [state, setState] = useState<QueryState<T> & { scope: string }>({
