@@ -77,9 +77,9 @@ impl ConnectionType {
 }
 
 /// How the inspector signs in: a password (the default), or a token it obtains itself before
-/// each new connection, as Backstage's `connection.type` `azure`, `rds` and `cloudsql` do. A profile holds
-/// no secret: an Entra ID client secret lives in the keyring (account `<profile>/azure`) or
-/// `AZURE_CLIENT_SECRET`.
+/// each new connection, as Backstage's `connection.type` `azure`, `rds` and `cloudsql` do. A
+/// profile holds no secret: an Entra ID client secret lives in the keyring (account
+/// `<profile>/azure`) or `AZURE_CLIENT_SECRET`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "method", rename_all = "kebab-case")]
