@@ -57,8 +57,9 @@ pub struct Global {
     #[arg(long, global = true, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
     /// Sign in with a token the inspector obtains instead of a password: `azure` (Microsoft
-    /// Entra ID) or `rds` (AWS RDS IAM); `password` turns it off. With `profile add`, saved.
-    #[arg(long, global = true, value_name = "METHOD", value_parser = ["password", "azure", "rds"])]
+    /// Entra ID), `rds` (AWS RDS IAM) or `cloudsql` (Google Cloud SQL IAM, through the Cloud
+    /// SQL Auth Proxy or the instance's IP); `password` turns it off. With `profile add`, saved.
+    #[arg(long, global = true, value_name = "METHOD", value_parser = ["password", "azure", "rds", "cloudsql"])]
     pub auth: Option<String>,
     /// The AWS region of RDS IAM tokens (else AWS_REGION); implies --auth rds.
     #[arg(long, global = true, value_name = "REGION")]
@@ -73,6 +74,10 @@ pub struct Global {
     /// The Entra ID tenant id of the service principal.
     #[arg(long, global = true, value_name = "ID")]
     pub azure_tenant_id: Option<String>,
+    /// The Cloud SQL instance connection name (project:region:instance), for messages;
+    /// implies --auth cloudsql.
+    #[arg(long, global = true, value_name = "INSTANCE")]
+    pub cloudsql_instance: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -110,17 +115,20 @@ impl Global {
     pub fn auth_method(&self, current: &AuthMethod) -> bsi_core::Result<Option<AuthMethod>> {
         let aws = self.aws_region.is_some() || self.aws_profile.is_some();
         let azure = self.azure_client_id.is_some() || self.azure_tenant_id.is_some();
-        let kind = match (self.auth.as_deref(), aws, azure) {
-            (Some(k), _, _) => k,
-            (None, true, false) => "rds",
-            (None, false, true) => "azure",
-            (None, false, false) => return Ok(None),
-            (None, true, true) => "both",
+        let gcp = self.cloudsql_instance.is_some();
+        let kind = match (self.auth.as_deref(), aws, azure, gcp) {
+            (Some(k), ..) => k,
+            (None, true, false, false) => "rds",
+            (None, false, true, false) => "azure",
+            (None, false, false, true) => "cloudsql",
+            (None, false, false, false) => return Ok(None),
+            (None, ..) => "several",
         };
         let wrong = |flags: &str| {
             Err(bsi_core::CoreError::config(format!(
                 "{flags} belong to another auth method than `{kind}`; give --auth rds with \
-                 --aws-region/--aws-profile, --auth azure with --azure-client-id/--azure-tenant-id"
+                 --aws-region/--aws-profile, --auth azure with --azure-client-id/--azure-tenant-id, \
+                 --auth cloudsql with --cloudsql-instance"
             )))
         };
         let some = |flag: &Option<String>, old: &Option<String>| {
@@ -129,8 +137,9 @@ impl Global {
                 .unwrap_or_else(|| old.clone())
         };
         match kind {
-            "password" if aws || azure => wrong("the token flags"),
+            "password" if aws || azure || gcp => wrong("the token flags"),
             "password" => Ok(Some(AuthMethod::Password)),
+            "rds" | "azure" if gcp => wrong("--cloudsql-instance"),
             "rds" if azure => wrong("--azure-client-id and --azure-tenant-id"),
             "rds" => {
                 let (region, profile) = match current {
@@ -159,7 +168,17 @@ impl Global {
                     tenant_id: some(&self.azure_tenant_id, &tenant),
                 }))
             }
-            _ => wrong("AWS and Azure flags together"),
+            "cloudsql" if aws || azure => wrong("the AWS and Azure flags"),
+            "cloudsql" => {
+                let instance = match current {
+                    AuthMethod::Cloudsql { instance } => instance.clone(),
+                    _ => None,
+                };
+                Ok(Some(AuthMethod::Cloudsql {
+                    instance: some(&self.cloudsql_instance, &instance),
+                }))
+            }
+            _ => wrong("flags of several auth methods"),
         }
     }
 
@@ -480,6 +499,36 @@ mod tests {
                 .is_err()
         );
         assert!(g(None, Some("r"), Some("c")).auth_method(&saved).is_err());
+
+        let gcp = |auth: Option<&str>, instance: Option<&str>| Global {
+            auth: auth.map(String::from),
+            cloudsql_instance: instance.map(String::from),
+            ..Global::default()
+        };
+        assert_eq!(
+            gcp(None, Some("p:r:i")).auth_method(&saved).unwrap(),
+            Some(AuthMethod::Cloudsql {
+                instance: Some("p:r:i".into())
+            })
+        );
+        let saved_gcp = AuthMethod::Cloudsql {
+            instance: Some("p:r:old".into()),
+        };
+        assert_eq!(
+            gcp(Some("cloudsql"), None).auth_method(&saved_gcp).unwrap(),
+            Some(saved_gcp.clone())
+        );
+        assert_eq!(
+            gcp(Some("cloudsql"), None).auth_method(&saved).unwrap(),
+            Some(AuthMethod::Cloudsql { instance: None })
+        );
+        assert!(gcp(Some("rds"), Some("p:r:i")).auth_method(&saved).is_err());
+        let mixed = Global {
+            aws_region: Some("r".into()),
+            cloudsql_instance: Some("p:r:i".into()),
+            ..Global::default()
+        };
+        assert!(mixed.auth_method(&saved).is_err());
     }
 
     fn expand(args: &[&str]) -> Vec<String> {

@@ -672,8 +672,23 @@ fn cloudsql_and_rds_are_kept_on_the_profile_without_a_password() {
         "{:?}",
         i.warnings
     );
+    assert_eq!(
+        i.profile.auth,
+        bsi_core::profile::AuthMethod::Cloudsql {
+            instance: Some("proj:region:inst".into())
+        }
+    );
+    assert!(
+        i.warnings.iter().any(|w| w.contains("IAM token")
+            && w.contains("host and port of the profile")
+            && w.contains("not implemented")),
+        "{:?}",
+        i.warnings
+    );
     let toml = toml::to_string(&i.profile).expect("profile serialises");
     assert!(toml.contains("connection_type = \"cloudsql\""), "{toml}");
+    assert!(toml.contains("method = \"cloudsql\""), "{toml}");
+    assert!(toml.contains("instance = \"proj:region:inst\""), "{toml}");
 
     std::fs::write(
         &path,

@@ -2,9 +2,9 @@
 
 /**
  * How the inspector signs in: a password (the default), or a token it obtains itself before
- * each new connection, as Backstage's `connection.type` `azure` and `rds` do. A profile holds
- * no secret: an Entra ID client secret lives in the keyring (account `<profile>/azure`) or
- * `AZURE_CLIENT_SECRET`.
+ * each new connection, as Backstage's `connection.type` `azure`, `rds` and `cloudsql` do. A
+ * profile holds no secret: an Entra ID client secret lives in the keyring (account
+ * `<profile>/azure`) or `AZURE_CLIENT_SECRET`.
  */
 export type AuthMethod = { "method": "password" } | { "method": "azure", client_id?: string, tenant_id?: string, } | { "method": "rds", 
 /**
@@ -14,4 +14,8 @@ region?: string,
 /**
  * A profile of the AWS shared files (else `AWS_PROFILE`, `default`).
  */
-aws_profile?: string, };
+aws_profile?: string, } | { "method": "cloudsql", 
+/**
+ * The instance connection name (`project:region:instance`), for messages.
+ */
+instance?: string, };

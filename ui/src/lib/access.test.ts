@@ -14,6 +14,11 @@ describe('the sign-in and SSH fields', () => {
       client_id: 'c',
       tenant_id: 't',
     });
+    expect(authOf({ ...EMPTY_ACCESS, auth: 'cloudsql', cloudsqlInstance: ' p:europe-west1:db ' })).toEqual({
+      method: 'cloudsql',
+      instance: 'p:europe-west1:db',
+    });
+    expect(authOf({ ...EMPTY_ACCESS, auth: 'cloudsql' })).toEqual({ method: 'cloudsql' });
   });
 
   it('make a tunnel only with a destination, jump hosts in order', () => {
@@ -28,6 +33,10 @@ describe('the sign-in and SSH fields', () => {
     expect(describeAuth(undefined)).toBe('password');
     expect(describeAuth({ method: 'rds', region: 'us-east-1' })).toBe('AWS RDS IAM token (region us-east-1)');
     expect(describeAuth({ method: 'azure' })).toBe('Microsoft Entra ID token');
+    expect(describeAuth({ method: 'cloudsql', instance: 'p:r:db' })).toBe(
+      'Google Cloud SQL IAM token (instance p:r:db)',
+    );
+    expect(describeAuth({ method: 'cloudsql' })).toBe('Google Cloud SQL IAM token');
     expect(describeSsh(null)).toBeNull();
     expect(describeSsh({ destination: 'ops@bastion', jump: ['j1'], identity_file: '/k' })).toBe(
       'ops@bastion · via j1 · key /k',

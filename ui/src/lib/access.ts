@@ -1,5 +1,5 @@
 // How a profile reaches its server besides host and port: the sign-in method (a password, or a
-// token the app obtains for Entra ID or RDS IAM) and an SSH tunnel. The form's text fields,
+// token the app obtains for Entra ID, RDS IAM or Cloud SQL IAM) and an SSH tunnel. The form's text fields,
 // and what they become in a ProfileInput (an empty field is unset).
 import type { AuthMethod } from '../bindings/AuthMethod';
 import type { SshSettings } from '../bindings/SshSettings';
@@ -12,6 +12,8 @@ export interface AccessForm {
   awsProfile: string;
   azureClientId: string;
   azureTenantId: string;
+  /** The Cloud SQL instance connection name (project:region:instance). */
+  cloudsqlInstance: string;
   sshDestination: string;
   sshIdentity: string;
   /** Jump hosts, separated by commas or spaces, in order. */
@@ -24,6 +26,7 @@ export const EMPTY_ACCESS: AccessForm = {
   awsProfile: '',
   azureClientId: '',
   azureTenantId: '',
+  cloudsqlInstance: '',
   sshDestination: '',
   sshIdentity: '',
   sshJump: '',
@@ -46,6 +49,8 @@ export function authOf(f: AccessForm): AuthMethod | null {
       return { method: 'rds', ...some('region', f.awsRegion), ...some('aws_profile', f.awsProfile) };
     case 'azure':
       return { method: 'azure', ...some('client_id', f.azureClientId), ...some('tenant_id', f.azureTenantId) };
+    case 'cloudsql':
+      return { method: 'cloudsql', ...some('instance', f.cloudsqlInstance) };
   }
 }
 
@@ -66,6 +71,9 @@ export function describeAuth(a: AuthMethod | undefined | null): string {
   if (a.method === 'rds') {
     const where = [a.region && `region ${a.region}`, a.aws_profile && `AWS profile ${a.aws_profile}`].filter(Boolean);
     return `AWS RDS IAM token${where.length ? ` (${where.join(', ')})` : ''}`;
+  }
+  if (a.method === 'cloudsql') {
+    return `Google Cloud SQL IAM token${a.instance ? ` (instance ${a.instance})` : ''}`;
   }
   const who = [a.client_id && `client ${a.client_id}`, a.tenant_id && `tenant ${a.tenant_id}`].filter(Boolean);
   return `Microsoft Entra ID token${who.length ? ` (${who.join(', ')})` : ''}`;

@@ -150,7 +150,8 @@ fn connection_map(map: &BTreeMap<String, Node>, key: &str, cx: &mut Cx<'_>) -> R
 
 /// `connection.type` of an effective connection, checked as the pg connector does when the
 /// plugin starts: `default` (none), `azure` and `rds` (a token minted per connection: the
-/// password given is not used), `cloudsql` (the connector needs `instance`); `rds` needs
+/// password given is not used), `cloudsql` (the connector needs `instance`; an IAM token is
+/// the password); `rds` needs
 /// host, port, user and a region.
 pub(super) fn check_connection_type(
     conn: &mut Conn,
@@ -190,12 +191,15 @@ pub(super) fn check_connection_type(
             }
             cx.warn(format!(
                 "{key}.type is `cloudsql` in {file}: {whose} reaches the database through \
-                 Google's Cloud SQL connector (instance `{}`), which the inspector does not \
-                 support yet: run the Cloud SQL Auth Proxy, set the profile's host and port to \
-                 it, and sign in with a password or an IAM token through --password-command \
-                 (e.g. `gcloud sql generate-login-token`)",
+                 Google's Cloud SQL connector (instance `{}`); the profile signs in with an IAM \
+                 token (auth method `cloudsql`, Application Default Credentials of the machine \
+                 the inspector runs on) and connects to the host and port of the profile: a \
+                 Cloud SQL Auth Proxy (e.g. on 127.0.0.1) or the instance's IP with TLS. \
+                 Google's connector protocol itself (ephemeral client certificates) is not \
+                 implemented",
                 conn.instance.as_deref().unwrap_or_default()
             ));
+            conn.password = None;
         }
         Some(t) => {
             if t == ConnectionType::Rds {
@@ -290,6 +294,12 @@ pub(super) fn auth_method(
             },
             None,
         ),
-        _ => (AuthMethod::Password, None),
+        Some(ConnectionType::Cloudsql) => (
+            AuthMethod::Cloudsql {
+                instance: conn.instance.clone().filter(|i| !i.is_empty()),
+            },
+            None,
+        ),
+        None => (AuthMethod::Password, None),
     }
 }

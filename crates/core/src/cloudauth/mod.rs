@@ -1,5 +1,5 @@
 //! Token authentication: the password of a new connection is a token the inspector obtains
-//! itself, as Backstage's `connection.type` `azure` and `rds` do.
+//! itself, as Backstage's `connection.type` `azure`, `rds` and `cloudsql` do.
 //!
 //! - `azure`: Microsoft Entra ID access tokens for the scope
 //!   `https://ossrdbms-aad.database.windows.net/.default`, in Backstage's order: a client
@@ -9,18 +9,26 @@
 //! - `rds`: AWS RDS IAM tokens, a SigV4-presigned `HOST:PORT/?Action=connect&DBUser=USER`
 //!   (`sigv4`) valid for 15 minutes, signed with credentials from the standard chain (`aws`):
 //!   environment, shared files, web identity, container, instance metadata (IMDSv2).
+//! - `cloudsql`: Google OAuth2 access tokens for Cloud SQL IAM database authentication (scope
+//!   [`CLOUDSQL_SCOPE`]), from Application Default Credentials (`gcp`): the
+//!   `GOOGLE_APPLICATION_CREDENTIALS` file, gcloud's file, the metadata server. The profile
+//!   connects to a Cloud SQL Auth Proxy or to the instance's IP; Google's connector protocol
+//!   (ephemeral client certificates) is not implemented.
 //!
 //! A [`TokenSource`] keeps each token with its expiry and fetches a new one when less than
 //! [`RENEW_BEFORE`] is left, so the connect options of a new connection never carry a stale
 //! token. Tokens and secrets stay in [`Secret`]s and are never logged. The environment and
 //! the clock are injectable ([`SharedEnv`], [`Clock`]): tests point the endpoints at local
 //! emulators (`AZURE_AUTHORITY_HOST`, `IDENTITY_ENDPOINT`, `AZURE_POD_IDENTITY_AUTHORITY_HOST`,
-//! `AWS_ENDPOINT_URL_STS`, `AWS_EC2_METADATA_SERVICE_ENDPOINT`...).
+//! `AWS_ENDPOINT_URL_STS`, `AWS_EC2_METADATA_SERVICE_ENDPOINT`, a credentials file's
+//! `token_uri`, `GCE_METADATA_HOST`...).
 //!
-//! The rooms: `http` (a minimal HTTP/1.1 client), `sigv4`, `azure`, `aws`, and this file.
+//! The rooms: `http` (a minimal HTTP/1.1 client), `sigv4`, `azure`, `aws`, `gcp`, and this
+//! file.
 
 mod aws;
 mod azure;
+mod gcp;
 pub mod http;
 pub mod sigv4;
 
@@ -35,6 +43,7 @@ use crate::secrets::{Keyring, Secret};
 use crate::tls::{SslMode, TlsSettings};
 
 pub use aws::resolve_credentials;
+pub use gcp::GOOGLE_TOKEN_URI;
 
 /// The environment token sources read (variables, `HOME`).
 pub type SharedEnv = Arc<dyn Env + Send + Sync>;
@@ -48,6 +57,9 @@ pub const RENEW_BEFORE: Duration = Duration::from_secs(300);
 pub const RDS_TOKEN_SECS: u64 = 900;
 /// The Entra ID scope of Azure Database for PostgreSQL.
 pub const AZURE_SCOPE: &str = "https://ossrdbms-aad.database.windows.net/.default";
+/// The OAuth2 scope of Cloud SQL IAM database authentication (the one Google's Cloud SQL
+/// connectors ask for; `cloud-platform` tokens are accepted too).
+pub const CLOUDSQL_SCOPE: &str = "https://www.googleapis.com/auth/sqlservice.login";
 /// Where the RDS CA bundle is published.
 pub const RDS_CA_BUNDLE: &str = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem";
 
@@ -178,6 +190,7 @@ impl TokenSource {
                 )
                 .await?
             }
+            AuthMethod::Cloudsql { instance } => gcp::fetch(self, instance.as_deref()).await?,
         };
         tracing::debug!(
             method = self.method.as_str(),

@@ -77,9 +77,9 @@ impl ConnectionType {
 }
 
 /// How the inspector signs in: a password (the default), or a token it obtains itself before
-/// each new connection, as Backstage's `connection.type` `azure` and `rds` do. A profile holds
-/// no secret: an Entra ID client secret lives in the keyring (account `<profile>/azure`) or
-/// `AZURE_CLIENT_SECRET`.
+/// each new connection, as Backstage's `connection.type` `azure`, `rds` and `cloudsql` do. A
+/// profile holds no secret: an Entra ID client secret lives in the keyring (account
+/// `<profile>/azure`) or `AZURE_CLIENT_SECRET`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "method", rename_all = "kebab-case")]
@@ -110,6 +110,15 @@ pub enum AuthMethod {
         #[cfg_attr(feature = "ts", ts(optional))]
         aws_profile: Option<String>,
     },
+    /// Google Cloud SQL IAM database authentication: OAuth2 access tokens from Application
+    /// Default Credentials (credentials file, gcloud's file, metadata server). The profile's
+    /// host and port are those of a Cloud SQL Auth Proxy or of the instance itself.
+    Cloudsql {
+        /// The instance connection name (`project:region:instance`), for messages.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        instance: Option<String>,
+    },
 }
 
 impl AuthMethod {
@@ -118,6 +127,7 @@ impl AuthMethod {
             AuthMethod::Password => "password",
             AuthMethod::Azure { .. } => "azure",
             AuthMethod::Rds { .. } => "rds",
+            AuthMethod::Cloudsql { .. } => "cloudsql",
         }
     }
 

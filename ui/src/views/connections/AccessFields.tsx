@@ -1,5 +1,5 @@
 // The form's sign-in and SSH fields: a password (the default) or a token the app obtains for
-// Microsoft Entra ID or AWS RDS IAM, and an SSH tunnel through the system's `ssh` (the user's
+// Microsoft Entra ID, AWS RDS IAM or Google Cloud SQL IAM, and an SSH tunnel through the system's `ssh` (the user's
 // ~/.ssh/config, agent and known_hosts apply).
 import type { AccessForm, AuthKind } from '../../lib/access';
 
@@ -34,6 +34,7 @@ export function AccessFields({ value, onChange }: { value: AccessForm; onChange:
             <option value="password">a password</option>
             <option value="azure">a Microsoft Entra ID token (Azure Database for PostgreSQL)</option>
             <option value="rds">an AWS RDS IAM token</option>
+            <option value="cloudsql">a Google Cloud SQL IAM token (Auth Proxy or instance IP)</option>
           </select>
         </label>
         {value.auth === 'rds' && (
@@ -53,6 +54,13 @@ export function AccessFields({ value, onChange }: { value: AccessForm; onChange:
             {text('azureTenantId', 'Tenant id', 'with a client secret')}
           </>
         )}
+        {value.auth === 'cloudsql' &&
+          text(
+            'cloudsqlInstance',
+            'Instance',
+            'project:region:instance',
+            'The instance connection name, for messages; host and port are those of the Cloud SQL Auth Proxy or the instance IP. The token comes from Application Default Credentials',
+          )}
       </div>
       <div className="form-grid">
         {text(
