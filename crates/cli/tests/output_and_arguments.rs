@@ -95,22 +95,36 @@ async fn closed_pipes_end_quietly_and_full_disks_are_file_errors() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 
-    // As a shell runs it: `bsi entities --limit 1000 | head -1`.
-    let line = format!(
-        "set -o pipefail; '{}' --url '{u}' --prefix '{prefix}' entities --limit 1000 | head -1",
-        env!("CARGO_BIN_EXE_bsi")
-    );
-    let out = Command::new("bash")
-        .args(["-c", &line])
-        .env("PGPASSWORD", &shared().password)
-        .env("BSI_CONFIG_DIR", tempfile::tempdir().unwrap().path())
-        .env_remove("RUST_LOG")
-        .env_remove("BSI_PROFILE")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
-    assert!(out.stderr.is_empty(), "{}", text(&out));
+    // As a shell runs them: a table, and streamed exports in each format, cut short by `head`.
+    for (cmd, cut, lines) in [
+        ("entities --limit 1000", "head -1", Some(1)),
+        ("export entities --format json", "head -c 400", None),
+        ("export entities --format csv", "head -c 400", None),
+        (
+            "export table --area catalog final_entities",
+            "head -2",
+            Some(2),
+        ),
+    ] {
+        let line = format!(
+            "set -o pipefail; '{}' --url '{u}' --prefix '{prefix}' {cmd} | {cut}",
+            env!("CARGO_BIN_EXE_bsi")
+        );
+        let out = Command::new("bash")
+            .args(["-c", &line])
+            .env("PGPASSWORD", &shared().password)
+            .env("BSI_CONFIG_DIR", tempfile::tempdir().unwrap().path())
+            .env_remove("RUST_LOG")
+            .env_remove("BSI_PROFILE")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{cmd} | {cut}: {}", text(&out));
+        match lines {
+            Some(n) => assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), n),
+            None => assert_eq!(out.stdout.len(), 400, "{cmd} | {cut}"),
+        }
+        assert!(out.stderr.is_empty(), "{cmd} | {cut}: {}", text(&out));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -26,8 +26,11 @@ impl<W: Write> JsonWriter<W> {
         self.w
             .write_all(if self.rows == 0 { b"\n" } else { b",\n" })
             .map_err(io_err)?;
-        serde_json::to_writer(&mut self.w, row)
-            .map_err(|e| CoreError::Internal(format!("cannot serialise a row: {e}")))?;
+        serde_json::to_writer(&mut self.w, row).map_err(|e| match e.io_error_kind() {
+            // The output failed (a closed pipe, a full disk): an I/O error, not a bad row.
+            Some(_) => io_err(std::io::Error::from(e)),
+            None => CoreError::Internal(format!("cannot serialise a row: {e}")),
+        })?;
         self.rows += 1;
         Ok(())
     }
@@ -81,5 +84,36 @@ mod tests {
         );
         assert_eq!("CSV".parse::<ExportFormat>().unwrap(), ExportFormat::Csv);
         assert!("xml".parse::<ExportFormat>().is_err());
+    }
+
+    /// Accepts `room` bytes, then fails as a pipe whose reader went away.
+    struct ClosingPipe {
+        room: usize,
+    }
+
+    impl Write for ClosingPipe {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_output_in_the_middle_of_a_row_is_an_io_error_not_a_bad_row() {
+        let row = serde_json::json!({"name": "x".repeat(64), "nested": {"a": [1, 2, 3]}});
+        let err = write_json(vec![row.clone(), row], ClosingPipe { room: 20 }).unwrap_err();
+        match err {
+            CoreError::Io { source, .. } => {
+                assert_eq!(source.kind(), std::io::ErrorKind::BrokenPipe)
+            }
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
     }
 }
