@@ -47,19 +47,162 @@ fn refused(e: &Value) -> bool {
     e.as_str().is_some_and(|s| s.contains("not allowed"))
 }
 
+/// Well-formed arguments for each command, and what it answers on a fresh app with no
+/// profile open: `Ok` for the commands that need none, else its own domain error code.
+fn calls() -> Vec<(&'static str, Value, Result<(), &'static str>)> {
+    let entity = json!("component:default/x");
+    let layout = json!({ "mode": "database", "prefix": "backstage_plugin_" });
+    let target = json!({ "by": "area", "area": "catalog" });
+    let no_profile = Err("config");
+    vec![
+        ("app_status", json!({}), Ok(())),
+        ("list_profiles", json!({}), Ok(())),
+        ("get_profile", json!({ "name": "nope" }), Err("not_found")),
+        (
+            "add_profile",
+            json!({ "input": { "name": "" } }),
+            Err("config"),
+        ),
+        (
+            "import_app_config",
+            json!({ "name": "x", "files": ["/nonexistent/app-config.yaml"], "update": false }),
+            Err("config"),
+        ),
+        ("remove_profile", json!({ "name": "nope" }), Ok(())),
+        (
+            "test_connection",
+            json!({ "name": "nope", "password": null }),
+            Err("not_found"),
+        ),
+        (
+            "test_profile_input",
+            json!({ "input": { "name": "" } }),
+            Err("config"),
+        ),
+        ("keyring_status", json!({}), Ok(())),
+        (
+            "set_write_mode",
+            json!({ "profile": "nope", "enabled": true, "confirmName": "nope" }),
+            Err("not_found"),
+        ),
+        (
+            "open_profile",
+            json!({ "name": "nope", "password": null }),
+            Err("not_found"),
+        ),
+        ("current_profile", json!({}), Ok(())),
+        ("close_profile", json!({}), Ok(())),
+        (
+            "switch_installation",
+            json!({ "layout": layout }),
+            no_profile,
+        ),
+        (
+            "save_installation",
+            json!({ "name": "x", "layout": layout }),
+            no_profile,
+        ),
+        ("cancel", json!({ "op": "nothing-running" }), Ok(())),
+        ("overview", json!({ "op": null }), no_profile),
+        ("installations", json!({ "op": null }), no_profile),
+        ("doctor", json!({ "op": null }), no_profile),
+        ("entities", json!({ "query": { "limit": 1 } }), no_profile),
+        (
+            "facets",
+            json!({ "filter": {}, "fields": ["kind"] }),
+            no_profile,
+        ),
+        ("entity", json!({ "entityRef": entity }), no_profile),
+        ("why", json!({ "entityRef": entity }), no_profile),
+        ("processing_errors", json!({ "page": {} }), no_profile),
+        ("orphans", json!({ "page": {} }), no_profile),
+        (
+            "stale",
+            json!({ "olderThan": "1h", "page": {} }),
+            no_profile,
+        ),
+        ("locations", json!({ "page": {} }), no_profile),
+        ("catalog_capabilities", json!({}), no_profile),
+        (
+            "graph_neighbourhood",
+            json!({ "args": { "roots": [entity], "depth": 1, "direction": "both" } }),
+            no_profile,
+        ),
+        (
+            "graph_path",
+            json!({ "from": entity, "to": entity, "maxDepth": 3, "types": [] }),
+            no_profile,
+        ),
+        ("broken_refs", json!({ "limit": 5 }), no_profile),
+        ("tasks", json!({ "args": { "limit": 5 } }), no_profile),
+        (
+            "task",
+            json!({ "id": "00000000-0000-0000-0000-000000000000" }),
+            no_profile,
+        ),
+        ("offline_sessions", json!({ "args": {} }), no_profile),
+        ("browser_sessions", json!({ "args": {} }), no_profile),
+        ("oauth_sessions", json!({ "args": {} }), no_profile),
+        ("signing_keys", json!({}), no_profile),
+        (
+            "user_info",
+            json!({ "args": { "users": ["user:default/x"] } }),
+            no_profile,
+        ),
+        (
+            "decode_jwt",
+            json!({ "token": "not a token" }),
+            Err("config"),
+        ),
+        ("search_types", json!({}), no_profile),
+        ("search", json!({ "args": { "query": "x" } }), no_profile),
+        ("techdocs", json!({ "page": {} }), no_profile),
+        ("list_tables", json!({ "target": target }), no_profile),
+        (
+            "browse_table",
+            json!({ "target": target, "table": "locations", "query": {} }),
+            no_profile,
+        ),
+        ("migration_status", json!({ "areas": [] }), no_profile),
+        ("migration_plan", json!({ "areas": [] }), no_profile),
+        (
+            "apply_migrations",
+            json!({ "areas": [], "createDatabases": false, "force": false, "confirm": "x" }),
+            no_profile,
+        ),
+        ("knex_status", json!({}), no_profile),
+        (
+            "knex_unlock",
+            json!({ "database": "x", "lockTable": "knex_migrations_lock", "confirm": "x" }),
+            no_profile,
+        ),
+    ]
+}
+
 #[test]
-fn every_listed_command_is_registered() {
+fn every_listed_command_is_registered_and_answers_for_itself() {
     // Without the app's access control: every call reaches the handler.
     let profiles = tempfile::tempdir().unwrap();
     let app = app(mock_context(tauri::test::noop_assets()), &profiles);
     let main = window(&app, "main");
-    for cmd in COMMANDS {
-        // Without arguments, a command answers, rejects with {code, message}, or rejects its
-        // missing arguments: whatever it does, its handler is found.
-        if let Err(e) = call(&main, cmd, json!({})) {
-            assert_ne!(e, not_found(cmd), "{cmd} has no handler");
+    let calls = calls();
+    let listed: Vec<&str> = calls.iter().map(|(c, _, _)| *c).collect();
+    assert_eq!(
+        listed, COMMANDS,
+        "one call per registered command, in order"
+    );
+    let mut wrong = Vec::new();
+    for (cmd, args, want) in calls {
+        // Well-formed arguments reach the command itself: it answers, or rejects with its own
+        // `{code, message}`, never with Tauri's complaint about its arguments.
+        match (call(&main, cmd, args), want) {
+            (Ok(_), Ok(())) => {}
+            (Err(e), Err(code))
+                if e["code"] == code && e["message"].as_str().is_some_and(|m| !m.is_empty()) => {}
+            (got, want) => wrong.push(format!("{cmd}: expected {want:?}, got {got:?}")),
         }
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert_eq!(
         call(&main, "no_such_command", json!({})).unwrap_err(),
         not_found("no_such_command")
