@@ -248,3 +248,30 @@ async fn a_server_without_tls() {
         .unwrap();
     assert_eq!(info.tls, None);
 }
+
+/// libpq's `allow`: plain first, TLS when the server refuses plain. Against a server whose
+/// `pg_hba.conf` has `hostssl` lines only, the session ends up on TLS; against one without
+/// TLS, plain.
+#[tokio::test]
+async fn allow_falls_back_to_tls_when_the_server_refuses_plain_and_stays_plain_otherwise() {
+    let s = shared();
+    let c = conns(profile(s, "localhost", SslMode::Allow), s);
+    let info = c.test().await.unwrap();
+    assert!(
+        info.tls.as_deref().is_some_and(|t| t.starts_with("TLS")),
+        "{info:?}"
+    );
+    // The pool's sessions too.
+    let pool = c.database("postgres").await.unwrap();
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(ssl);
+    let plain = PgServer::start(TlsSetup::Off);
+    let info = conns(profile(&plain, "localhost", SslMode::Allow), &plain)
+        .test()
+        .await
+        .unwrap();
+    assert_eq!(info.tls, None);
+}

@@ -50,7 +50,7 @@ use crate::tls::TlsSettings;
 
 use cancel::Ops;
 use health::Health;
-use options::SessionSettings;
+use options::{PlainRefused, SessionSettings};
 use tunnel::Tunnel;
 
 pub use cancel::in_current_op;
@@ -80,6 +80,8 @@ pub struct Connections {
     handles: Mutex<HashMap<std::any::TypeId, Handle>>,
     /// The SSH tunnel every connection goes through, when the profile has one.
     tunnel: Option<Tunnel>,
+    /// Servers that refused a plain session under `sslmode=allow`: TLS from then on.
+    plain_refused: PlainRefused,
 }
 
 /// An opened view of an area (a catalog with its live schema, say) and when it was opened.
@@ -101,21 +103,7 @@ impl std::fmt::Debug for Connections {
 impl Connections {
     /// `write_mode` is the profile's setting unless the caller turned it on for this run.
     pub fn new(profile: Profile, password: Option<Secret>) -> Arc<Self> {
-        let write_mode = profile.write_mode;
-        let profile_statement_secs = profile.pool.statement_timeout_secs;
-        let tunnel = Tunnel::of(&profile);
-        Arc::new(Self {
-            tokens: TokenSource::for_profile(&profile).map(Arc::new),
-            profile,
-            write_mode,
-            password,
-            plugin_passwords: HashMap::new(),
-            pools: RwLock::new(HashMap::new()),
-            ops: Arc::new(Ops::default()),
-            health: Arc::new(Health::new(profile_statement_secs)),
-            handles: Mutex::new(HashMap::new()),
-            tunnel,
-        })
+        Self::with_plugin_passwords(profile, password, HashMap::new())
     }
 
     pub fn with_plugin_passwords(
@@ -137,6 +125,7 @@ impl Connections {
             health: Arc::new(Health::new(profile_statement_secs)),
             handles: Mutex::new(HashMap::new()),
             tunnel,
+            plain_refused: PlainRefused::default(),
         })
     }
 
@@ -261,6 +250,7 @@ impl Connections {
             pool: &self.profile.pool,
             write_mode: self.write_mode,
             via,
+            tls_after_refusal: self.plain_refused.contains(&ep.server()),
         }
     }
 
@@ -313,6 +303,11 @@ impl Connections {
                         self.release_idle().await;
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(Duration::from_millis(500));
+                    }
+                    // `allow`: the server refused plain, so TLS, as libpq tries next.
+                    Err(e) if session.plain_was_refused(&e) => {
+                        self.plain_refused.insert(ep.server());
+                        session.tls_after_refusal = true;
                     }
                     Err(e) => return Err(self.through_tunnel(e, ep, failures).await),
                     other => return other,

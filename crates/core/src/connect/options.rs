@@ -13,7 +13,7 @@ use super::endpoint::{Endpoint, lock_timeout_secs};
 use crate::error::{CoreError, Result};
 use crate::profile::PoolSettings;
 use crate::secrets::Secret;
-use crate::tls::TlsSettings;
+use crate::tls::{SslMode, TlsSettings};
 
 /// What one session to `ep` is opened with.
 #[derive(Clone, Copy)]
@@ -25,6 +25,9 @@ pub(super) struct SessionSettings<'a> {
     /// The loopback port of the SSH tunnel to connect to instead of the endpoint's host and
     /// port; the host name stays the one TLS verifies (`verify-full` works through a tunnel).
     pub via: Option<u16>,
+    /// Under `sslmode=allow`, the server refused a plain session before: TLS (libpq's second
+    /// attempt, which sqlx does not make).
+    pub tls_after_refusal: bool,
 }
 
 impl SessionSettings<'_> {
@@ -45,6 +48,9 @@ impl SessionSettings<'_> {
             opts = opts.password(pw.expose());
         }
         opts = self.tls.apply(opts);
+        if self.tls_after_refusal && self.tls.effective_mode() == SslMode::Allow {
+            opts = opts.ssl_mode(sqlx::postgres::PgSslMode::Require);
+        }
         // Statements (slow ones too) are logged at debug only: their text may hold data.
         opts = opts
             .log_statements(log::LevelFilter::Debug)
@@ -57,6 +63,14 @@ impl SessionSettings<'_> {
         ])
     }
 
+    /// Whether `err` is the server refusing a plain session that `sslmode=allow` tried first:
+    /// the next attempt is over TLS.
+    pub fn plain_was_refused(&self, err: &CoreError) -> bool {
+        self.tls.effective_mode() == SslMode::Allow
+            && !self.tls_after_refusal
+            && err.code() == crate::error::ErrorCode::TlsRequired
+    }
+
     /// How long establishing a connection (TLS included) may take.
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_secs(self.pool.connect_timeout_secs.max(1))
@@ -66,7 +80,7 @@ impl SessionSettings<'_> {
     /// failures precisely.
     #[tracing::instrument(level = "debug", skip(self), fields(server = %ep.server(), database = %ep.database))]
     pub async fn connect_once(self, ep: &Endpoint) -> Result<PgConnection> {
-        if self.tls.effective_mode() != crate::tls::SslMode::Disable {
+        if self.tls.effective_mode() != SslMode::Disable {
             self.tls.check_ca()?;
         }
         let opts = self.options(ep);
@@ -113,5 +127,21 @@ pub(super) fn connect_timed_out(ep: &Endpoint, timeout: Duration) -> CoreError {
              (`bsi profile add --update NAME --connect-timeout SECS`)",
             timeout.as_secs()
         )),
+    }
+}
+
+/// The servers (`host:port`) that refused a plain session under `sslmode=allow`.
+#[derive(Default)]
+pub(super) struct PlainRefused(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl PlainRefused {
+    pub fn contains(&self, server: &str) -> bool {
+        self.0.lock().is_ok_and(|s| s.contains(server))
+    }
+
+    pub fn insert(&self, server: String) {
+        if let Ok(mut s) = self.0.lock() {
+            s.insert(server);
+        }
     }
 }
