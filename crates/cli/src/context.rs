@@ -101,7 +101,9 @@ pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
     let (mut profile, password, saved) = if let Some(name) = name.or(global.profile.as_deref()) {
         (ProfileStore::open_default()?.get(name)?, None, true)
     } else if let Some(url) = &global.url {
-        let ci = ConnInfo::parse(url)?.or(ConnInfo::from_env(&env)?);
+        // PGPASSWORD is a password source of its own, after the password command.
+        let env_without_password = |k: &str| env(k).filter(|_| k != "PGPASSWORD");
+        let ci = ConnInfo::parse(url)?.or(ConnInfo::from_env(&env_without_password)?);
         let (mut p, pw) = Profile::from_conninfo("url", ci)?;
         p.source = Some("--url".to_string());
         (p, pw, false)

@@ -75,3 +75,72 @@ fn the_password_command_connects_and_its_failure_is_shown() {
 fn run_in(config: &Path, args: &[&str]) -> std::process::Output {
     common::bsi_in(config, args, None)
 }
+
+/// The CLI's password order, first found wins: the URL's password, then the password
+/// command, then `PGPASSWORD`. A wrong password earlier in the order is used (and fails with
+/// exit code 5) even when a later source has the right one.
+#[test]
+fn the_first_password_found_is_used_in_the_documented_order() {
+    let s = shared();
+    let config = tempfile::tempdir().unwrap();
+    let with_password = |pw: &str| {
+        format!(
+            "postgresql://postgres:{pw}@localhost:{}/postgres?sslmode=require",
+            s.port
+        )
+    };
+    let bare = common::url();
+    let right_cmd = format!("printf '%s\\n' '{}'", s.password);
+    let wrong_cmd = "echo not-the-password".to_string();
+    let cases: [(&str, String, Option<&String>, &str, bool); 5] = [
+        // (case, URL, password command, PGPASSWORD, connects)
+        (
+            "URL right, PGPASSWORD wrong",
+            with_password(&s.password),
+            None,
+            "wrong",
+            true,
+        ),
+        (
+            "URL wrong, PGPASSWORD right",
+            with_password("wrong"),
+            None,
+            &s.password,
+            false,
+        ),
+        (
+            "URL wrong, command right",
+            with_password("wrong"),
+            Some(&right_cmd),
+            &s.password,
+            false,
+        ),
+        (
+            "command right, PGPASSWORD wrong",
+            bare.clone(),
+            Some(&right_cmd),
+            "wrong",
+            true,
+        ),
+        (
+            "command wrong, PGPASSWORD right",
+            bare.clone(),
+            Some(&wrong_cmd),
+            &s.password,
+            false,
+        ),
+    ];
+    for (case, url, cmd, pg, connects) in cases {
+        let mut args = vec!["--url", url.as_str()];
+        if let Some(c) = cmd {
+            args.extend(["--password-command", c.as_str()]);
+        }
+        args.extend(["profile", "test"]);
+        let out = common::bsi_in(config.path(), &args, Some(pg));
+        if connects {
+            assert!(out.status.success(), "{case}: {}", text(&out));
+        } else {
+            assert_eq!(out.status.code(), Some(5), "{case}: {}", text(&out));
+        }
+    }
+}

@@ -117,3 +117,80 @@ async fn credentials_come_from_the_keyring_after_the_given_ones() {
     assert_eq!(c.password.unwrap().expose(), "typed");
     assert!(c.plugin_passwords.is_empty());
 }
+
+/// The password order, first found wins: for this run, with the connection, the password
+/// command, `PGPASSWORD`, the keyring, the prompt. Each source is taken away in turn; a later
+/// source is never asked (the command never runs, the prompt is never called) while an
+/// earlier one has the password.
+#[tokio::test]
+async fn the_first_source_that_has_the_password_wins_in_the_documented_order() {
+    let keyring = Keyring::new("backstage-inspector-test");
+    let account = format!("order-{}", std::process::id());
+    keyring
+        .set_async(&account, Secret::new("from-keyring"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ran = dir.path().join("command-ran");
+    let command = format!("touch '{}'; echo from-command", ran.display());
+    let all = [
+        "from-run",
+        "from-connection",
+        "from-command",
+        "from-pgpassword",
+        "from-keyring",
+        "from-prompt",
+    ];
+    for first in 0..all.len() {
+        let has = |i: usize| i >= first;
+        let sources = PasswordSources {
+            for_run: has(0).then(|| Secret::new("from-run")),
+            with_connection: has(1).then(|| Secret::new("from-connection")),
+            command: has(2).then(|| command.clone()),
+            pg_password: has(3).then(|| Secret::new("from-pgpassword")),
+            keyring: has(4).then(|| KeyringAccounts {
+                account: account.clone(),
+                plugins: vec![],
+            }),
+            ..PasswordSources::default()
+        };
+        let _ = std::fs::remove_file(&ran);
+        let mut prompted = false;
+        let mut prompt = |_: Option<&bsi_core::CoreError>| {
+            prompted = true;
+            Ok(Some(Secret::new("from-prompt")))
+        };
+        let c = Credentials::resolve_with(&keyring, sources, Some(&mut prompt))
+            .await
+            .unwrap();
+        assert_eq!(
+            c.password.unwrap().expose(),
+            all[first],
+            "from source {first}"
+        );
+        assert_eq!(
+            prompted,
+            first == 5,
+            "prompt asked with source {first} first"
+        );
+        assert_eq!(
+            ran.exists(),
+            first == 2,
+            "command run with source {first} first"
+        );
+    }
+    // An empty password counts as none: the next source answers.
+    let c = Credentials::resolve_with(
+        &keyring,
+        PasswordSources {
+            for_run: Some(Secret::new("")),
+            pg_password: Some(Secret::new("from-pgpassword")),
+            ..PasswordSources::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(c.password.unwrap().expose(), "from-pgpassword");
+    keyring.delete_async(&account).await.unwrap();
+}
