@@ -141,7 +141,7 @@ async fn the_first_source_that_has_the_password_wins_in_the_documented_order() {
         "from-keyring",
         "from-prompt",
     ];
-    for first in 0..all.len() {
+    for (first, want) in all.iter().enumerate() {
         let has = |i: usize| i >= first;
         let sources = PasswordSources {
             for_run: has(0).then(|| Secret::new("from-run")),
