@@ -165,7 +165,7 @@ async fn the_first_source_that_has_the_password_wins_in_the_documented_order() {
             .unwrap();
         assert_eq!(
             c.password.unwrap().expose(),
-            all[first],
+            *want,
             "from source {first}"
         );
         assert_eq!(
