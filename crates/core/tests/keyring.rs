@@ -163,11 +163,7 @@ async fn the_first_source_that_has_the_password_wins_in_the_documented_order() {
         let c = Credentials::resolve_with(&keyring, sources, Some(&mut prompt))
             .await
             .unwrap();
-        assert_eq!(
-            c.password.unwrap().expose(),
-            *want,
-            "from source {first}"
-        );
+        assert_eq!(c.password.unwrap().expose(), *want, "from source {first}");
         assert_eq!(
             prompted,
             first == 5,
