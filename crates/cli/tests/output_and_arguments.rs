@@ -1,7 +1,8 @@
 //! How `bsi` prints and reads its arguments: a closed pipe ends the run quietly, a full disk is
 //! a file error, data never reaches the terminal as control sequences, the README's
 //! `--app-config` form works, `bsi keyring` says when the keyring is unusable, and
-//! `bsi demo --reset/--stop` refuse connection options. Against the harness's PostgreSQL.
+//! `bsi demo --reset/--stop` refuse connection options, and a bug is exit code 1. Against the
+//! harness's PostgreSQL.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -373,4 +374,37 @@ async fn the_next_page_hint_is_a_command_that_pastes_as_is() {
         a.iter().all(|r| !b.contains(r)),
         "the same rows twice:\n{first}\n{second}"
     );
+}
+
+/// Exit code 1: a bug (a panic, reached in debug builds through `BSI_TEST_PANIC`) is reported
+/// as an internal error in the run's format, never as Rust's panic message and exit code 101.
+#[test]
+fn a_panic_is_an_internal_error_with_exit_code_1() {
+    for json in [false, true] {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_bsi"));
+        c.args(["profile", "list"])
+            .env("BSI_TEST_PANIC", "1")
+            .env("BSI_CONFIG_DIR", tempfile::tempdir().unwrap().path())
+            .env_remove("RUST_BACKTRACE")
+            .stdin(Stdio::null());
+        if json {
+            c.arg("--json");
+        }
+        let out = c.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(
+            err.starts_with("error[internal]: internal error: BSI_TEST_PANIC is set at "),
+            "{err}"
+        );
+        assert!(
+            err.contains("This is a bug in bsi") && err.contains("bsi --version"),
+            "{err}"
+        );
+        assert!(!err.contains("panicked at"), "Rust's own message: {err}");
+        if json {
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(v["error"]["code"], "internal", "{v}");
+        }
+    }
 }
