@@ -408,3 +408,85 @@ fn a_panic_is_an_internal_error_with_exit_code_1() {
         }
     }
 }
+
+/// A password given to store that the keyring cannot take: the profile is saved (nothing
+/// lost), the warning says the password is not, and the run ends with exit code 9 so that a
+/// script does not take it as stored. Both `profile add` and `profile import`.
+#[test]
+fn a_password_the_keyring_cannot_store_exits_9_with_the_profile_saved() {
+    let config = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let app_config = dir.path().join("app-config.yaml");
+    std::fs::write(
+        &app_config,
+        "backend:\n  database:\n    client: pg\n    connection:\n      host: db.example.com\n      user: backstage\n      password: from-the-file\n",
+    )
+    .unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bsi"))
+            .args(args)
+            .env("BSI_CONFIG_DIR", config.path())
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bsi-no-bus")
+            .env_remove("RUST_LOG")
+            .env_remove("PGPASSWORD")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let added = run(
+        &[
+            "profile",
+            "add",
+            "stored-nowhere",
+            "--from-url",
+            "postgresql://backstage@db.example.com/postgres",
+            "--password-stdin",
+        ],
+        "typed-secret\n",
+    );
+    let imported = run(
+        &[
+            "profile",
+            "import",
+            "imported-nowhere",
+            app_config.to_str().unwrap(),
+        ],
+        "",
+    );
+    for (name, out) in [("stored-nowhere", added), ("imported-nowhere", imported)] {
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(9), "{name}: {t}");
+        assert!(t.contains("password was NOT stored"), "{name}: {t}");
+        assert!(t.contains("Secret Service"), "says what to do: {t}");
+        assert!(!t.contains("typed-secret") && !t.contains("from-the-file"), "{t}");
+        let saved = std::fs::read_to_string(config.path().join("profiles.toml")).unwrap();
+        assert!(saved.contains(name), "{name} not saved: {saved}");
+        assert!(
+            !saved.contains("typed-secret") && !saved.contains("from-the-file"),
+            "a password in the profile file: {saved}"
+        );
+    }
+    // With a usable keyring this exit code never comes: without a password to store, the
+    // same command succeeds.
+    let out = run(
+        &[
+            "profile",
+            "add",
+            "no-password",
+            "--from-url",
+            "postgresql://backstage@db.example.com/postgres",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -106,18 +106,25 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// Stores a password; a keyring that cannot be used is a warning, never a plaintext file.
-async fn store_password(account: &str, secret: Secret) -> bool {
+/// Stores a password; a keyring that cannot be used is a warning (the profile itself is
+/// saved), never a plaintext file. Also notes the failure in `failed`, which makes the run end
+/// with the keyring's exit code ([`exit_if_not_stored`]).
+async fn store_password(account: &str, secret: Secret, failed: &mut Option<i32>) -> bool {
     match Keyring::default().set_async(account, secret).await {
         Ok(()) => true,
-        Err(e @ CoreError::KeyringUnavailable { .. }) => {
-            errln!("warning: the password was NOT stored: {e}");
-            false
-        }
         Err(e) => {
-            errln!("warning: the password was NOT stored: {e}");
+            errln!("warning: the profile is saved, but its password was NOT stored: {e}");
+            failed.get_or_insert(e.code().exit_code());
             false
         }
+    }
+}
+
+/// Ends the run with the keyring's exit code (9) when a password given to store could not
+/// be stored, after everything else was printed: a script must not take it as stored.
+fn exit_if_not_stored(failed: Option<i32>) {
+    if let Some(code) = failed {
+        std::process::exit(code);
     }
 }
 
@@ -184,12 +191,15 @@ async fn add(global: &Global, a: AddArgs) -> Result<()> {
         AuthMethod::Azure { .. } => profile.azure_secret_account(),
         _ => profile.keyring_account(),
     };
+    let mut failed = None;
     let stored = match password {
-        Some(pw) => store_password(&account, pw).await,
+        Some(pw) => store_password(&account, pw, &mut failed).await,
         None => false,
     };
     if global.json {
-        return output::json(&ShowProfile::new(&profile, Some(stored)));
+        output::json(&ShowProfile::new(&profile, Some(stored)))?;
+        exit_if_not_stored(failed);
+        return Ok(());
     }
     outln!(
         "Saved profile `{}` ({}, {} mode, sslmode {}, {}) in {}{}",
@@ -209,6 +219,7 @@ async fn add(global: &Global, a: AddArgs) -> Result<()> {
             ""
         }
     );
+    exit_if_not_stored(failed);
     Ok(())
 }
 
@@ -229,14 +240,21 @@ async fn import(
     }
     store.save(&imported.profile)?;
     let mut stored = false;
+    let mut failed = None;
     if let Some(pw) = imported.password.take() {
-        stored = store_password(&imported.profile.keyring_account(), pw).await;
+        stored = store_password(&imported.profile.keyring_account(), pw, &mut failed).await;
     }
     for (plugin, pw) in std::mem::take(&mut imported.plugin_passwords) {
-        store_password(&imported.profile.plugin_keyring_account(&plugin), pw).await;
+        let account = imported.profile.plugin_keyring_account(&plugin);
+        store_password(&account, pw, &mut failed).await;
     }
     if let Some(secret) = imported.azure_client_secret.take() {
-        store_password(&imported.profile.azure_secret_account(), secret).await;
+        store_password(
+            &imported.profile.azure_secret_account(),
+            secret,
+            &mut failed,
+        )
+        .await;
     }
     if global.json {
         #[derive(Serialize)]
@@ -246,12 +264,14 @@ async fn import(
             read: &'a [bsi_core::appconfig::ReadValue],
             warnings: &'a [String],
         }
-        return output::json(&Out {
+        output::json(&Out {
             profile: ShowProfile::new(&imported.profile, Some(stored)),
             files: &imported.files,
             read: &imported.read,
             warnings: &imported.warnings,
-        });
+        })?;
+        exit_if_not_stored(failed);
+        return Ok(());
     }
     outln!("Read {} file(s):", imported.files.len());
     output::table(
@@ -275,6 +295,7 @@ async fn import(
             ""
         }
     );
+    exit_if_not_stored(failed);
     Ok(())
 }
 
