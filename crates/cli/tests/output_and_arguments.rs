@@ -427,7 +427,10 @@ fn a_password_the_keyring_cannot_store_exits_9_with_the_profile_saved() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_bsi"))
             .args(args)
             .env("BSI_CONFIG_DIR", config.path())
-            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bsi-no-bus")
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/bsi-no-bus",
+            )
             .env_remove("RUST_LOG")
             .env_remove("PGPASSWORD")
             .stdin(Stdio::piped())
@@ -468,7 +471,10 @@ fn a_password_the_keyring_cannot_store_exits_9_with_the_profile_saved() {
         assert_eq!(out.status.code(), Some(9), "{name}: {t}");
         assert!(t.contains("password was NOT stored"), "{name}: {t}");
         assert!(t.contains("Secret Service"), "says what to do: {t}");
-        assert!(!t.contains("typed-secret") && !t.contains("from-the-file"), "{t}");
+        assert!(
+            !t.contains("typed-secret") && !t.contains("from-the-file"),
+            "{t}"
+        );
         let saved = std::fs::read_to_string(config.path().join("profiles.toml")).unwrap();
         assert!(saved.contains(name), "{name} not saved: {saved}");
         assert!(
@@ -489,4 +495,22 @@ fn a_password_the_keyring_cannot_store_exits_9_with_the_profile_saved() {
         "",
     );
     assert!(out.status.success(), "{}", text(&out));
+}
+
+/// `bsi keyring` where a Secret Service answers (the test command's own gnome-keyring): usable,
+/// exit 0, and no reason given. Without a session bus the run says why and exits 9 (above).
+#[test]
+fn keyring_says_usable_where_a_secret_service_answers() {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        panic!("run inside a D-Bus session with a Secret Service (scripts/test does)");
+    }
+    let out = bsi(&["keyring", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["available"], true, "{v}");
+    assert!(v["reason"].is_null(), "{v}");
+    let out = bsi(&["keyring"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = String::from_utf8_lossy(&out.stdout);
+    assert!(t.contains("usable") && !t.contains("NOT"), "{t}");
 }
