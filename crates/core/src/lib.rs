@@ -13,6 +13,7 @@ pub mod cloudauth;
 pub mod cmdline;
 pub mod connect;
 pub mod conninfo;
+pub mod console;
 pub mod crosslinks;
 pub mod demo;
 mod diagnose;

@@ -1,0 +1,181 @@
+//! What a console statement is, read off its first words: whether it ends or opens a
+//! transaction (refused: the console owns the transaction every script runs in) and whether
+//! it may write (a write needs write mode and the typed confirmation).
+
+use crate::error::{CoreError, Result};
+
+/// The statement's leading keywords, upper case, comments and whitespace skipped.
+pub fn leading_words(sql: &str, n: usize) -> Vec<String> {
+    let mut words = Vec::new();
+    let b = sql.as_bytes();
+    let mut i = 0;
+    while i < b.len() && words.len() < n {
+        match b[i] {
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                // Nested, as PostgreSQL reads them.
+                let mut depth = 0usize;
+                while i < b.len() {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                words.push(sql[start..i].to_ascii_uppercase());
+            }
+            c if c.is_ascii_whitespace() || c == b'(' => i += 1,
+            _ => break,
+        }
+    }
+    words
+}
+
+/// Refuses statements that would end the console's transaction or change what it may do:
+/// the script's reads run in one read-only transaction that is rolled back, its writes in one
+/// that is committed or rolled back as asked.
+pub fn refuse_transaction_control(sql: &str) -> Result<()> {
+    let words = leading_words(sql, 4);
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    let refused = matches!(
+        w.as_slice(),
+        [
+            "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT",
+            ..
+        ] | ["SAVEPOINT" | "RELEASE", ..]
+            | ["PREPARE", "TRANSACTION", ..]
+            | ["SET", "TRANSACTION", ..]
+            | ["SET", "SESSION", "CHARACTERISTICS", ..]
+            | [
+                "SET",
+                "SESSION" | "LOCAL",
+                "DEFAULT_TRANSACTION_READ_ONLY" | "TRANSACTION_READ_ONLY",
+                ..
+            ]
+            | [
+                "SET" | "RESET",
+                "DEFAULT_TRANSACTION_READ_ONLY" | "TRANSACTION_READ_ONLY",
+                ..
+            ]
+            | ["RESET", "ALL", ..]
+            | ["DISCARD", ..]
+    );
+    if refused {
+        return Err(CoreError::config(format!(
+            "`{}` is not run by the console: each run is one transaction of its own (read-only \
+             and rolled back, or in write mode committed or rolled back when you choose)",
+            words.join(" ")
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a statement only reads: `SELECT`, `VALUES`, `TABLE`, `SHOW`, `EXPLAIN` without
+/// `ANALYZE`, and `WITH` queries whose words name no data change. Anything else may write.
+pub fn only_reads(sql: &str) -> bool {
+    let words = leading_words(sql, 3);
+    match words.first().map(String::as_str) {
+        Some("SELECT" | "VALUES" | "TABLE" | "SHOW") => !selects_into(sql),
+        Some("EXPLAIN") => !words.iter().any(|w| w == "ANALYZE" || w == "ANALYSE"),
+        Some("WITH") => {
+            let upper = sql.to_ascii_uppercase();
+            !["INSERT", "UPDATE", "DELETE", "MERGE"].iter().any(|k| {
+                upper
+                    .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                    .any(|w| w == *k)
+            })
+        }
+        _ => false,
+    }
+}
+
+/// `SELECT ... INTO new_table` creates a table.
+fn selects_into(sql: &str) -> bool {
+    sql.to_ascii_uppercase()
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .any(|w| w == "INTO")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaction_control_is_refused_behind_comments_and_case() {
+        for sql in [
+            "commit",
+            "  /* a /* nested */ comment */ COMMIT",
+            "-- note\nrollback",
+            "end",
+            "BEGIN READ WRITE",
+            "start transaction",
+            "set transaction read write",
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+            "set default_transaction_read_only = off",
+            "SET SESSION default_transaction_read_only TO off",
+            "reset all",
+            "savepoint a",
+            "release a",
+            "PREPARE TRANSACTION 'x'",
+            "commit prepared 'x'",
+            "discard all",
+        ] {
+            assert!(refuse_transaction_control(sql).is_err(), "{sql}");
+        }
+        for sql in [
+            "select 1",
+            "SET search_path TO public",
+            "set statement_timeout = '1s'",
+            "explain select 1",
+            "with x as (select 1) select * from x",
+        ] {
+            assert!(refuse_transaction_control(sql).is_ok(), "{sql}");
+        }
+    }
+
+    #[test]
+    fn reads_are_told_from_possible_writes() {
+        for sql in [
+            "select * from t",
+            "  (select 1)",
+            "VALUES (1)",
+            "table t",
+            "show server_version",
+            "explain (format json) select 1",
+            "with a as (select 1) select * from a",
+        ] {
+            assert!(only_reads(sql), "{sql}");
+        }
+        for sql in [
+            "delete from t",
+            "update t set a = 1",
+            "insert into t values (1)",
+            "select * into t2 from t",
+            "explain analyze delete from t",
+            "with d as (delete from t returning *) select * from d",
+            "create table x (a int)",
+            "do $$ begin end $$",
+            "call p()",
+            "vacuum t",
+        ] {
+            assert!(!only_reads(sql), "{sql}");
+        }
+    }
+}
