@@ -19,6 +19,7 @@ mod store;
 
 pub use patch::{ProfileInput, ProfilePatch};
 pub use settings::{
+    CloudsqlIpType, CloudsqlRoute,
     AuthMethod, ConnectionType, DEFAULT_MAINTENANCE_DB, DEFAULT_PREFIX, DivisionMode,
     PluginOverride, PoolSettings, Profile, SshSettings, validate_name,
 };
