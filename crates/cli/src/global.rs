@@ -195,8 +195,15 @@ impl Global {
                     } => (instance.clone(), *route, *ip_type),
                     _ => (None, new_route, CloudsqlIpType::default()),
                 };
-                let ip = self.cloudsql_ip_type.as_deref().and_then(CloudsqlIpType::parse);
-                let route = match self.cloudsql_route.as_deref().and_then(CloudsqlRoute::parse) {
+                let ip = self
+                    .cloudsql_ip_type
+                    .as_deref()
+                    .and_then(CloudsqlIpType::parse);
+                let route = match self
+                    .cloudsql_route
+                    .as_deref()
+                    .and_then(CloudsqlRoute::parse)
+                {
                     Some(r) => r,
                     None if ip.is_some() => CloudsqlRoute::Connector,
                     None => route,
@@ -220,9 +227,10 @@ impl Global {
     /// The Cloud SQL route of a profile new to Cloud SQL: `connector` when the host is not
     /// given (`host_given` false, or a URL without one), else `proxy`.
     pub fn default_cloudsql_route(&self, host_given: bool) -> CloudsqlRoute {
-        let url_host = self.url.as_deref().map(|u| {
-            bsi_core::conninfo::ConnInfo::parse(u).map_or(true, |ci| ci.host.is_some())
-        });
+        let url_host = self
+            .url
+            .as_deref()
+            .map(|u| bsi_core::conninfo::ConnInfo::parse(u).map_or(true, |ci| ci.host.is_some()));
         if host_given && url_host != Some(false) {
             CloudsqlRoute::Proxy
         } else {
@@ -521,7 +529,10 @@ mod tests {
             aws_profile: Some("prod".into()),
         };
         let proxy = CloudsqlRoute::Proxy;
-        assert_eq!(g(None, None, None).auth_method(&saved, proxy).unwrap(), None);
+        assert_eq!(
+            g(None, None, None).auth_method(&saved, proxy).unwrap(),
+            None
+        );
         assert_eq!(
             g(None, Some("us-east-1"), None)
                 .auth_method(&saved, proxy)
@@ -532,14 +543,18 @@ mod tests {
             })
         );
         assert_eq!(
-            g(None, None, Some("cid")).auth_method(&saved, proxy).unwrap(),
+            g(None, None, Some("cid"))
+                .auth_method(&saved, proxy)
+                .unwrap(),
             Some(AuthMethod::Azure {
                 client_id: Some("cid".into()),
                 tenant_id: None,
             })
         );
         assert_eq!(
-            g(Some("password"), None, None).auth_method(&saved, proxy).unwrap(),
+            g(Some("password"), None, None)
+                .auth_method(&saved, proxy)
+                .unwrap(),
             Some(AuthMethod::Password)
         );
         assert!(
@@ -547,7 +562,11 @@ mod tests {
                 .auth_method(&saved, proxy)
                 .is_err()
         );
-        assert!(g(None, Some("r"), Some("c")).auth_method(&saved, proxy).is_err());
+        assert!(
+            g(None, Some("r"), Some("c"))
+                .auth_method(&saved, proxy)
+                .is_err()
+        );
 
         let gcp = |auth: Option<&str>, instance: Option<&str>| Global {
             auth: auth.map(String::from),
@@ -568,11 +587,15 @@ mod tests {
             ip_type: CloudsqlIpType::Private,
         };
         assert_eq!(
-            gcp(Some("cloudsql"), None).auth_method(&saved_gcp, proxy).unwrap(),
+            gcp(Some("cloudsql"), None)
+                .auth_method(&saved_gcp, proxy)
+                .unwrap(),
             Some(saved_gcp.clone())
         );
         assert_eq!(
-            gcp(Some("cloudsql"), None).auth_method(&saved, proxy).unwrap(),
+            gcp(Some("cloudsql"), None)
+                .auth_method(&saved, proxy)
+                .unwrap(),
             Some(AuthMethod::Cloudsql {
                 instance: None,
                 route: CloudsqlRoute::Proxy,
@@ -601,13 +624,20 @@ mod tests {
             url: Some("postgresql://sa%40p.iam@/postgres".into()),
             ..Global::default()
         };
-        assert_eq!(no_host.default_cloudsql_route(true), CloudsqlRoute::Connector);
+        assert_eq!(
+            no_host.default_cloudsql_route(true),
+            CloudsqlRoute::Connector
+        );
         let host = Global {
             url: Some("postgresql://sa%40p.iam@127.0.0.1:6432/postgres".into()),
             ..Global::default()
         };
         assert_eq!(host.default_cloudsql_route(true), CloudsqlRoute::Proxy);
-        assert!(gcp(Some("rds"), Some("p:r:i")).auth_method(&saved, proxy).is_err());
+        assert!(
+            gcp(Some("rds"), Some("p:r:i"))
+                .auth_method(&saved, proxy)
+                .is_err()
+        );
         let mixed = Global {
             aws_region: Some("r".into()),
             cloudsql_instance: Some("p:r:i".into()),

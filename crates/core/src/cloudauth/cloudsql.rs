@@ -359,7 +359,10 @@ mod tests {
         assert_eq!(pick(CloudsqlIpType::Public).unwrap(), "34.1.2.3");
         assert_eq!(pick(CloudsqlIpType::Private).unwrap(), "10.0.0.5");
         let e = pick(CloudsqlIpType::Psc).unwrap_err().to_string();
-        assert!(e.contains("no psc address (it has: public, private)"), "{e}");
+        assert!(
+            e.contains("no psc address (it has: public, private)"),
+            "{e}"
+        );
         let psc = serde_json::json!({"dnsName": "abc.r.sql.goog.", "pscEnabled": true});
         assert_eq!(
             pick_address(&psc, &inst, CloudsqlIpType::Psc).unwrap(),

@@ -184,10 +184,7 @@ async fn metadata(src: &TokenSource, scope: &str) -> Result<std::result::Result<
     } else {
         format!("http://{host}")
     };
-    let url = format!(
-        "{base}{METADATA_PATH}?scopes={}",
-        http::form_encode(scope)
-    );
+    let url = format!("{base}{METADATA_PATH}?scopes={}", http::form_encode(scope));
     let req = Request::get(&url, METADATA_PROBE).header("Metadata-Flavor", "Google");
     let r = match http::send(req).await {
         Ok(r) => r,

@@ -117,10 +117,14 @@ impl Connector {
         }
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
-            .map_err(|e| CoreError::io("binding a loopback port for", "the Cloud SQL connector", e))?;
+            .map_err(|e| {
+                CoreError::io("binding a loopback port for", "the Cloud SQL connector", e)
+            })?;
         let port = listener
             .local_addr()
-            .map_err(|e| CoreError::io("binding a loopback port for", "the Cloud SQL connector", e))?
+            .map_err(|e| {
+                CoreError::io("binding a loopback port for", "the Cloud SQL connector", e)
+            })?
             .port();
         let inner = self.inner.clone();
         let task = tokio::spawn(async move {
@@ -199,7 +203,8 @@ impl Inner {
                     .map(Arc::new)
             })
             .await?;
-        let info = cloudsql::fetch_instance(&self.tokens, &self.instance, self.ip_type, key).await?;
+        let info =
+            cloudsql::fetch_instance(&self.tokens, &self.instance, self.ip_type, key).await?;
         let verifier = InstanceVerifier::new(&info, self.instance.common_name())?;
         let config = rustls::ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS13])
@@ -352,7 +357,10 @@ impl InstanceVerifier {
         })
     }
 
-    fn check_common_name(&self, cert: &CertificateDer<'_>) -> std::result::Result<(), rustls::Error> {
+    fn check_common_name(
+        &self,
+        cert: &CertificateDer<'_>,
+    ) -> std::result::Result<(), rustls::Error> {
         let cn = cloudsql::common_name(cert.as_ref()).unwrap_or_default();
         if cn == self.common_name {
             return Ok(());

@@ -70,7 +70,10 @@ impl Connections {
             return err;
         };
         if let Some(c) = &self.cloudsql {
-            if matches!(err, CoreError::Authentication { .. } | CoreError::Database { .. }) {
+            if matches!(
+                err,
+                CoreError::Authentication { .. } | CoreError::Database { .. }
+            ) {
                 return err;
             }
             for _ in 0..10 {
