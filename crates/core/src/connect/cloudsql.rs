@@ -78,6 +78,14 @@ impl Connector {
         let Some(tokens) = tokens else {
             return Ok(None);
         };
+        if profile.ssh.is_some() {
+            return Err(CoreError::config(format!(
+                "profile `{}` reaches Cloud SQL with the connector, which does not go through an \
+                 SSH tunnel; turn the tunnel off (--ssh \"\") or use --cloudsql-route proxy with \
+                 a tunnel to a Cloud SQL Auth Proxy or the instance's IP",
+                profile.name
+            )));
+        }
         let instance = instance.as_deref().ok_or_else(|| {
             CoreError::config(format!(
                 "profile `{}` reaches Cloud SQL with the connector but names no instance; give \
