@@ -57,8 +57,8 @@ pub struct Global {
     #[arg(long, global = true, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
     /// Sign in with a token the inspector obtains instead of a password: `azure` (Microsoft
-    /// Entra ID), `rds` (AWS RDS IAM) or `cloudsql` (Google Cloud SQL IAM, through the Cloud
-    /// SQL Auth Proxy or the instance's IP); `password` turns it off. With `profile add`, saved.
+    /// Entra ID), `rds` (AWS RDS IAM) or `cloudsql` (Google Cloud SQL IAM, with the connector,
+    /// the Cloud SQL Auth Proxy or the instance's IP); `password` turns it off. With `profile add`, saved.
     #[arg(long, global = true, value_name = "METHOD", value_parser = ["password", "azure", "rds", "cloudsql"])]
     pub auth: Option<String>,
     /// The AWS region of RDS IAM tokens (else AWS_REGION); implies --auth rds.
