@@ -146,7 +146,7 @@ pub async fn resolve(global: &Global, name: Option<&str>) -> Result<Target> {
     if let Some(ssh) = global.ssh_over(profile.ssh.as_ref()) {
         profile.ssh = Some(ssh).filter(|s| !s.destination.is_empty());
     }
-    if let Some(auth) = global.auth_method(&profile.auth)? {
+    if let Some(auth) = global.auth_method(&profile.auth, global.default_cloudsql_route(true))? {
         profile.auth = auth;
     }
     profile.validate()?;

@@ -8,7 +8,7 @@ use bsi_core::profile::SshSettings;
 use clap::Args;
 
 pub use bsi_core::cmdline::shell_word;
-use bsi_core::profile::AuthMethod;
+use bsi_core::profile::{AuthMethod, CloudsqlIpType, CloudsqlRoute};
 
 /// Options every command takes: where to connect and how to print.
 #[derive(Debug, Args, Clone, Default)]
@@ -57,8 +57,8 @@ pub struct Global {
     #[arg(long, global = true, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
     /// Sign in with a token the inspector obtains instead of a password: `azure` (Microsoft
-    /// Entra ID), `rds` (AWS RDS IAM) or `cloudsql` (Google Cloud SQL IAM, through the Cloud
-    /// SQL Auth Proxy or the instance's IP); `password` turns it off. With `profile add`, saved.
+    /// Entra ID), `rds` (AWS RDS IAM) or `cloudsql` (Google Cloud SQL IAM, with the connector,
+    /// the Cloud SQL Auth Proxy or the instance's IP); `password` turns it off. With `profile add`, saved.
     #[arg(long, global = true, value_name = "METHOD", value_parser = ["password", "azure", "rds", "cloudsql"])]
     pub auth: Option<String>,
     /// The AWS region of RDS IAM tokens (else AWS_REGION); implies --auth rds.
@@ -74,10 +74,20 @@ pub struct Global {
     /// The Entra ID tenant id of the service principal.
     #[arg(long, global = true, value_name = "ID")]
     pub azure_tenant_id: Option<String>,
-    /// The Cloud SQL instance connection name (project:region:instance), for messages;
-    /// implies --auth cloudsql.
+    /// The Cloud SQL instance connection name (project:region:instance); implies --auth
+    /// cloudsql.
     #[arg(long, global = true, value_name = "INSTANCE")]
     pub cloudsql_instance: Option<String>,
+    /// How Cloud SQL is reached: `connector` (Google's connector protocol: an ephemeral client
+    /// certificate from the Cloud SQL Admin API, TLS to the instance; the host is not used) or
+    /// `proxy` (the host and port given: a Cloud SQL Auth Proxy or the instance's IP). Default:
+    /// the saved profile's; for a new one `connector` when the URL names no host, else `proxy`.
+    #[arg(long, global = true, value_name = "ROUTE", value_parser = ["connector", "proxy"])]
+    pub cloudsql_route: Option<String>,
+    /// The address of the instance the connector dials: `public` (default), `private` or
+    /// `psc`; implies --cloudsql-route connector.
+    #[arg(long, global = true, value_name = "TYPE", value_parser = ["public", "private", "psc"])]
+    pub cloudsql_ip_type: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -111,11 +121,18 @@ impl Global {
     }
 
     /// The auth method the token flags give, over `current` (a saved profile's settings are
-    /// kept unless a flag changes them); `None` when no such flag is given.
-    pub fn auth_method(&self, current: &AuthMethod) -> bsi_core::Result<Option<AuthMethod>> {
+    /// kept unless a flag changes them); `None` when no such flag is given. `new_route` is the
+    /// Cloud SQL route of a profile that was not on Cloud SQL before.
+    pub fn auth_method(
+        &self,
+        current: &AuthMethod,
+        new_route: CloudsqlRoute,
+    ) -> bsi_core::Result<Option<AuthMethod>> {
         let aws = self.aws_region.is_some() || self.aws_profile.is_some();
         let azure = self.azure_client_id.is_some() || self.azure_tenant_id.is_some();
-        let gcp = self.cloudsql_instance.is_some();
+        let gcp = self.cloudsql_instance.is_some()
+            || self.cloudsql_route.is_some()
+            || self.cloudsql_ip_type.is_some();
         let kind = match (self.auth.as_deref(), aws, azure, gcp) {
             (Some(k), ..) => k,
             (None, true, false, false) => "rds",
@@ -128,7 +145,7 @@ impl Global {
             Err(bsi_core::CoreError::config(format!(
                 "{flags} belong to another auth method than `{kind}`; give --auth rds with \
                  --aws-region/--aws-profile, --auth azure with --azure-client-id/--azure-tenant-id, \
-                 --auth cloudsql with --cloudsql-instance"
+                 --auth cloudsql with --cloudsql-instance/--cloudsql-route/--cloudsql-ip-type"
             )))
         };
         let some = |flag: &Option<String>, old: &Option<String>| {
@@ -139,7 +156,7 @@ impl Global {
         match kind {
             "password" if aws || azure || gcp => wrong("the token flags"),
             "password" => Ok(Some(AuthMethod::Password)),
-            "rds" | "azure" if gcp => wrong("--cloudsql-instance"),
+            "rds" | "azure" if gcp => wrong("the --cloudsql-* flags"),
             "rds" if azure => wrong("--azure-client-id and --azure-tenant-id"),
             "rds" => {
                 let (region, profile) = match current {
@@ -170,15 +187,54 @@ impl Global {
             }
             "cloudsql" if aws || azure => wrong("the AWS and Azure flags"),
             "cloudsql" => {
-                let instance = match current {
-                    AuthMethod::Cloudsql { instance } => instance.clone(),
-                    _ => None,
+                let (instance, route, ip_type) = match current {
+                    AuthMethod::Cloudsql {
+                        instance,
+                        route,
+                        ip_type,
+                    } => (instance.clone(), *route, *ip_type),
+                    _ => (None, new_route, CloudsqlIpType::default()),
                 };
+                let ip = self
+                    .cloudsql_ip_type
+                    .as_deref()
+                    .and_then(CloudsqlIpType::parse);
+                let route = match self
+                    .cloudsql_route
+                    .as_deref()
+                    .and_then(CloudsqlRoute::parse)
+                {
+                    Some(r) => r,
+                    None if ip.is_some() => CloudsqlRoute::Connector,
+                    None => route,
+                };
+                if route == CloudsqlRoute::Proxy && ip.is_some() {
+                    return Err(bsi_core::CoreError::config(
+                        "--cloudsql-ip-type chooses the address the connector dials; with \
+                         --cloudsql-route proxy the host and port given are dialled",
+                    ));
+                }
                 Ok(Some(AuthMethod::Cloudsql {
                     instance: some(&self.cloudsql_instance, &instance),
+                    route,
+                    ip_type: ip.unwrap_or(ip_type),
                 }))
             }
             _ => wrong("flags of several auth methods"),
+        }
+    }
+
+    /// The Cloud SQL route of a profile new to Cloud SQL: `connector` when the host is not
+    /// given (`host_given` false, or a URL without one), else `proxy`.
+    pub fn default_cloudsql_route(&self, host_given: bool) -> CloudsqlRoute {
+        let url_host = self
+            .url
+            .as_deref()
+            .map(|u| bsi_core::conninfo::ConnInfo::parse(u).map_or(true, |ci| ci.host.is_some()));
+        if host_given && url_host != Some(false) {
+            CloudsqlRoute::Proxy
+        } else {
+            CloudsqlRoute::Connector
         }
     }
 
@@ -472,10 +528,14 @@ mod tests {
             region: Some("eu-west-1".into()),
             aws_profile: Some("prod".into()),
         };
-        assert_eq!(g(None, None, None).auth_method(&saved).unwrap(), None);
+        let proxy = CloudsqlRoute::Proxy;
+        assert_eq!(
+            g(None, None, None).auth_method(&saved, proxy).unwrap(),
+            None
+        );
         assert_eq!(
             g(None, Some("us-east-1"), None)
-                .auth_method(&saved)
+                .auth_method(&saved, proxy)
                 .unwrap(),
             Some(AuthMethod::Rds {
                 region: Some("us-east-1".into()),
@@ -483,22 +543,30 @@ mod tests {
             })
         );
         assert_eq!(
-            g(None, None, Some("cid")).auth_method(&saved).unwrap(),
+            g(None, None, Some("cid"))
+                .auth_method(&saved, proxy)
+                .unwrap(),
             Some(AuthMethod::Azure {
                 client_id: Some("cid".into()),
                 tenant_id: None,
             })
         );
         assert_eq!(
-            g(Some("password"), None, None).auth_method(&saved).unwrap(),
+            g(Some("password"), None, None)
+                .auth_method(&saved, proxy)
+                .unwrap(),
             Some(AuthMethod::Password)
         );
         assert!(
             g(Some("azure"), Some("r"), None)
-                .auth_method(&saved)
+                .auth_method(&saved, proxy)
                 .is_err()
         );
-        assert!(g(None, Some("r"), Some("c")).auth_method(&saved).is_err());
+        assert!(
+            g(None, Some("r"), Some("c"))
+                .auth_method(&saved, proxy)
+                .is_err()
+        );
 
         let gcp = |auth: Option<&str>, instance: Option<&str>| Global {
             auth: auth.map(String::from),
@@ -506,29 +574,76 @@ mod tests {
             ..Global::default()
         };
         assert_eq!(
-            gcp(None, Some("p:r:i")).auth_method(&saved).unwrap(),
+            gcp(None, Some("p:r:i")).auth_method(&saved, proxy).unwrap(),
             Some(AuthMethod::Cloudsql {
-                instance: Some("p:r:i".into())
+                instance: Some("p:r:i".into()),
+                route: CloudsqlRoute::Proxy,
+                ip_type: CloudsqlIpType::Public,
             })
         );
         let saved_gcp = AuthMethod::Cloudsql {
             instance: Some("p:r:old".into()),
+            route: CloudsqlRoute::Connector,
+            ip_type: CloudsqlIpType::Private,
         };
         assert_eq!(
-            gcp(Some("cloudsql"), None).auth_method(&saved_gcp).unwrap(),
+            gcp(Some("cloudsql"), None)
+                .auth_method(&saved_gcp, proxy)
+                .unwrap(),
             Some(saved_gcp.clone())
         );
         assert_eq!(
-            gcp(Some("cloudsql"), None).auth_method(&saved).unwrap(),
-            Some(AuthMethod::Cloudsql { instance: None })
+            gcp(Some("cloudsql"), None)
+                .auth_method(&saved, proxy)
+                .unwrap(),
+            Some(AuthMethod::Cloudsql {
+                instance: None,
+                route: CloudsqlRoute::Proxy,
+                ip_type: CloudsqlIpType::Public,
+            })
         );
-        assert!(gcp(Some("rds"), Some("p:r:i")).auth_method(&saved).is_err());
+        let ip = Global {
+            cloudsql_instance: Some("p:r:i".into()),
+            cloudsql_ip_type: Some("psc".into()),
+            ..Global::default()
+        };
+        assert_eq!(
+            ip.auth_method(&saved, proxy).unwrap(),
+            Some(AuthMethod::Cloudsql {
+                instance: Some("p:r:i".into()),
+                route: CloudsqlRoute::Connector,
+                ip_type: CloudsqlIpType::Psc,
+            })
+        );
+        let both = Global {
+            cloudsql_route: Some("proxy".into()),
+            ..ip.clone()
+        };
+        assert!(both.auth_method(&saved, proxy).is_err());
+        let no_host = Global {
+            url: Some("postgresql://sa%40p.iam@/postgres".into()),
+            ..Global::default()
+        };
+        assert_eq!(
+            no_host.default_cloudsql_route(true),
+            CloudsqlRoute::Connector
+        );
+        let host = Global {
+            url: Some("postgresql://sa%40p.iam@127.0.0.1:6432/postgres".into()),
+            ..Global::default()
+        };
+        assert_eq!(host.default_cloudsql_route(true), CloudsqlRoute::Proxy);
+        assert!(
+            gcp(Some("rds"), Some("p:r:i"))
+                .auth_method(&saved, proxy)
+                .is_err()
+        );
         let mixed = Global {
             aws_region: Some("r".into()),
             cloudsql_instance: Some("p:r:i".into()),
             ..Global::default()
         };
-        assert!(mixed.auth_method(&saved).is_err());
+        assert!(mixed.auth_method(&saved, proxy).is_err());
     }
 
     fn expand(args: &[&str]) -> Vec<String> {

@@ -657,7 +657,7 @@ fn cloudsql_and_rds_are_kept_on_the_profile_without_a_password() {
     std::fs::write(
         &path,
         "backend:\n  database:\n    client: pg\n    connection:\n      type: cloudsql\n      \
-         instance: proj:region:inst\n      user: sa@proj.iam\n",
+         instance: proj:region:inst\n      ipAddressType: PRIVATE\n      user: sa@proj.iam\n",
     )
     .expect("write");
     let i = import("x", std::slice::from_ref(&path), &no_env).expect("import");
@@ -665,23 +665,18 @@ fn cloudsql_and_rds_are_kept_on_the_profile_without_a_password() {
         i.profile.connection_type,
         Some(bsi_core::profile::ConnectionType::Cloudsql)
     );
-    assert!(
-        i.warnings
-            .iter()
-            .any(|w| w.contains("Cloud SQL Auth Proxy")),
-        "{:?}",
-        i.warnings
-    );
     assert_eq!(
         i.profile.auth,
         bsi_core::profile::AuthMethod::Cloudsql {
-            instance: Some("proj:region:inst".into())
+            instance: Some("proj:region:inst".into()),
+            route: bsi_core::profile::CloudsqlRoute::Connector,
+            ip_type: bsi_core::profile::CloudsqlIpType::Private,
         }
     );
     assert!(
         i.warnings.iter().any(|w| w.contains("IAM token")
-            && w.contains("host and port of the profile")
-            && w.contains("not implemented")),
+            && w.contains("route `connector`")
+            && w.contains("host and port are not used")),
         "{:?}",
         i.warnings
     );
@@ -689,6 +684,19 @@ fn cloudsql_and_rds_are_kept_on_the_profile_without_a_password() {
     assert!(toml.contains("connection_type = \"cloudsql\""), "{toml}");
     assert!(toml.contains("method = \"cloudsql\""), "{toml}");
     assert!(toml.contains("instance = \"proj:region:inst\""), "{toml}");
+    assert!(toml.contains("route = \"connector\""), "{toml}");
+    assert!(toml.contains("ip_type = \"private\""), "{toml}");
+    // A profile saved before the routes existed keeps its meaning: the proxy route.
+    let old: bsi_core::profile::AuthMethod =
+        toml::from_str("method = \"cloudsql\"\ninstance = \"p:r:i\"\n").expect("old auth");
+    assert_eq!(
+        old,
+        bsi_core::profile::AuthMethod::Cloudsql {
+            instance: Some("p:r:i".into()),
+            route: bsi_core::profile::CloudsqlRoute::Proxy,
+            ip_type: bsi_core::profile::CloudsqlIpType::Public,
+        }
+    );
 
     std::fs::write(
         &path,

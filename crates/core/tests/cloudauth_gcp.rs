@@ -26,6 +26,8 @@ use emulator::{Emulator, Req, TestClock, closed, env, fixed_clock, profile, role
 fn cloudsql() -> AuthMethod {
     AuthMethod::Cloudsql {
         instance: Some("proj:europe-west1:backstage".into()),
+        route: Default::default(),
+        ip_type: Default::default(),
     }
 }
 

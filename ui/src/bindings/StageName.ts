@@ -3,4 +3,4 @@
 /**
  * One step of a connection test.
  */
-export type StageName = "credentials" | "ssh" | "tcp" | "tls_offer" | "session" | "query";
+export type StageName = "credentials" | "ssh" | "cloudsql" | "tcp" | "tls_offer" | "session" | "query";

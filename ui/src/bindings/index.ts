@@ -10,6 +10,8 @@ export type { BrokenTarget } from './BrokenTarget';
 export type { BrowserSession } from './BrowserSession';
 export type { CancelOutcome } from './CancelOutcome';
 export type { Capabilities } from './Capabilities';
+export type { CloudsqlIpType } from './CloudsqlIpType';
+export type { CloudsqlRoute } from './CloudsqlRoute';
 export type { Color } from './Color';
 export type { ColumnMeta } from './ColumnMeta';
 export type { ColumnSummary } from './ColumnSummary';

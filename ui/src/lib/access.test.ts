@@ -17,8 +17,13 @@ describe('the sign-in and SSH fields', () => {
     expect(authOf({ ...EMPTY_ACCESS, auth: 'cloudsql', cloudsqlInstance: ' p:europe-west1:db ' })).toEqual({
       method: 'cloudsql',
       instance: 'p:europe-west1:db',
+      route: 'connector',
+      ip_type: 'public',
     });
-    expect(authOf({ ...EMPTY_ACCESS, auth: 'cloudsql' })).toEqual({ method: 'cloudsql' });
+    expect(authOf({ ...EMPTY_ACCESS, auth: 'cloudsql', cloudsqlRoute: 'proxy', cloudsqlIpType: 'psc' })).toEqual({
+      method: 'cloudsql',
+      route: 'proxy',
+    });
   });
 
   it('make a tunnel only with a destination, jump hosts in order', () => {
@@ -37,6 +42,9 @@ describe('the sign-in and SSH fields', () => {
       'Google Cloud SQL IAM token (instance p:r:db)',
     );
     expect(describeAuth({ method: 'cloudsql' })).toBe('Google Cloud SQL IAM token');
+    expect(describeAuth({ method: 'cloudsql', instance: 'p:r:db', route: 'connector', ip_type: 'private' })).toBe(
+      'Google Cloud SQL IAM token (instance p:r:db, connector, private IP)',
+    );
     expect(describeSsh(null)).toBeNull();
     expect(describeSsh({ destination: 'ops@bastion', jump: ['j1'], identity_file: '/k' })).toBe(
       'ops@bastion · via j1 · key /k',

@@ -2,6 +2,8 @@
 // token the app obtains for Entra ID, RDS IAM or Cloud SQL IAM) and an SSH tunnel. The form's text fields,
 // and what they become in a ProfileInput (an empty field is unset).
 import type { AuthMethod } from '../bindings/AuthMethod';
+import type { CloudsqlIpType } from '../bindings/CloudsqlIpType';
+import type { CloudsqlRoute } from '../bindings/CloudsqlRoute';
 import type { SshSettings } from '../bindings/SshSettings';
 
 export type AuthKind = AuthMethod['method'];
@@ -14,6 +16,10 @@ export interface AccessForm {
   azureTenantId: string;
   /** The Cloud SQL instance connection name (project:region:instance). */
   cloudsqlInstance: string;
+  /** How Cloud SQL is reached: Google's connector protocol, or the host and port (a proxy). */
+  cloudsqlRoute: CloudsqlRoute;
+  /** The address the connector dials. */
+  cloudsqlIpType: CloudsqlIpType;
   sshDestination: string;
   sshIdentity: string;
   /** Jump hosts, separated by commas or spaces, in order. */
@@ -27,6 +33,8 @@ export const EMPTY_ACCESS: AccessForm = {
   azureClientId: '',
   azureTenantId: '',
   cloudsqlInstance: '',
+  cloudsqlRoute: 'connector',
+  cloudsqlIpType: 'public',
   sshDestination: '',
   sshIdentity: '',
   sshJump: '',
@@ -50,7 +58,12 @@ export function authOf(f: AccessForm): AuthMethod | null {
     case 'azure':
       return { method: 'azure', ...some('client_id', f.azureClientId), ...some('tenant_id', f.azureTenantId) };
     case 'cloudsql':
-      return { method: 'cloudsql', ...some('instance', f.cloudsqlInstance) };
+      return {
+        method: 'cloudsql',
+        ...some('instance', f.cloudsqlInstance),
+        route: f.cloudsqlRoute,
+        ...(f.cloudsqlRoute === 'connector' ? { ip_type: f.cloudsqlIpType } : {}),
+      };
   }
 }
 
@@ -73,7 +86,12 @@ export function describeAuth(a: AuthMethod | undefined | null): string {
     return `AWS RDS IAM token${where.length ? ` (${where.join(', ')})` : ''}`;
   }
   if (a.method === 'cloudsql') {
-    return `Google Cloud SQL IAM token${a.instance ? ` (instance ${a.instance})` : ''}`;
+    const how =
+      a.route === 'connector'
+        ? [a.instance && `instance ${a.instance}`, `connector, ${a.ip_type ?? 'public'} IP`]
+        : [a.instance && `instance ${a.instance}`];
+    const words = how.filter(Boolean);
+    return `Google Cloud SQL IAM token${words.length ? ` (${words.join(', ')})` : ''}`;
   }
   const who = [a.client_id && `client ${a.client_id}`, a.tenant_id && `tenant ${a.tenant_id}`].filter(Boolean);
   return `Microsoft Entra ID token${who.length ? ` (${who.join(', ')})` : ''}`;

@@ -131,11 +131,18 @@ fn exit_if_not_stored(failed: Option<i32>) {
 async fn add(global: &Global, a: AddArgs) -> Result<()> {
     let store = ProfileStore::open_default()?;
     let existing = store.for_change(&a.name, a.update)?;
+    // A new Cloud SQL profile without a host goes through the connector.
+    let url_host = a
+        .from_url
+        .as_deref()
+        .map(|u| bsi_core::conninfo::ConnInfo::parse(u).map_or(true, |ci| ci.host.is_some()));
+    let host_given = existing.is_some() || a.host.is_some() || a.from_env || url_host == Some(true);
     let auth = global.auth_method(
         &existing
             .as_ref()
             .map(|p| p.auth.clone())
             .unwrap_or_default(),
+        global.default_cloudsql_route(host_given),
     )?;
     let patch = ProfilePatch {
         name: a.name.clone(),

@@ -11,7 +11,7 @@ use super::resolve::{Conn, Given, TokenCredential};
 use super::ssl::tls_from_node;
 use super::tree::{Leaf, Node, Scalar, file_of};
 use crate::error::{CoreError, Result};
-use crate::profile::{AuthMethod, ConnectionType};
+use crate::profile::{AuthMethod, CloudsqlIpType, CloudsqlRoute, ConnectionType};
 use crate::secrets::Secret;
 
 /// node-postgres connection settings that do not change where or as whom the inspector connects.
@@ -191,12 +191,10 @@ pub(super) fn check_connection_type(
             }
             cx.warn(format!(
                 "{key}.type is `cloudsql` in {file}: {whose} reaches the database through \
-                 Google's Cloud SQL connector (instance `{}`); the profile signs in with an IAM \
-                 token (auth method `cloudsql`, Application Default Credentials of the machine \
-                 the inspector runs on) and connects to the host and port of the profile: a \
-                 Cloud SQL Auth Proxy (e.g. on 127.0.0.1) or the instance's IP with TLS. \
-                 Google's connector protocol itself (ephemeral client certificates) is not \
-                 implemented",
+                 Google's Cloud SQL connector (instance `{}`); the profile does the same (auth \
+                 method `cloudsql`, route `connector`: an ephemeral client certificate from the \
+                 Cloud SQL Admin API and an IAM token, from the Application Default Credentials \
+                 of the machine the inspector runs on); its host and port are not used",
                 conn.instance.as_deref().unwrap_or_default()
             ));
             conn.password = None;
@@ -294,12 +292,24 @@ pub(super) fn auth_method(
             },
             None,
         ),
-        Some(ConnectionType::Cloudsql) => (
-            AuthMethod::Cloudsql {
-                instance: conn.instance.clone().filter(|i| !i.is_empty()),
-            },
-            None,
-        ),
+        Some(ConnectionType::Cloudsql) => {
+            let ip = conn.ip_address_type.as_deref();
+            let ip_type = ip.and_then(CloudsqlIpType::parse).unwrap_or_default();
+            if let Some(other) = ip.filter(|i| CloudsqlIpType::parse(i).is_none()) {
+                cx.warn(format!(
+                    "ipAddressType `{other}` is not one the inspector's connector dials (it \
+                     knows PUBLIC, PRIVATE and PSC); the profile uses the public IP"
+                ));
+            }
+            (
+                AuthMethod::Cloudsql {
+                    instance: conn.instance.clone().filter(|i| !i.is_empty()),
+                    route: CloudsqlRoute::Connector,
+                    ip_type,
+                },
+                None,
+            )
+        }
         None => (AuthMethod::Password, None),
     }
 }

@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::http::{self, Request};
-use super::{CLOUDSQL_SCOPE, Token, TokenSource, describe_error_body, json_u64};
+use super::{Token, TokenSource, describe_error_body, json_u64};
 use crate::error::{CoreError, Result};
 use crate::secrets::Secret;
 
@@ -30,7 +30,8 @@ const LOGIN_HINT: &str = "run `gcloud auth application-default login`, set \
      GOOGLE_APPLICATION_CREDENTIALS to a service account key file, or run on Google Cloud \
      with a service account attached";
 
-pub(super) async fn fetch(src: &TokenSource, instance: Option<&str>) -> Result<Token> {
+/// A token for `scope` (the login scope for passwords, the Admin API's for the connector).
+pub(super) async fn fetch(src: &TokenSource, instance: Option<&str>, scope: &str) -> Result<Token> {
     let mut tried = Vec::new();
     match src.var("GOOGLE_APPLICATION_CREDENTIALS") {
         Some(path) => {
@@ -41,7 +42,7 @@ pub(super) async fn fetch(src: &TokenSource, instance: Option<&str>) -> Result<T
                 ))
             })?;
             let source = format!("the credentials file {path} (GOOGLE_APPLICATION_CREDENTIALS)");
-            return from_file(src, &source, &text).await;
+            return from_file(src, &source, &text, scope).await;
         }
         None => tried.push("GOOGLE_APPLICATION_CREDENTIALS is not set".to_string()),
     }
@@ -54,12 +55,12 @@ pub(super) async fn fetch(src: &TokenSource, instance: Option<&str>) -> Result<T
                 ))
             })?;
             let source = format!("gcloud's credentials file {}", path.display());
-            return from_file(src, &source, &text).await;
+            return from_file(src, &source, &text, scope).await;
         }
         Some(path) => tried.push(format!("gcloud's file {} does not exist", path.display())),
         None => tried.push("gcloud's file: no home folder (HOME, CLOUDSDK_CONFIG)".to_string()),
     }
-    match metadata(src).await? {
+    match metadata(src, scope).await? {
         Ok(t) => return Ok(t),
         Err(why) => tried.push(why),
     }
@@ -85,7 +86,7 @@ fn well_known_file(src: &TokenSource) -> Option<PathBuf> {
 }
 
 /// A credentials file: `service_account` or `authorized_user`.
-async fn from_file(src: &TokenSource, source: &str, text: &str) -> Result<Token> {
+async fn from_file(src: &TokenSource, source: &str, text: &str, scope: &str) -> Result<Token> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|_| {
         CoreError::config(format!("Google token: {source} is not JSON; {LOGIN_HINT}"))
     })?;
@@ -113,6 +114,7 @@ async fn from_file(src: &TokenSource, source: &str, text: &str) -> Result<Token>
                 field("private_key_id").as_deref(),
                 &email,
                 &token_uri,
+                scope,
                 now,
             )
             .map_err(|why| {
@@ -172,7 +174,7 @@ async fn from_file(src: &TokenSource, source: &str, text: &str) -> Result<Token>
 
 /// The metadata server's token of the attached service account. `Ok(Err(why))` when no
 /// metadata server answers (the machine is not on Google Cloud).
-async fn metadata(src: &TokenSource) -> Result<std::result::Result<Token, String>> {
+async fn metadata(src: &TokenSource, scope: &str) -> Result<std::result::Result<Token, String>> {
     let host = src
         .var("GCE_METADATA_HOST")
         .unwrap_or_else(|| METADATA_HOST.to_string());
@@ -182,10 +184,7 @@ async fn metadata(src: &TokenSource) -> Result<std::result::Result<Token, String
     } else {
         format!("http://{host}")
     };
-    let url = format!(
-        "{base}{METADATA_PATH}?scopes={}",
-        http::form_encode(CLOUDSQL_SCOPE)
-    );
+    let url = format!("{base}{METADATA_PATH}?scopes={}", http::form_encode(scope));
     let req = Request::get(&url, METADATA_PROBE).header("Metadata-Flavor", "Google");
     let r = match http::send(req).await {
         Ok(r) => r,
@@ -204,12 +203,13 @@ async fn metadata(src: &TokenSource) -> Result<std::result::Result<Token, String
     parse_token(src, "the metadata server", &url, &r.body).map(Ok)
 }
 
-/// A JWT (RS256) asserting `email` for the Cloud SQL login scope, audience `token_uri`.
+/// A JWT (RS256) asserting `email` for `scope`, audience `token_uri`.
 fn sign_assertion(
     pem: &Secret,
     key_id: Option<&str>,
     email: &str,
     token_uri: &str,
+    scope: &str,
     now: u64,
 ) -> std::result::Result<Secret, String> {
     let der = match rustls_pemfile::private_key(&mut pem.expose().as_bytes()) {
@@ -225,7 +225,7 @@ fn sign_assertion(
     }
     let claims = serde_json::json!({
         "iss": email,
-        "scope": CLOUDSQL_SCOPE,
+        "scope": scope,
         "aud": token_uri,
         "iat": now,
         "exp": now + ASSERTION_SECS,
@@ -301,11 +301,12 @@ fn with_fix(e: CoreError, fix: &str) -> CoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cloudauth::CLOUDSQL_SCOPE;
 
     #[test]
     fn a_key_that_is_not_pem_is_refused_without_echoing_it() {
         let key = Secret::new("not-a-key-material");
-        let e = sign_assertion(&key, None, "a@b", GOOGLE_TOKEN_URI, 1).unwrap_err();
+        let e = sign_assertion(&key, None, "a@b", GOOGLE_TOKEN_URI, CLOUDSQL_SCOPE, 1).unwrap_err();
         assert!(e.contains("PEM"), "{e}");
         assert!(!e.contains("not-a-key-material"), "{e}");
     }

@@ -12,8 +12,9 @@
 //! - `cloudsql`: Google OAuth2 access tokens for Cloud SQL IAM database authentication (scope
 //!   [`CLOUDSQL_SCOPE`]), from Application Default Credentials (`gcp`): the
 //!   `GOOGLE_APPLICATION_CREDENTIALS` file, gcloud's file, the metadata server. The profile
-//!   connects to a Cloud SQL Auth Proxy or to the instance's IP; Google's connector protocol
-//!   (ephemeral client certificates) is not implemented.
+//!   connects to a Cloud SQL Auth Proxy or to the instance's IP (route `proxy`), or as Google's
+//!   connectors do (route `connector`): `cloudsql` asks the Cloud SQL Admin API for the
+//!   instance's metadata and an ephemeral client certificate; `connect` runs the TLS.
 //!
 //! A [`TokenSource`] keeps each token with its expiry and fetches a new one when less than
 //! [`RENEW_BEFORE`] is left, so the connect options of a new connection never carry a stale
@@ -23,11 +24,12 @@
 //! `AWS_ENDPOINT_URL_STS`, `AWS_EC2_METADATA_SERVICE_ENDPOINT`, a credentials file's
 //! `token_uri`, `GCE_METADATA_HOST`...).
 //!
-//! The rooms: `http` (a minimal HTTP/1.1 client), `sigv4`, `azure`, `aws`, `gcp`, and this
-//! file.
+//! The rooms: `http` (a minimal HTTP/1.1 client), `sigv4`, `azure`, `aws`, `gcp`,
+//! `cloudsql` (the Admin API of the connector route), and this file.
 
 mod aws;
 mod azure;
+pub mod cloudsql;
 mod gcp;
 pub mod http;
 pub mod sigv4;
@@ -152,16 +154,37 @@ impl TokenSource {
     /// The token for a connection of `user` to `host:port`: the cached one while more than
     /// [`RENEW_BEFORE`] is left, else a new one.
     pub async fn token(&self, host: &str, port: u16, user: &str) -> Result<Secret> {
+        self.token_entry(host, port, user).await.map(|t| t.secret)
+    }
+
+    /// [`TokenSource::token`] with its expiry.
+    pub(crate) async fn token_entry(&self, host: &str, port: u16, user: &str) -> Result<Token> {
         let key = match self.method {
             AuthMethod::Rds { .. } => (host.to_string(), port, user.to_string()),
             _ => (String::new(), 0, String::new()),
         };
+        self.cached(key, None).await
+    }
+
+    /// A Google token for the Cloud SQL Admin API (the connector's instance metadata and
+    /// ephemeral certificates), cached apart from the login token.
+    pub(crate) async fn admin_token(&self) -> Result<Secret> {
+        let key = ("cloudsql-admin".to_string(), 0, String::new());
+        let t = self.cached(key, Some(cloudsql::ADMIN_SCOPE)).await?;
+        Ok(t.secret)
+    }
+
+    /// The token cached under `key` while more than [`RENEW_BEFORE`] is left, else a new one
+    /// (for `scope`, a Google token of that scope).
+    async fn cached(&self, key: (String, u16, String), scope: Option<&str>) -> Result<Token> {
+        let (host, port, user) = (key.0.clone(), key.1, key.2.clone());
+        let (host, user) = (host.as_str(), user.as_str());
         let mut cache = self.cache.lock().await;
         let now = self.now();
         if let Some(t) = cache.get(&key)
             && t.expires_at.duration_since(now).unwrap_or_default() > RENEW_BEFORE
         {
-            return Ok(t.secret.clone());
+            return Ok(t.clone());
         }
         let token = match &self.method {
             AuthMethod::Password => {
@@ -190,7 +213,10 @@ impl TokenSource {
                 )
                 .await?
             }
-            AuthMethod::Cloudsql { instance } => gcp::fetch(self, instance.as_deref()).await?,
+            AuthMethod::Cloudsql { instance, .. } => {
+                let scope = scope.unwrap_or(CLOUDSQL_SCOPE);
+                gcp::fetch(self, instance.as_deref(), scope).await?
+            }
         };
         tracing::debug!(
             method = self.method.as_str(),
@@ -201,9 +227,8 @@ impl TokenSource {
                 .as_secs(),
             "token obtained"
         );
-        let secret = token.secret.clone();
-        cache.insert(key, token);
-        Ok(secret)
+        cache.insert(key, token.clone());
+        Ok(token)
     }
 
     /// `AZURE_CLIENT_SECRET`, else the keyring's entry (a keyring that cannot be read counts

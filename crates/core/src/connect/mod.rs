@@ -20,6 +20,9 @@
 //! - `options`: connect options, TLS, timeouts and session settings, one connection opened;
 //! - `tunnel`: the SSH tunnel of a profile (the system's `ssh`), started on first use and again
 //!   when it has ended;
+//! - `cloudsql`: the Cloud SQL connector route (a loopback port forwarded over TLS with an
+//!   ephemeral client certificate to the instance);
+//! - `route`: which of these a connection goes through, and what they say when it fails;
 //! - `cancel`: operations and the server sessions they hold, cancelled on the server;
 //! - `health`: stalls a pool hides (a query the network left waiting) and lean mode for a
 //!   role at its connection limit;
@@ -28,9 +31,11 @@
 
 mod cancel;
 mod classify;
+mod cloudsql;
 mod endpoint;
 mod health;
 mod options;
+mod route;
 mod stages;
 mod tunnel;
 
@@ -49,6 +54,7 @@ use crate::secrets::Secret;
 use crate::tls::TlsSettings;
 
 use cancel::Ops;
+use cloudsql::Connector;
 use health::Health;
 use options::{PlainRefused, SessionSettings};
 use tunnel::Tunnel;
@@ -82,6 +88,10 @@ pub struct Connections {
     tunnel: Option<Tunnel>,
     /// Servers that refused a plain session under `sslmode=allow`: TLS from then on.
     plain_refused: PlainRefused,
+    /// The Cloud SQL connector every connection goes through, on that route.
+    cloudsql: Option<Connector>,
+    /// Why the connector cannot be made (an instance name missing or malformed).
+    cloudsql_error: Option<String>,
 }
 
 /// An opened view of an area (a catalog with its live schema, say) and when it was opened.
@@ -111,11 +121,25 @@ impl Connections {
         password: Option<Secret>,
         plugin_passwords: HashMap<String, Secret>,
     ) -> Arc<Self> {
+        let tokens = TokenSource::for_profile(&profile).map(Arc::new);
+        Arc::new(Self::make(profile, password, plugin_passwords, tokens))
+    }
+
+    fn make(
+        profile: Profile,
+        password: Option<Secret>,
+        plugin_passwords: HashMap<String, Secret>,
+        tokens: Option<Arc<TokenSource>>,
+    ) -> Self {
         let write_mode = profile.write_mode;
         let profile_statement_secs = profile.pool.statement_timeout_secs;
         let tunnel = Tunnel::of(&profile);
-        Arc::new(Self {
-            tokens: TokenSource::for_profile(&profile).map(Arc::new),
+        let (cloudsql, cloudsql_error) = match Connector::of(&profile, tokens.as_ref()) {
+            Ok(c) => (c, None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        Self {
+            tokens,
             profile,
             write_mode,
             password,
@@ -126,17 +150,16 @@ impl Connections {
             handles: Mutex::new(HashMap::new()),
             tunnel,
             plain_refused: PlainRefused::default(),
-        })
+            cloudsql,
+            cloudsql_error,
+        }
     }
 
     /// Connections whose passwords are tokens from `tokens` (an environment and clock of the
     /// caller's choosing; [`Connections::new`] uses the process's).
     pub fn with_token_source(profile: Profile, tokens: TokenSource) -> Arc<Self> {
-        let mut this = Self::new(profile, None);
-        if let Some(c) = Arc::get_mut(&mut this) {
-            c.tokens = Some(Arc::new(tokens));
-        }
-        this
+        let tokens = Some(Arc::new(tokens));
+        Arc::new(Self::make(profile, None, HashMap::new(), tokens))
     }
 
     pub fn profile(&self) -> &Profile {
@@ -212,6 +235,15 @@ impl Connections {
     }
 
     fn tls_for(&self, ep: &Endpoint) -> &TlsSettings {
+        // The connector's own TLS carries the session: PostgreSQL runs plain inside it.
+        static INSIDE_CONNECTOR: std::sync::LazyLock<TlsSettings> =
+            std::sync::LazyLock::new(|| TlsSettings {
+                sslmode: crate::tls::SslMode::Disable,
+                ..TlsSettings::default()
+            });
+        if self.cloudsql.is_some() {
+            return &INSIDE_CONNECTOR;
+        }
         self.profile
             .plugins
             .iter()
@@ -254,26 +286,6 @@ impl Connections {
         }
     }
 
-    /// The loopback port of the SSH tunnel that reaches `ep` (`None` without a tunnel), the
-    /// tunnel started (again) when needed. When it had to move to other ports, the pools and
-    /// views made before are dropped.
-    async fn route(&self, ep: &Endpoint) -> Result<Option<u16>> {
-        let Some(tunnel) = &self.tunnel else {
-            return Ok(None);
-        };
-        let (port, moved) = tunnel.local_port(&ep.host, ep.port).await?;
-        if moved {
-            self.pools.write().await.clear();
-            self.forget_views();
-        }
-        Ok(Some(port))
-    }
-
-    /// The process id of the SSH tunnel's `ssh`, while one runs.
-    pub fn ssh_pid(&self) -> Option<u32> {
-        self.tunnel.as_ref()?.pid()
-    }
-
     /// Opens one connection outside any pool, with the connect timeout, and classifies
     /// failures precisely. A role at its connection limit turns on lean mode: the idle
     /// connections of the pools are closed and the connection is tried again until the connect
@@ -283,8 +295,8 @@ impl Connections {
         &'a self,
         ep: &'a Endpoint,
     ) -> impl std::future::Future<Output = Result<PgConnection>> + Send + 'a {
-        // The tunnel's channel failures so far: a new one names why this connection failed.
-        let failures = self.tunnel.as_ref().map(|t| t.open_failures().0);
+        // The route's failures so far: a new one names why this connection failed.
+        let failures = self.route_failures();
         async move {
             let via = self.route(ep).await?;
             let token = self.token_for(ep).await?;
@@ -309,46 +321,11 @@ impl Connections {
                         self.plain_refused.insert(ep.server());
                         session.tls_after_refusal = true;
                     }
-                    Err(e) => return Err(self.through_tunnel(e, ep, failures).await),
+                    Err(e) => return Err(self.through_route(e, ep, failures).await),
                     other => return other,
                 }
             }
         }
-    }
-
-    /// `err`, or what the SSH tunnel said when it could not open the connection to `ep` on
-    /// the SSH host's side (the server down or unreachable from there). ssh may say so a
-    /// moment after the connection closed: it is given half a second.
-    async fn through_tunnel(
-        &self,
-        err: CoreError,
-        ep: &Endpoint,
-        before: Option<u64>,
-    ) -> CoreError {
-        let (Some(tunnel), Some(before)) = (&self.tunnel, before) else {
-            return err;
-        };
-        if !matches!(
-            err.code(),
-            crate::ErrorCode::Unreachable | crate::ErrorCode::Timeout
-        ) {
-            return err;
-        }
-        for _ in 0..10 {
-            if let (n, Some(line)) = tunnel.open_failures()
-                && n > before
-            {
-                return CoreError::Unreachable {
-                    server: ep.server(),
-                    cause: format!(
-                        "the SSH host {} could not connect to it ({line})",
-                        tunnel.destination()
-                    ),
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        err
     }
 
     /// Closes the idle connections of every pool (the pools stay usable and open new ones
@@ -571,6 +548,9 @@ impl Connections {
         }
         if let Some(t) = &self.tunnel {
             t.stop().await;
+        }
+        if let Some(c) = &self.cloudsql {
+            c.stop().await;
         }
         tracing::debug!(profile = %self.profile.name, "pools closed");
     }

@@ -45,6 +45,9 @@ pub enum StageName {
     Credentials,
     /// The SSH tunnel (the system's `ssh`), when the profile has one.
     Ssh,
+    /// The Cloud SQL connector: the instance's metadata and an ephemeral client certificate
+    /// from the Cloud SQL Admin API, and the loopback port forwarded to the instance.
+    Cloudsql,
     /// A TCP connection to the server's port (the host name resolved).
     Tcp,
     /// The server's answer to PostgreSQL's TLS request (`S`: it offers TLS, `N`: it does not).
@@ -60,6 +63,7 @@ impl StageName {
         match self {
             StageName::Credentials => "credentials",
             StageName::Ssh => "SSH tunnel",
+            StageName::Cloudsql => "Cloud SQL connector",
             StageName::Tcp => "TCP",
             StageName::TlsOffer => "TLS offer",
             StageName::Session => "TLS handshake and sign-in",
@@ -253,20 +257,22 @@ impl Connections {
         let via = match self.route(&ep).await {
             Ok(via) => via,
             Err(e) => {
-                t.failed(StageName::Ssh, started, e);
+                let name = match self.cloudsql {
+                    Some(_) => StageName::Cloudsql,
+                    None => StageName::Ssh,
+                };
+                t.failed(name, started, e);
                 return t;
             }
         };
-        if let (Some(port), Some(tunnel)) = (via, &self.tunnel) {
-            t.passed(
-                StageName::Ssh,
-                started,
-                format!(
-                    "through {}: {} on 127.0.0.1:{port}",
-                    tunnel.destination(),
-                    ep.server()
-                ),
-            );
+        if let Some(port) = via
+            && let Some(detail) = self.route_detail(&ep, port).await
+        {
+            let name = match self.cloudsql {
+                Some(_) => StageName::Cloudsql,
+                None => StageName::Ssh,
+            };
+            t.passed(name, started, detail);
         }
         let session = self.session(&ep, via);
         let timeout = session.connect_timeout();

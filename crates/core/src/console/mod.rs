@@ -63,6 +63,7 @@ pub struct StatementResult {
     pub command: String,
     pub columns: Vec<ConsoleColumn>,
     /// Up to the row cap, each a list of values in column order.
+    #[cfg_attr(feature = "ts", ts(type = "Array<Array<unknown>>"))]
     pub rows: Vec<Vec<Value>>,
     /// Rows the statement returned (more than `rows` when the cap cut them).
     pub row_count: u64,

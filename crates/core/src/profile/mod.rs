@@ -19,7 +19,8 @@ mod store;
 
 pub use patch::{ProfileInput, ProfilePatch};
 pub use settings::{
-    AuthMethod, ConnectionType, DEFAULT_MAINTENANCE_DB, DEFAULT_PREFIX, DivisionMode,
-    PluginOverride, PoolSettings, Profile, SshSettings, validate_name,
+    AuthMethod, CloudsqlIpType, CloudsqlRoute, ConnectionType, DEFAULT_MAINTENANCE_DB,
+    DEFAULT_PREFIX, DivisionMode, PluginOverride, PoolSettings, Profile, SshSettings,
+    validate_name,
 };
 pub use store::{ProfileStore, config_dir, write_atomic};

@@ -111,14 +111,98 @@ pub enum AuthMethod {
         aws_profile: Option<String>,
     },
     /// Google Cloud SQL IAM database authentication: OAuth2 access tokens from Application
-    /// Default Credentials (credentials file, gcloud's file, metadata server). The profile's
-    /// host and port are those of a Cloud SQL Auth Proxy or of the instance itself.
+    /// Default Credentials (credentials file, gcloud's file, metadata server). With the
+    /// `proxy` route the profile's host and port are those of a Cloud SQL Auth Proxy or of the
+    /// instance itself; with the `connector` route the inspector connects as Google's
+    /// connectors do (instance metadata and an ephemeral client certificate from the Cloud SQL
+    /// Admin API, then TLS to the instance's port 3307).
     Cloudsql {
-        /// The instance connection name (`project:region:instance`), for messages.
+        /// The instance connection name (`project:region:instance`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "ts", ts(optional))]
         instance: Option<String>,
+        /// How the instance is reached (`proxy` when not set: profiles saved before the
+        /// connector existed keep their meaning).
+        #[serde(default, skip_serializing_if = "CloudsqlRoute::is_proxy")]
+        #[cfg_attr(feature = "ts", ts(as = "Option<CloudsqlRoute>", optional))]
+        route: CloudsqlRoute,
+        /// Which address of the instance the connector uses (`public` when not set).
+        #[serde(default, skip_serializing_if = "CloudsqlIpType::is_public")]
+        #[cfg_attr(feature = "ts", ts(as = "Option<CloudsqlIpType>", optional))]
+        ip_type: CloudsqlIpType,
     },
+}
+
+/// How a Cloud SQL profile reaches its instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum CloudsqlRoute {
+    /// The profile's host and port: a Cloud SQL Auth Proxy, or the instance's IP with TLS.
+    #[default]
+    Proxy,
+    /// Google's connector protocol, run by the inspector: a loopback port forwarded over TLS
+    /// (an ephemeral client certificate) to the instance's server-side proxy.
+    Connector,
+}
+
+impl CloudsqlRoute {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloudsqlRoute::Proxy => "proxy",
+            CloudsqlRoute::Connector => "connector",
+        }
+    }
+
+    pub fn is_proxy(&self) -> bool {
+        *self == CloudsqlRoute::Proxy
+    }
+
+    pub fn parse(s: &str) -> Option<CloudsqlRoute> {
+        match s.to_ascii_lowercase().as_str() {
+            "proxy" => Some(CloudsqlRoute::Proxy),
+            "connector" => Some(CloudsqlRoute::Connector),
+            _ => None,
+        }
+    }
+}
+
+/// Which address of a Cloud SQL instance the connector dials (Backstage's `ipAddressType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum CloudsqlIpType {
+    /// The public IP (`PRIMARY` in the instance's metadata).
+    #[default]
+    Public,
+    /// The private IP (VPC).
+    Private,
+    /// Private Service Connect: the instance's DNS name.
+    Psc,
+}
+
+impl CloudsqlIpType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloudsqlIpType::Public => "public",
+            CloudsqlIpType::Private => "private",
+            CloudsqlIpType::Psc => "psc",
+        }
+    }
+
+    pub fn is_public(&self) -> bool {
+        *self == CloudsqlIpType::Public
+    }
+
+    /// `public`, `private` or `psc`, in any case (Backstage writes `PUBLIC`, `PRIVATE`, `PSC`).
+    pub fn parse(s: &str) -> Option<CloudsqlIpType> {
+        match s.to_ascii_lowercase().as_str() {
+            "public" => Some(CloudsqlIpType::Public),
+            "private" => Some(CloudsqlIpType::Private),
+            "psc" => Some(CloudsqlIpType::Psc),
+            _ => None,
+        }
+    }
 }
 
 impl AuthMethod {

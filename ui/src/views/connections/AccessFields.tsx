@@ -34,7 +34,7 @@ export function AccessFields({ value, onChange }: { value: AccessForm; onChange:
             <option value="password">a password</option>
             <option value="azure">a Microsoft Entra ID token (Azure Database for PostgreSQL)</option>
             <option value="rds">an AWS RDS IAM token</option>
-            <option value="cloudsql">a Google Cloud SQL IAM token (Auth Proxy or instance IP)</option>
+            <option value="cloudsql">a Google Cloud SQL IAM token (connector, Auth Proxy or instance IP)</option>
           </select>
         </label>
         {value.auth === 'rds' && (
@@ -54,13 +54,46 @@ export function AccessFields({ value, onChange }: { value: AccessForm; onChange:
             {text('azureTenantId', 'Tenant id', 'with a client secret')}
           </>
         )}
-        {value.auth === 'cloudsql' &&
-          text(
-            'cloudsqlInstance',
-            'Instance',
-            'project:region:instance',
-            'The instance connection name, for messages; host and port are those of the Cloud SQL Auth Proxy or the instance IP. The token comes from Application Default Credentials',
-          )}
+        {value.auth === 'cloudsql' && (
+          <>
+            {text(
+              'cloudsqlInstance',
+              'Instance',
+              'project:region:instance',
+              'The instance connection name. The token comes from Application Default Credentials',
+            )}
+            <label
+              className="field"
+              title="The connector asks the Cloud SQL Admin API for an ephemeral client certificate and connects to the instance over TLS itself (host and port are not used); through a proxy, host and port are those of a Cloud SQL Auth Proxy or the instance IP"
+            >
+              <span>Reach it</span>
+              <select
+                className="select"
+                value={value.cloudsqlRoute}
+                onChange={(e) => set({ cloudsqlRoute: e.target.value as AccessForm['cloudsqlRoute'] })}
+                data-testid="profile-cloudsqlRoute-select"
+              >
+                <option value="connector">with the connector (ephemeral certificate, no proxy)</option>
+                <option value="proxy">at host and port (Cloud SQL Auth Proxy or instance IP)</option>
+              </select>
+            </label>
+            {value.cloudsqlRoute === 'connector' && (
+              <label className="field">
+                <span>IP type</span>
+                <select
+                  className="select"
+                  value={value.cloudsqlIpType}
+                  onChange={(e) => set({ cloudsqlIpType: e.target.value as AccessForm['cloudsqlIpType'] })}
+                  data-testid="profile-cloudsqlIpType-select"
+                >
+                  <option value="public">public</option>
+                  <option value="private">private (VPC)</option>
+                  <option value="psc">Private Service Connect</option>
+                </select>
+              </label>
+            )}
+          </>
+        )}
       </div>
       <div className="form-grid">
         {text(

@@ -8,6 +8,7 @@ import type { StageOutcome } from '../../bindings/StageOutcome';
 const LABEL: Record<StageName, string> = {
   credentials: 'Credentials',
   ssh: 'SSH tunnel',
+  cloudsql: 'Cloud SQL connector',
   tcp: 'TCP',
   tls_offer: 'TLS offer',
   session: 'TLS handshake and sign-in',
