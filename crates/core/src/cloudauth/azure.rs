@@ -7,6 +7,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::http::{self, Request};
+use super::oauth;
 use super::{AZURE_SCOPE, Token, TokenSource, describe_error_body, json_u64};
 use crate::error::{CoreError, Result};
 use crate::secrets::Secret;
@@ -104,13 +105,15 @@ async fn client_secret(
         ],
         TIMEOUT,
     );
-    oauth(src, "client secret", &url, req).await.map_err(|e| {
-        with_fix(
-            e,
-            "check the tenant id, the client id and the client secret (AZURE_CLIENT_SECRET or \
+    oauth::post(src, "Entra ID", "client secret", &url, req)
+        .await
+        .map_err(|e| {
+            oauth::with_fix(
+                e,
+                "check the tenant id, the client id and the client secret (AZURE_CLIENT_SECRET or \
              the keyring entry of the profile)",
-        )
-    })
+            )
+        })
 }
 
 /// Workload identity (AKS): the federated token file as a client assertion.
@@ -146,11 +149,11 @@ async fn workload_identity(src: &TokenSource) -> Result<Outcome> {
         ],
         TIMEOUT,
     );
-    oauth(src, "workload identity", &url, req)
+    oauth::post(src, "Entra ID", "workload identity", &url, req)
         .await
         .map(Outcome::Got)
         .map_err(|e| {
-            with_fix(
+            oauth::with_fix(
                 e,
                 "check the federated identity credential of the app registration (issuer and \
                  subject of the service account)",
@@ -191,7 +194,9 @@ async fn managed_identity(src: &TokenSource, client_id: Option<&str>) -> Result<
             "Entra ID token from {method} failed: {url} could not be reached: {e}; check \
              IDENTITY_ENDPOINT"
         ))),
-        Ok(r) if r.status == 200 => parse_token(src, method, &url, &r.body).map(Outcome::Got),
+        Ok(r) if r.status == 200 => {
+            oauth::parse(src, "Entra ID", method, &url, &r.body).map(Outcome::Got)
+        }
         Ok(r) => Err(CoreError::config(format!(
             "Entra ID token from {method} failed: {url} answered HTTP {}: {}; check that the \
              identity is assigned to this resource{}",
@@ -257,51 +262,4 @@ async fn azure_cli(src: &TokenSource) -> Result<Outcome> {
         secret: Secret::new(token),
         expires_at,
     }))
-}
-
-/// POSTs an OAuth token request and reads its answer.
-async fn oauth(src: &TokenSource, method: &str, url: &str, req: Request) -> Result<Token> {
-    let r = http::send(req).await.map_err(|e| {
-        CoreError::config(format!(
-            "Entra ID token from {method} failed: {url} could not be reached: {e}"
-        ))
-    })?;
-    if r.status != 200 {
-        return Err(CoreError::config(format!(
-            "Entra ID token from {method} failed: {url} answered HTTP {}: {}",
-            r.status,
-            describe_error_body(&r.body)
-        )));
-    }
-    parse_token(src, method, url, &r.body)
-}
-
-/// `access_token` with `expires_on` (epoch seconds) or `expires_in` (seconds from now).
-fn parse_token(src: &TokenSource, method: &str, url: &str, body: &str) -> Result<Token> {
-    let v: serde_json::Value = serde_json::from_str(body).map_err(|_| {
-        CoreError::config(format!(
-            "Entra ID token from {method}: {url} answered something that is not JSON"
-        ))
-    })?;
-    let Some(token) = v.get("access_token").and_then(|t| t.as_str()) else {
-        return Err(CoreError::config(format!(
-            "Entra ID token from {method}: {url} answered without an access_token"
-        )));
-    };
-    let expires_at = match (json_u64(v.get("expires_on")), json_u64(v.get("expires_in"))) {
-        (Some(on), _) => SystemTime::UNIX_EPOCH + Duration::from_secs(on),
-        (None, Some(secs)) => src.now() + Duration::from_secs(secs),
-        (None, None) => src.now() + Duration::from_secs(600),
-    };
-    Ok(Token {
-        secret: Secret::new(token),
-        expires_at,
-    })
-}
-
-fn with_fix(e: CoreError, fix: &str) -> CoreError {
-    match e {
-        CoreError::Config(m) => CoreError::Config(format!("{m}; {fix}")),
-        other => other,
-    }
 }

@@ -13,7 +13,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::http::{self, Request};
-use super::{Token, TokenSource, describe_error_body, json_u64};
+use super::oauth;
+use super::{Token, TokenSource, describe_error_body};
 use crate::error::{CoreError, Result};
 use crate::secrets::Secret;
 
@@ -131,8 +132,8 @@ async fn from_file(src: &TokenSource, source: &str, text: &str, scope: &str) -> 
                 TIMEOUT,
             );
             let method = format!("the service account {email} of {source}");
-            oauth(src, &method, &token_uri, req).await.map_err(|e| {
-                with_fix(
+            oauth::post(src, "Google", &method, &token_uri, req).await.map_err(|e| {
+                oauth::with_fix(
                     e,
                     "check that the key is not deleted or disabled (gcloud iam service-accounts \
                      keys list) and that the clock of this machine is right",
@@ -154,13 +155,15 @@ async fn from_file(src: &TokenSource, source: &str, text: &str, scope: &str) -> 
                 TIMEOUT,
             );
             let method = format!("the signed-in user of {source}");
-            oauth(src, &method, &token_uri, req).await.map_err(|e| {
-                with_fix(
-                    e,
-                    "the sign-in has expired or was revoked: run `gcloud auth \
+            oauth::post(src, "Google", &method, &token_uri, req)
+                .await
+                .map_err(|e| {
+                    oauth::with_fix(
+                        e,
+                        "the sign-in has expired or was revoked: run `gcloud auth \
                      application-default login`",
-                )
-            })
+                    )
+                })
         }
         Some(other) => Err(CoreError::config(format!(
             "Google token: {source} is of type `{other}`, which the inspector does not support \
@@ -200,7 +203,7 @@ async fn metadata(src: &TokenSource, scope: &str) -> Result<std::result::Result<
             describe_error_body(&r.body)
         )));
     }
-    parse_token(src, "the metadata server", &url, &r.body).map(Ok)
+    oauth::parse(src, "Google", "the metadata server", &url, &r.body).map(Ok)
 }
 
 /// A JWT (RS256) asserting `email` for `scope`, audience `token_uri`.
@@ -253,49 +256,6 @@ fn unix_secs(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs()
-}
-
-/// POSTs a token request and reads its answer.
-async fn oauth(src: &TokenSource, method: &str, url: &str, req: Request) -> Result<Token> {
-    let r = http::send(req).await.map_err(|e| {
-        CoreError::config(format!(
-            "Google token from {method} failed: {url} could not be reached: {e}"
-        ))
-    })?;
-    if r.status != 200 {
-        return Err(CoreError::config(format!(
-            "Google token from {method} failed: {url} answered HTTP {}: {}",
-            r.status,
-            describe_error_body(&r.body)
-        )));
-    }
-    parse_token(src, method, url, &r.body)
-}
-
-/// `access_token` with `expires_in` (seconds from now).
-fn parse_token(src: &TokenSource, method: &str, url: &str, body: &str) -> Result<Token> {
-    let v: serde_json::Value = serde_json::from_str(body).map_err(|_| {
-        CoreError::config(format!(
-            "Google token from {method}: {url} answered something that is not JSON"
-        ))
-    })?;
-    let Some(token) = v.get("access_token").and_then(|t| t.as_str()) else {
-        return Err(CoreError::config(format!(
-            "Google token from {method}: {url} answered without an access_token"
-        )));
-    };
-    let secs = json_u64(v.get("expires_in")).unwrap_or(600);
-    Ok(Token {
-        secret: Secret::new(token),
-        expires_at: src.now() + Duration::from_secs(secs),
-    })
-}
-
-fn with_fix(e: CoreError, fix: &str) -> CoreError {
-    match e {
-        CoreError::Config(m) => CoreError::Config(format!("{m}; {fix}")),
-        other => other,
-    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ mod azure;
 pub mod cloudsql;
 mod gcp;
 pub mod http;
+mod oauth;
 pub mod sigv4;
 
 use std::collections::HashMap;
