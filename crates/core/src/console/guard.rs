@@ -3,6 +3,7 @@
 //! it may write (a write needs write mode and the typed confirmation).
 
 use crate::error::{CoreError, Result};
+use crate::sql::comment_end;
 
 /// The statement's leading keywords, upper case, comments and whitespace skipped.
 pub fn leading_words(sql: &str, n: usize) -> Vec<String> {
@@ -11,28 +12,8 @@ pub fn leading_words(sql: &str, n: usize) -> Vec<String> {
     let mut i = 0;
     while i < b.len() && words.len() < n {
         match b[i] {
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                // Nested, as PostgreSQL reads them.
-                let mut depth = 0usize;
-                while i < b.len() {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
+            b'-' | b'/' if comment_end(b, i).is_some() => {
+                i = comment_end(b, i).unwrap_or(b.len());
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 let start = i;

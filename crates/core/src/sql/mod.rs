@@ -14,7 +14,7 @@ use sqlx::postgres::{PgArguments, PgRow};
 use crate::connect::{Endpoint, PgPool, map_query_error};
 use crate::error::{CoreError, Result};
 
-pub use split::{Statement, split};
+pub use split::{Statement, comment_end, split};
 
 /// One SQL statement: the text and its bound parameters, in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

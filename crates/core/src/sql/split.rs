@@ -18,6 +18,38 @@ fn trim(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_ascii() && is_space(c as u8))
 }
 
+/// Where the comment starting at `i` ends: the newline that ends a `--` comment, or just past
+/// the `*/` that closes a (nested) block comment; `None` when no comment starts at `i`.
+pub fn comment_end(b: &[u8], i: usize) -> Option<usize> {
+    match (b.get(i), b.get(i + 1)) {
+        (Some(b'-'), Some(b'-')) => Some(
+            b[i..]
+                .iter()
+                .position(|&c| c == b'\n')
+                .map_or(b.len(), |p| i + p),
+        ),
+        (Some(b'/'), Some(b'*')) => {
+            let (mut j, mut depth) = (i, 0usize);
+            while j < b.len() {
+                if b[j] == b'/' && b.get(j + 1) == Some(&b'*') {
+                    depth += 1;
+                    j += 2;
+                } else if b[j] == b'*' && b.get(j + 1) == Some(&b'/') {
+                    depth -= 1;
+                    j += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    j += 1;
+                }
+            }
+            Some(j)
+        }
+        _ => None,
+    }
+}
+
 /// Splits `sql` at top-level semicolons. Empty statements and comment-only pieces are dropped.
 /// A statement's text starts with its first code (the line given is that code's) and has no
 /// whitespace at either end.
@@ -31,28 +63,8 @@ pub fn split(sql: &str) -> Vec<Statement> {
     while i < b.len() {
         let c = b[i];
         match c {
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 0;
-                while i < b.len() {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
+            b'-' | b'/' if comment_end(b, i).is_some() => {
+                i = comment_end(b, i).unwrap_or(b.len());
                 continue;
             }
             b'\'' | b'"' => {
