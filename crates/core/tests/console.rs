@@ -1,4 +1,5 @@
-//! The SQL console on databases a real Backstage wrote (the `current` fixture), over TLS:
+//! The SQL console on databases real Backstage backends wrote (every era of the fixtures for
+//! reads and masking, `current` for the rest), over TLS:
 //! read-only enforced by the server, multi-statement results, transaction control refused,
 //! masking of secret columns, the statement timeout and Cancel, and writes that need write
 //! mode and the typed database name, committed only when asked.
@@ -34,7 +35,16 @@ fn count(db: &str, sql: &str) -> i64 {
 
 #[tokio::test]
 async fn statements_run_in_order_with_their_rows_tags_and_columns() {
-    let prefix = shared_installation("current");
+    for era in ERAS {
+        statements_in_order(era).await;
+    }
+}
+
+/// The fixtures' eras: databases that Backstage of 2022, 2023 and today wrote.
+const ERAS: [&str; 3] = ["2022-08", "2023-10", "current"];
+
+async fn statements_in_order(era: &str) {
+    let prefix = shared_installation(era);
     let c = common::conns("console-read", &prefix, false);
     let db = format!("{prefix}catalog");
     let want = count(&db, "SELECT count(*) FROM final_entities");
@@ -43,13 +53,13 @@ async fn statements_run_in_order_with_their_rows_tags_and_columns() {
         &catalog(),
         "SELECT count(*) AS n FROM final_entities;\n\
          -- the kinds\n\
-         SELECT final_entity::json->>'kind' AS kind, entity_ref FROM final_entities ORDER BY entity_ref LIMIT 3;\n\
+         SELECT final_entity::json->>'kind' AS kind, entity_id FROM final_entities ORDER BY entity_id LIMIT 3;\n\
          SHOW transaction_read_only",
         &RunOptions::default(),
     )
     .await
     .unwrap();
-    assert!(r.failed.is_none(), "{:?}", r.failed);
+    assert!(r.failed.is_none(), "{era}: {:?}", r.failed);
     assert_eq!(r.outcome, Outcome::ReadOnly);
     assert_eq!(r.statements.len(), 3);
     let first = &r.statements[0];
@@ -128,7 +138,13 @@ async fn a_write_without_write_mode_is_refused_and_writes_nothing() {
 
 #[tokio::test]
 async fn secret_columns_are_masked_and_json_is_redacted() {
-    let prefix = shared_installation("current");
+    for era in ERAS {
+        secrets_masked(era).await;
+    }
+}
+
+async fn secrets_masked(era: &str) {
+    let prefix = shared_installation(era);
     let c = common::conns("console-mask", &prefix, false);
     let db = format!("{prefix}scaffolder");
     let stored = shared().psql(
