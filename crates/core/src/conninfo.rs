@@ -190,6 +190,12 @@ fn parse_uri(s: &str) -> Result<ConnInfo> {
             None => (decode(hostport, "host")?, None),
         }
     };
+    if host.contains(',') {
+        // `%2C` decodes to a comma that libpq would not read as a list separator either.
+        return Err(CoreError::config(format!(
+            "the host `{host}` holds a comma (`%2C` in the URI): a host name cannot contain              one, and several hosts are not supported; give the one host to inspect"
+        )));
+    }
     if !host.is_empty() {
         ci.host = Some(host);
     }
@@ -346,6 +352,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("sometimes") && e.contains("verify-full"), "{e}");
+        let e = ConnInfo::parse("postgresql://backstage:s1cr%@@@@@42t@l%2cost=db.i/n/")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("holds a comma"), "{e}");
         let e = ConnInfo::parse("host=a frobnicate=1")
             .unwrap_err()
             .to_string();
