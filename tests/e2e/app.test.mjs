@@ -3,8 +3,9 @@
 // the page shows; screenshots of the main views go to BSI_SCREENSHOTS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,14 +13,146 @@ import { Builder, By, Key, until } from 'selenium-webdriver';
 
 const application = process.env.BSI_APP;
 const shots = process.env.BSI_SCREENSHOTS;
+const work = process.env.BSI_E2E_WORK;
+const demoDir = process.env.BSI_DEMO_DIR;
 const WAIT = 30000;
 let driver;
 
-async function open(args = []) {
+let launchers = 0;
+
+/**
+ * A script that starts the app with `env` added to its environment (tauri-driver starts the
+ * binary it is given with its own environment only).
+ */
+function launcher(env) {
+  const q = (v) => `'${String(v).replace(/'/g, `'\\''`)}'`;
+  const path = join(work, `launch-${++launchers}.sh`);
+  const exports = Object.entries(env).map(([k, v]) => `export ${k}=${q(v)}`);
+  writeFileSync(path, ['#!/bin/sh', ...exports, `exec ${q(application)} "$@"`, ''].join('\n'));
+  chmodSync(path, 0o755);
+  return path;
+}
+
+/** A new app window with `args`; `env` adds to the app's environment. */
+async function open(args = [], env = null) {
+  const app = env ? launcher(env) : application;
   return new Builder()
     .usingServer(`http://127.0.0.1:${process.env.BSI_DRIVER_PORT ?? 4444}/`)
-    .withCapabilities({ browserName: 'wry', 'tauri:options': { application, args } })
+    .withCapabilities({ browserName: 'wry', 'tauri:options': { application: app, args } })
     .build();
+}
+
+// The flows of the tests that open the app with TRACED log at trace level into their own log
+// file, which the last test reads for secrets (the app logs to
+// $XDG_DATA_HOME/<identifier>/logs/backstage-inspector.log).
+const TRACE_HOME = work ? join(work, 'traced') : '/nonexistent';
+const TRACED = { BSI_LOG: 'trace', XDG_DATA_HOME: TRACE_HOME };
+const TRACE_LOG = join(TRACE_HOME, 'io.backstageinspector.app', 'logs', 'backstage-inspector.log');
+
+/** The `application_name` of the app's sessions. */
+const APP_NAME = 'Backstage Inspector';
+/** The keyring service of debug builds. */
+const KEYRING_SERVICE = 'backstage-inspector-dev';
+
+/** The demo cluster's port. */
+function demoPort() {
+  const conf = readFileSync(join(demoDir, 'data', 'postgresql.auto.conf'), 'utf8');
+  const ports = [...conf.matchAll(/^port = '?(\d+)'?/gm)];
+  return Number(ports[ports.length - 1][1]);
+}
+
+/** psql as the demo cluster's superuser over its local socket (as tests/e2e/run does). */
+function psqlCommand(conninfo) {
+  const asOwner = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
+  const args = ['psql', '-h', demoDir, '-p', String(demoPort()), '-U', 'postgres', '-d', conninfo];
+  return [...asOwner, ...args, '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1'];
+}
+
+/** Runs `sql` in `db` and returns its output (one row a line, columns split by `|`). */
+function psql(db, sql) {
+  const [cmd, ...args] = psqlCommand(db);
+  return execFileSync(cmd, [...args, '-c', sql], { encoding: 'utf8' }).trim();
+}
+
+/** The single value `sql` returns, parsed as JSON (use `SELECT json_agg(...)` and the like). */
+function psqlJson(db, sql) {
+  const out = psql(db, sql);
+  return out === '' ? null : JSON.parse(out);
+}
+
+const sqlText = (v) => `'${String(v).replace(/'/g, "''")}'`;
+
+/** Waits, without a window, until `f()` is truthy, and returns it. */
+async function waitFor(f, message, timeout = WAIT) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out: ${message}`);
+    await sleep(100);
+  }
+}
+
+/**
+ * A psql session that runs `sql` in a transaction and keeps it open (holding its locks) until
+ * `release()`.
+ */
+async function holdInTransaction(db, sql, held) {
+  const [cmd, ...args] = psqlCommand(`dbname=${db} application_name=bsi-e2e-locker`);
+  const p = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  p.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  p.stdin.write(`BEGIN;\n${sql};\n`);
+  await waitFor(() => p.exitCode !== null || held(), 'the lock is taken').catch((e) => {
+    p.kill();
+    throw e;
+  });
+  if (p.exitCode !== null) throw new Error(`psql ended: ${stderr}`);
+  return {
+    async release() {
+      if (p.exitCode !== null) return;
+      p.stdin.end('ROLLBACK;\n');
+      await Promise.race([once(p, 'exit'), sleep(10000)]);
+      if (p.exitCode === null) p.kill();
+    },
+  };
+}
+
+/** The password stored in the keyring for `account`, or null. */
+function keyringSecret(account) {
+  const r = spawnSync('secret-tool', ['lookup', 'service', KEYRING_SERVICE, 'username', account], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/** What `secret-tool search` finds for `account` (empty when nothing is stored). */
+function keyringItems(account) {
+  const r = spawnSync('secret-tool', ['search', '--all', 'service', KEYRING_SERVICE, 'username', account], {
+    encoding: 'utf8',
+  });
+  return `${r.stdout}${r.stderr}`.trim();
+}
+
+/** The demo role's password (the demo stored it in the keyring for its profile). */
+function demoPassword() {
+  const pw = keyringSecret('demo');
+  assert.ok(pw, 'the demo password is in the keyring');
+  return pw;
+}
+
+/** The CLI next to the app. */
+function bsi(args, input) {
+  return execFileSync(join(dirname(application), 'bsi'), args, { encoding: 'utf8', input });
+}
+
+/** Saves a profile for the demo server as role backstage, with the demo password. */
+function addDemoProfile(name, extra = []) {
+  bsi(
+    ['profile', 'add', name, '--host', 'localhost', '--port', String(demoPort()), '--user', 'backstage',
+      '--sslmode', 'verify-full', '--ca', join(demoDir, 'ca.crt'), '--password-stdin', ...extra],
+    `${demoPassword()}\n`,
+  );
 }
 
 async function close() {
@@ -206,9 +339,9 @@ e2e('overview cards fit long names, and another installation on the server can b
   await find('view-knex');
 });
 
-/** Opens the demo profile and switches this run to the installation with `prefix`. */
-async function useInstallation(prefix) {
-  driver = await open(['--profile', 'demo']);
+/** Opens the demo profile (with `env` added to the app's) and switches this run to the installation with `prefix`. */
+async function useInstallation(prefix, env = null) {
+  driver = await open(['--profile', 'demo'], env);
   await find('database-row');
   await (await find('overview')).findElement(css('.installations-box summary')).click();
   const row = await eventually(async () => {
@@ -729,4 +862,171 @@ e2e('after the server goes away the header says so, and the next action reconnec
   } finally {
     await proxy.stop().catch(() => {});
   }
+});
+
+/** The Knex view's row of `database`'s `public.knex_migrations`. */
+async function knexRowNow(database) {
+  for (const r of await driver.findElements(tid('knex-row'))) {
+    const cells = await r.findElements(css('td'));
+    if ((await cells[0].getText()) === database && (await cells[1].getText()) === 'public.knex_migrations') return r;
+  }
+  return false;
+}
+
+async function knexRow(database) {
+  return eventually(() => knexRowNow(database), `the Knex view lists ${database}`);
+}
+
+/** Selects the profile `name` in Connections. */
+async function selectProfile(name) {
+  await go('connections');
+  const row = await eventually(async () => {
+    for (const r of await driver.findElements(tid('profile-row'))) {
+      if ((await (await r.findElement(css('td strong'))).getText()) === name) return r;
+    }
+    return false;
+  }, `the profile ${name} is listed`);
+  await row.findElement(css('td')).click();
+  await eventually(
+    async () => (await (await find('profile-panel')).findElement(css('h2')).getText()) === name,
+    `the panel shows ${name}`,
+  );
+}
+
+e2e('a held Knex lock of 2022: refused read-only, released through the dialog once write mode is typed on', async () => {
+  const db = 'bs202208_scaffolder';
+  const lockState = () => psql(db, 'SELECT string_agg(is_locked::text, \',\') FROM knex_migrations_lock');
+  assert.equal(lockState(), '1', 'the 2022 fixture holds its Knex lock');
+  const name = 'knex-2022';
+  addDemoProfile(name, ['--prefix', 'bs202208_']);
+  try {
+    driver = await open(['--profile', name], TRACED);
+    assert.match(await (await find('mode-badge')).getText(), /read-only/i);
+    await go('knex');
+    let row = await knexRow(db);
+    assert.match(await row.getText(), /LOCK HELD/);
+    assert.equal(await row.getAttribute('class'), 'selected');
+    await shot('knex-held');
+
+    // Read-only: no dialog asks, the server refuses, the lock stays.
+    await (await row.findElement(tid('knex-unlock'))).click();
+    const refused = await visible('error');
+    assert.equal(await refused.getAttribute('data-code'), 'read_only', await refused.getText());
+    assert.equal(await count('[data-testid="confirm-dialog"]'), 0);
+    assert.equal(lockState(), '1', 'nothing was written in read-only mode');
+
+    // Write mode for this profile: the button stays disabled until its name is typed.
+    await selectProfile(name);
+    await (await find('write-mode-on')).click();
+    const dialog = await visible('confirm-dialog');
+    assert.match(await dialog.getText(), new RegExp(`Type ${name} to confirm`));
+    const ok = await find('confirm-ok');
+    assert.equal(await ok.isEnabled(), false);
+    const input = await find('confirm-input');
+    await input.sendKeys(name.slice(0, -1));
+    assert.equal(await ok.isEnabled(), false, 'part of the name does not confirm');
+    await input.sendKeys(name.slice(-1));
+    await eventually(() => ok.isEnabled(), 'the typed name enables the button');
+    await ok.click();
+    await eventually(async () => /write mode/i.test(await (await find('mode-badge')).getText()), 'the header says WRITE MODE');
+    assert.match(bsi(['profile', 'show', name, '--json']), /"write_mode":\s*true/);
+
+    // The unlock dialog names the database and asks for it.
+    await go('knex');
+    row = await knexRow(db);
+    await (await row.findElement(tid('knex-unlock'))).click();
+    const unlock = await visible('confirm-dialog');
+    const text = await unlock.getText();
+    assert.match(text, /is_locked = 0/);
+    assert.match(text, new RegExp(`public\\.knex_migrations_lock of ${db}`));
+    const release = await find('confirm-ok');
+    assert.equal(await release.isEnabled(), false);
+    await (await find('confirm-input')).sendKeys(db);
+    await eventually(() => release.isEnabled(), 'the typed database enables the button');
+    await release.click();
+    const result = await visible('unlock-result');
+    assert.match(await result.getText(), new RegExp(`Released the lock .*knex_migrations_lock in ${db}`));
+    await eventually(async () => {
+      const r = await knexRowNow(db);
+      return r && (await (await r.findElements(css('td')))[4].getText()) === 'free';
+    }, 'the row shows the lock free');
+    assert.equal(lockState(), '0', 'is_locked is 0 on the server');
+    assert.equal(await count('[data-testid="error"]'), 0, await bodyText());
+  } finally {
+    // The other tests of the 2022 installation expect its lock held.
+    psql(db, 'UPDATE knex_migrations_lock SET is_locked = 1');
+    try {
+      bsi(['profile', 'remove', name]);
+    } catch {
+      // Best effort: the profile only exists in this run's folder.
+    }
+  }
+});
+
+/** Sessions of the app that run or wait for a query (in any database of the demo server). */
+function appQueries() {
+  return psql(
+    'postgres',
+    `SELECT count(*) FROM pg_stat_activity WHERE application_name = ${sqlText(APP_NAME)} AND state <> 'idle'`,
+  );
+}
+
+e2e('Cancel on a read that waits for a lock cancels it on the server and leaves no query of the app', async () => {
+  const db = 'backstage_plugin_scaffolder';
+  driver = await open(['--profile', 'demo'], TRACED);
+  // The tasks read once, then a view that does not read them, with nothing of the app running.
+  await go('scaffolder');
+  await find('task-row');
+  await go('connections');
+  await find('profile-row');
+  await waitFor(() => appQueries() === '0', 'the app has no query running');
+
+  const held = () =>
+    psql(
+      db,
+      `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+       WHERE a.application_name = 'bsi-e2e-locker' AND l.granted AND l.mode = 'AccessExclusiveLock'
+         AND l.relation = 'tasks'::regclass`,
+    ) === '1';
+  const lock = await holdInTransaction(db, 'LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE', held);
+  try {
+    await go('scaffolder');
+    // The app's read of the tasks waits for the lock (the lock timeout ends it after 10 s).
+    await waitFor(
+      () =>
+        psql(
+          'postgres',
+          `SELECT count(*) FROM pg_stat_activity WHERE application_name = ${sqlText(APP_NAME)}
+           AND datname = ${sqlText(db)} AND wait_event_type = 'Lock'`,
+        ) !== '0',
+      "the app's read waits for the lock",
+      8000,
+    );
+    const cancel = await visible('cancel-op', 8000);
+    await cancel.click();
+    const err = await visible('error');
+    assert.equal(await err.getAttribute('data-code'), 'cancelled', await err.getText());
+    assert.match(await err.getText(), /cancelled/i);
+    assert.equal(await count('[data-testid="task-row"]'), 0);
+    // The lock is still held, and no query of the app runs or waits for it any more.
+    assert.ok(held(), 'the lock is still held');
+    await waitFor(() => appQueries() === '0', 'no query of the app is left on the server', 5000);
+    assert.equal(
+      psql(db, "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'tasks'::regclass"),
+      '0',
+      'nothing waits for the lock',
+    );
+  } finally {
+    await lock.release();
+  }
+  // Retry reads the tasks once the lock is gone.
+  const retry = await eventually(async () => {
+    for (const b of await (await find('error')).findElements(css('button'))) {
+      if ((await b.getText()) === 'Retry') return b;
+    }
+    return false;
+  }, 'the error offers Retry');
+  await retry.click();
+  await find('task-row');
+  assert.equal(await count('[data-testid="error"]'), 0, await bodyText());
 });
