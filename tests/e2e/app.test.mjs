@@ -1030,3 +1030,300 @@ e2e('Cancel on a read that waits for a lock cancels it on the server and leaves 
   await find('task-row');
   assert.equal(await count('[data-testid="error"]'), 0, await bodyText());
 });
+
+/** The detail pane's tab `id` (scoped to the pane: other tab bars use the same ids). */
+async function paneTab(pane, id) {
+  const tab = await eventually(async () => {
+    const tabs = await driver.findElements(css(`[data-testid="${pane}"] [data-testid="tab-${id}"]`));
+    return tabs[0] ?? false;
+  }, `the ${pane} has the tab ${id}`);
+  await tab.click();
+  return tab;
+}
+
+/** The text of the entity pane's body once its content is shown. */
+async function paneBody(pane) {
+  return (await (await find(pane)).findElement(css('.pane-body:last-child'))).getText();
+}
+
+/** Opens `ref` in Entities through the search field. */
+async function openEntity(ref) {
+  await go('entities');
+  const search = await find('entity-search');
+  await search.clear();
+  await search.sendKeys(ref.split('/').pop());
+  const cell = await eventually(async () => {
+    for (const c of await driver.findElements(css('[data-testid="entity-row"] [data-ref]'))) {
+      if ((await c.getAttribute('data-ref')) === ref) return c;
+    }
+    return false;
+  }, `${ref} is listed`);
+  await cell.click();
+  await eventually(async () => (await (await visible('entity-ref')).getText()) === ref, `the pane shows ${ref}`);
+}
+
+e2e('every tab of an entity shows what the catalog, scaffolder and auth databases hold', async () => {
+  // A component made from a template, with relations, and the tasks that ran that template.
+  const catalog = 'backstage_plugin_catalog';
+  const candidates = psqlJson(
+    catalog,
+    `SELECT json_agg(json_build_array(f.entity_ref, f.final_entity::jsonb #>> '{metadata,annotations,backstage.io/source-template}')
+       ORDER BY f.entity_ref)
+     FROM final_entities f JOIN refresh_state r USING (entity_id)
+     WHERE f.entity_ref LIKE 'component:default/%' AND coalesce(r.errors, '') IN ('', '[]')
+       AND f.final_entity::jsonb #> '{metadata,annotations}' ? 'backstage.io/source-template'
+       AND EXISTS (SELECT 1 FROM relations x WHERE x.source_entity_ref = f.entity_ref)`,
+  );
+  assert.ok(candidates?.length > 0, 'the demo has components made from templates');
+  const tasksFor = (ref, template) => {
+    const [kind, rest] = ref.split(':');
+    const [ns, name] = rest.split('/');
+    const ids = psqlJson(
+      'backstage_plugin_scaffolder',
+      `SELECT coalesce(json_agg(DISTINCT id), '[]') FROM (
+         SELECT t.id::text AS id FROM tasks t
+          WHERE lower(t.spec::json #>> '{templateInfo,entityRef}') = lower(${sqlText(template)})
+         UNION
+         SELECT e.task_id::text FROM task_events e
+          WHERE e.event_type = 'completion' AND (strpos(lower(e.body::json ->> 'output'), ${sqlText(ref)}) > 0
+            OR strpos(lower(e.body::json ->> 'output'), ${sqlText(`/catalog/${ns}/${kind}/${name}`)}) > 0)) x`,
+    );
+    return ids;
+  };
+  let ref;
+  let template;
+  let tasks = [];
+  for (const [r, t] of candidates) {
+    tasks = tasksFor(r, t);
+    if (tasks.length > 0) {
+      [ref, template] = [r, t];
+      break;
+    }
+  }
+  assert.ok(ref, 'a component made from a template that ran');
+  const entity = psqlJson(catalog, `SELECT final_entity::jsonb FROM final_entities WHERE entity_ref = ${sqlText(ref)}`);
+  const entityId = psql(catalog, `SELECT entity_id FROM refresh_state WHERE entity_ref = ${sqlText(ref)}`);
+  const outgoing = Number(
+    psql(catalog, `SELECT count(*) FROM (SELECT DISTINCT type, target_entity_ref FROM relations WHERE source_entity_ref = ${sqlText(ref)}) d`),
+  );
+  const incoming = Number(
+    psql(catalog, `SELECT count(*) FROM (SELECT DISTINCT type, source_entity_ref FROM relations WHERE target_entity_ref = ${sqlText(ref)}) d`),
+  );
+
+  driver = await open(['--profile', 'demo'], TRACED);
+  await openEntity(ref);
+  const pane = 'entity-detail';
+
+  await paneTab(pane, 'overview');
+  const overview = await eventually(async () => {
+    const t = await paneBody(pane);
+    return t.includes('uid') && t;
+  }, 'the overview is shown');
+  assert.match(overview, /in final_entities/);
+  assert.ok(overview.includes(entity.metadata.uid), 'the uid');
+  for (const k of ['type', 'lifecycle', 'owner']) {
+    if (typeof entity.spec?.[k] === 'string') assert.ok(overview.includes(entity.spec[k]), `spec.${k}: ${entity.spec[k]}`);
+  }
+  assert.ok(overview.includes(template), 'the source-template annotation');
+
+  await paneTab(pane, 'json');
+  const json = await (await find('json-tree')).getText();
+  assert.match(json, /metadata/);
+  assert.ok(json.includes(entity.metadata.name));
+
+  await paneTab(pane, 'yaml');
+  const yaml = await (await find('entity-yaml')).getText();
+  assert.match(yaml, /^kind: Component$/m);
+  assert.match(yaml, new RegExp(`^  name: ${entity.metadata.name}$`, 'm'));
+
+  const relTab = await paneTab(pane, 'relations');
+  assert.equal(await relTab.getText(), `Relations ${outgoing + incoming}`);
+  const rows = async (dir) => (await driver.findElements(css(`[data-testid="relations-${dir}"] tr`))).length;
+  await find('relations-out');
+  assert.equal(await rows('out'), outgoing, 'outgoing relations');
+  assert.equal(await rows('in'), incoming, 'incoming relations');
+
+  await paneTab(pane, 'processing');
+  const processing = await eventually(async () => {
+    const t = await paneBody(pane);
+    return t.includes('entity_id') && t;
+  }, 'the processing state is shown');
+  assert.ok(processing.includes(entityId), 'the refresh_state entity_id');
+  assert.match(processing, /No processing errors/);
+
+  await paneTab(pane, 'tasks');
+  const taskRows = await eventually(async () => {
+    const r = await driver.findElements(css('[data-testid="entity-tasks"] tbody tr'));
+    return r.length > 0 && r;
+  }, 'the tasks of the entity are listed');
+  // The tasks of the template and those whose output names the entity, the newest 50.
+  assert.equal(taskRows.length, Math.min(tasks.length, 50));
+  if (tasks.length > 50) assert.match(await paneBody(pane), new RegExp(`50 of ${tasks.length} tasks shown`));
+  assert.ok((await taskRows[0].getText()).includes(template));
+
+  await paneTab(pane, 'why');
+  const verdict = await find('why-verdict');
+  assert.match(await verdict.getAttribute('data-kind'), /^(fine|stale)$/);
+  assert.ok((await driver.findElements(css('[data-testid="why-steps"] tr'))).length > 2);
+  assert.equal(await count('[data-testid="error"]'), 0, await bodyText());
+  // No Sessions tab for a component.
+  assert.equal(await count(`[data-testid="${pane}"] [data-testid="tab-sessions"]`), 0);
+
+  // A user with offline sessions: the Sessions tab lists them, masked.
+  const [user, sessions] = psql(
+    'backstage_plugin_auth',
+    `SELECT user_entity_ref, count(*) FROM offline_sessions GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1`,
+  ).split('|');
+  const tokenIds = psql('backstage_plugin_auth', `SELECT id FROM offline_sessions WHERE user_entity_ref = ${sqlText(user)}`).split('\n');
+  await openEntity(user);
+  await paneTab(pane, 'sessions');
+  const offline = await eventually(async () => {
+    const r = await driver.findElements(css(`[data-testid="${pane}"] [data-testid="offline-sessions"] tbody tr`));
+    return r.length > 0 && r;
+  }, 'the offline sessions of the user are listed');
+  assert.equal(offline.length, Number(sessions));
+  const shown = await paneBody(pane);
+  for (const id of tokenIds) assert.ok(!shown.includes(id), 'token ids are masked');
+  assert.match(await (await find('masked-token')).getText(), /••••/);
+  await shot('entity-sessions');
+});
+
+e2e('real Backstage data: an unstitched entity with its processing error, and every tab of two tasks', async () => {
+  const prefix = 'bscurrent_';
+  const catalog = `${prefix}catalog`;
+  const scaffolder = `${prefix}scaffolder`;
+  await useInstallation(prefix, TRACED);
+
+  // Processing errors: the entities psql finds, and one opened from the list.
+  const errored = psqlJson(
+    catalog,
+    `SELECT json_agg(json_build_object('ref', entity_ref, 'errors', errors::json) ORDER BY entity_ref)
+     FROM refresh_state WHERE coalesce(errors, '') NOT IN ('', '[]')`,
+  );
+  await go('errors');
+  await eventually(async () => (await count('[data-testid="error-row"]')) === errored.length, `${errored.length} entities with errors`);
+  const target = errored.find((e) => e.ref === 'component:default/missing-owner') ?? errored[0];
+  const link = await eventually(async () => {
+    for (const b of await driver.findElements(css('[data-testid="error-row"] .ref-link button'))) {
+      if ((await b.getText()) === target.ref) return b;
+    }
+    return false;
+  }, `${target.ref} is listed`);
+  await link.click();
+  await eventually(async () => (await (await visible('entity-ref')).getText()) === target.ref, 'the entity opens');
+  const processingTab = await paneTab('entity-detail', 'processing');
+  assert.equal(await processingTab.getText(), `Processing (${target.errors.length})`);
+  const shownErrors = await eventually(async () => {
+    const e = await driver.findElements(tid('processing-error'));
+    return e.length > 0 && e;
+  }, 'the processing errors are shown');
+  assert.equal(shownErrors.length, target.errors.length);
+  const first = await shownErrors[0].getText();
+  assert.ok(first.startsWith(`${target.errors[0].name}: `), first);
+  assert.ok(first.includes(target.errors[0].message.split('\n')[0].slice(0, 60)), first);
+  await paneTab('entity-detail', 'overview');
+  assert.match(await paneBody('entity-detail'), /not stitched/);
+  await paneTab('entity-detail', 'why');
+  assert.equal(await (await find('why-verdict')).getAttribute('data-kind'), 'processing_error');
+
+  // An open task that stores secrets: its keys only.
+  await go('scaffolder');
+  await find('task-row');
+  await (await find('task-status-filter')).findElement(css('option[value="open"]')).click();
+  const openRow = await eventually(async () => {
+    const rows = await driver.findElements(tid('task-row'));
+    if (rows.length === 0) return false;
+    const statuses = await Promise.all(rows.map((r) => r.findElement(css('[data-status]')).getAttribute('data-status')));
+    return statuses.every((s) => s === 'open') && rows[0];
+  }, 'only open tasks are listed');
+  await openRow.click();
+  const openId = await (await visible('task-id')).getText();
+  const secrets = psqlJson(scaffolder, `SELECT secrets::jsonb FROM tasks WHERE id = ${sqlText(openId)}`);
+  assert.ok(secrets && Object.keys(secrets).length > 0, 'the open task stores secrets');
+  await paneTab('task-detail', 'secrets');
+  const secretsBox = await find('task-secrets');
+  const keys = await Promise.all((await secretsBox.findElements(css('.chip'))).map((c) => c.getText()));
+  assert.deepEqual([...keys].sort(), Object.keys(secrets).sort());
+  assert.match(await secretsBox.getText(), /values are never shown/);
+  const page = await bodyText();
+  for (const [k, v] of Object.entries(secrets)) {
+    assert.ok(!page.includes(String(v).slice(0, 24)), `the value of ${k} is not shown`);
+  }
+  await checkTaskTabs(scaffolder, openId);
+  await shot('task-secrets');
+
+  // A completed task with output: steps, log, parameters and output as the database has them.
+  const withOutput = psql(
+    scaffolder,
+    `SELECT t.id FROM tasks t JOIN task_events e ON e.task_id = t.id
+     WHERE t.status = 'completed' AND e.event_type = 'completion' AND e.body::jsonb #> '{output,links}' IS NOT NULL`,
+  ).split('\n');
+  assert.ok(withOutput.length > 0 && withOutput[0], 'completed tasks with output links');
+  await (await find('task-status-filter')).findElement(css('option[value="completed"]')).click();
+  await eventually(async () => {
+    const rows = await driver.findElements(tid('task-row'));
+    if (rows.length === 0) return false;
+    const statuses = await Promise.all(rows.map((r) => r.findElement(css('[data-status]')).getAttribute('data-status')));
+    return statuses.every((s) => s === 'completed');
+  }, 'only completed tasks are listed');
+  let id = openId;
+  const n = await count('[data-testid="task-row"]');
+  for (let i = 0; i < n && !withOutput.includes(id); i++) {
+    const before = id;
+    await (await find('task-list')).findElement(css(`[data-testid="task-row"][data-index="${i}"]`)).click();
+    id = await eventually(async () => {
+      const t = await (await visible('task-id')).getText();
+      return t !== before && t;
+    }, 'the task opens');
+  }
+  assert.ok(withOutput.includes(id), `a task with output was found (${withOutput.join(', ')})`);
+  await checkTaskTabs(scaffolder, id);
+  await paneTab('task-detail', 'output');
+  const links = psqlJson(
+    scaffolder,
+    `SELECT e.body::jsonb #> '{output,links}' FROM task_events e WHERE e.task_id = ${sqlText(id)} AND e.event_type = 'completion'`,
+  );
+  assert.ok(links[0]?.url, JSON.stringify(links));
+  const output = await (await find('task-detail')).findElement(tid('json-tree'));
+  // Unfold the tree down to the links.
+  for (let i = 0; i < 5; i++) {
+    const folded = await output.findElements(css('button.j-toggle[aria-expanded="false"]'));
+    if (folded.length === 0) break;
+    for (const toggle of folded) await toggle.click();
+  }
+  const outputText = await output.getText();
+  assert.ok(outputText.includes(links[0].url), outputText);
+  assert.ok(outputText.includes(links[0].title), outputText);
+  assert.equal(await count('[data-testid="error"]'), 0, await bodyText());
+});
+
+/** The steps, log and parameters tabs of the open task `id`, against the database. */
+async function checkTaskTabs(db, id) {
+  const events = Number(psql(db, `SELECT count(*) FROM task_events WHERE task_id = ${sqlText(id)}`));
+  const spec = psqlJson(db, `SELECT spec::jsonb FROM tasks WHERE id = ${sqlText(id)}`);
+  const steps = spec.steps ?? [];
+  assert.ok(steps.length > 0, 'the task has steps');
+  // The previous task's content stays shown until this one is read: wait for this one's.
+  await paneTab('task-detail', 'log');
+  await eventually(
+    async () => (await (await find('task-detail')).findElement(css('[data-testid="tab-log"]')).getText()) === `Log (${events})`,
+    `the log tab counts ${events} events`,
+  );
+  await eventually(async () => {
+    const timeline = await (await find('step-timeline')).getText();
+    return (
+      (await count('[data-testid="step-timeline"] [data-testid="step"]')) === steps.length &&
+      steps.every((s) => timeline.includes(s.name ?? s.id))
+    );
+  }, `the timeline shows the ${steps.length} steps of the spec`);
+  if (events > 0 && events <= 30) {
+    await eventually(async () => (await count('[data-testid="log-line"]')) === events, `${events} log lines`);
+  }
+  await paneTab('task-detail', 'parameters');
+  const keys = Object.keys(spec.parameters ?? {});
+  assert.ok(keys.length > 0, 'the task has parameters');
+  await eventually(async () => {
+    const text = await (await (await find('task-detail')).findElement(tid('json-tree'))).getText();
+    return keys.every((k) => text.includes(`${k}:`));
+  }, `the parameters ${keys.join(', ')} are shown`);
+}
