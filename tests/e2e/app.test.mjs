@@ -1327,3 +1327,171 @@ async function checkTaskTabs(db, id) {
     return keys.every((k) => text.includes(`${k}:`));
   }, `the parameters ${keys.join(', ')} are shown`);
 }
+
+// The sidebar's views: id, label, `g` letter (ui/src/lib/nav.tsx), as the help lists them.
+const VIEW_KEYS = [
+  ['overview', 'Overview', 'o'],
+  ['entities', 'Entities', 'e'],
+  ['errors', 'Processing errors', 'p'],
+  ['orphans', 'Orphans', 'r'],
+  ['graph', 'Graph', 'g'],
+  ['scaffolder', 'Scaffolder', 's'],
+  ['sessions', 'Sessions & tokens', 'a'],
+  ['search', 'Search', 'f'],
+  ['techdocs', 'TechDocs', 'd'],
+  ['tables', 'Tables', 't'],
+  ['migrations', 'Migrations', 'm'],
+  ['knex', 'Knex', 'k'],
+  ['connections', 'Connections', 'c'],
+];
+
+const press = (...keys) => driver.actions().sendKeys(...keys).perform();
+const chord = (mod, key) => driver.actions().keyDown(mod).sendKeys(key).keyUp(mod).perform();
+/** The `data-testid` (or tag) of the focused element. */
+const focused = () =>
+  driver.executeScript(
+    'const a = document.activeElement; return a ? (a.getAttribute("data-testid") || a.tagName.toLowerCase()) : null;',
+  );
+async function inView(id) {
+  await find(`view-${id}`);
+}
+/** The entity ref of row `i` of the Entities list. */
+async function entityRowRef(i) {
+  return (await driver.findElement(css(`[data-testid="entity-row"][data-index="${i}"] [data-ref]`))).getAttribute('data-ref');
+}
+async function shownEntity() {
+  return (await visible('entity-ref')).getText();
+}
+
+e2e('every keyboard shortcut the help lists does what it says', async () => {
+  driver = await open(['--profile', 'demo']);
+  await find('database-row');
+
+  // ?: the list, with the keys and views below; Esc closes it.
+  await press('?');
+  const overlay = await visible('shortcuts');
+  const tables = await overlay.findElements(css('table.shortcuts'));
+  const rowsOf = async (t) =>
+    Promise.all(
+      (await t.findElements(css('tr'))).map(async (r) => [
+        await (await r.findElement(css('th'))).getText(),
+        await (await r.findElement(css('td'))).getText(),
+      ]),
+    );
+  const listed = (await rowsOf(tables[0])).map(([k]) => k.replace(/\s+/g, ' '));
+  assert.deepEqual(listed, [
+    '/ or Ctrl+K',
+    'Alt+← or Backspace',
+    'Ctrl+1 … Ctrl+9',
+    'g then a letter',
+    '↑ / ↓ or j / k',
+    'Esc',
+    '?',
+  ]);
+  const views = await rowsOf(tables[1]);
+  assert.deepEqual(
+    views.map(([k, label]) => [k.replace(/\s+/g, ' '), label]),
+    VIEW_KEYS.map(([, label, key], i) => [i < 9 ? `Ctrl+${i + 1} g ${key}` : `g ${key}`, label]),
+  );
+  await press(Key.ESCAPE);
+  await eventually(async () => (await count('[data-testid="shortcuts"]')) === 0, 'Esc closes the list');
+
+  // Ctrl+1 … Ctrl+9: the n-th view.
+  for (const [i, [id]] of VIEW_KEYS.slice(0, 9).entries()) {
+    await chord(Key.CONTROL, String(i + 1));
+    await inView(id);
+  }
+  // g then a letter: every view (g g is the graph).
+  for (const [id, , key] of [...VIEW_KEYS].reverse()) {
+    await press('g', key);
+    await inView(id);
+  }
+  // Alt+← and Backspace go back: overview <- entities <- errors (the last three views).
+  await press('g', 'e');
+  await inView('entities');
+  await press('g', 'p');
+  await inView('errors');
+  await chord(Key.ALT, Key.ARROW_LEFT);
+  await inView('entities');
+  await press(Key.BACK_SPACE);
+  await inView('overview');
+
+  // / and Ctrl+K focus the view's search field; Esc leaves it; Backspace in it edits the text.
+  await press('g', 'e');
+  await inView('entities');
+  await find('entity-row');
+  assert.notEqual(await focused(), 'entity-search');
+  await press('/');
+  await eventually(async () => (await focused()) === 'entity-search', '/ focuses the search');
+  await press('zq');
+  await eventually(async () => (await (await find('entity-search')).getAttribute('value')) === 'zq', 'typing goes to the field');
+  await press(Key.BACK_SPACE, Key.BACK_SPACE);
+  await eventually(async () => (await (await find('entity-search')).getAttribute('value')) === '', 'Backspace edits the text');
+  await inView('entities');
+  await press(Key.ESCAPE);
+  await eventually(async () => (await focused()) !== 'entity-search', 'Esc leaves the field');
+  await chord(Key.CONTROL, 'k');
+  await eventually(async () => (await focused()) === 'entity-search', 'Ctrl+K focuses the search');
+  await press(Key.ESCAPE);
+  await press('g', 's');
+  await inView('scaffolder');
+  await press('/');
+  await eventually(
+    () => driver.executeScript('return document.activeElement?.hasAttribute("data-search") ?? false'),
+    '/ focuses the search field of another view',
+  );
+  await press(Key.ESCAPE);
+
+  // ↓ / ↑ and j / k move in a list (here, each row opens as it is selected); Enter opens.
+  await press('g', 'e');
+  await inView('entities');
+  await find('entity-row');
+  await press('/', Key.ARROW_DOWN);
+  await eventually(async () => (await focused()) === 'entity-list', '↓ from the search goes to the list');
+  await press('j');
+  await eventually(async () => (await shownEntity()) === (await entityRowRef(1)), 'j opens the next row');
+  await press(Key.ARROW_DOWN);
+  await eventually(async () => (await shownEntity()) === (await entityRowRef(2)), '↓ opens the next row');
+  await press('k');
+  await eventually(async () => (await shownEntity()) === (await entityRowRef(1)), 'k opens the row above');
+  await press(Key.ARROW_UP);
+  await eventually(async () => (await shownEntity()) === (await entityRowRef(0)), '↑ opens the row above');
+  // Esc closes the pane; Enter opens the selected row again.
+  await press(Key.ESCAPE);
+  await eventually(async () => (await count('[data-testid="entity-detail"]')) === 0, 'Esc closes the pane');
+  await press(Key.ENTER);
+  await eventually(async () => (await shownEntity()) === (await entityRowRef(0)), 'Enter opens the selected row');
+
+  // Esc closes a dialog.
+  await press('g', 'c');
+  await inView('connections');
+  await (await find('add-profile')).click();
+  await visible('add-profile-dialog');
+  await press(Key.ESCAPE);
+  await eventually(async () => (await count('[data-testid="add-profile-dialog"]')) === 0, 'Esc closes the dialog');
+});
+
+e2e('Esc closes a dialog after a click on its text took the focus away, and closes only the dialog', async () => {
+  driver = await open(['--profile', 'demo']);
+  await go('connections');
+  await (await find('add-profile')).click();
+  const dialog = await visible('add-profile-dialog');
+  await (await dialog.findElement(css('.dialog-head h2'))).click();
+  assert.equal(await focused(), 'body', 'the click on the title took the focus from the dialog');
+  await press(Key.ESCAPE);
+  await eventually(async () => (await count('[data-testid="add-profile-dialog"]')) === 0, 'Esc closes the dialog');
+
+  // Over an entity's pane: Esc closes the shortcuts list, not the pane; the next Esc the pane.
+  await go('entities');
+  await (await find('entity-row')).click();
+  await visible('entity-detail');
+  await press('?');
+  const overlay = await visible('shortcuts');
+  await (await overlay.findElement(css('.dialog-body h3'))).click();
+  assert.equal(await focused(), 'body');
+  await press(Key.ESCAPE);
+  await eventually(async () => (await count('[data-testid="shortcuts"]')) === 0, 'Esc closes the list');
+  assert.equal(await count('[data-testid="entity-detail"]'), 1, 'the pane stays open');
+  await press(Key.ESCAPE);
+  await eventually(async () => (await count('[data-testid="entity-detail"]')) === 0, 'the next Esc closes the pane');
+});
