@@ -1495,3 +1495,227 @@ e2e('Esc closes a dialog after a click on its text took the focus away, and clos
   await press(Key.ESCAPE);
   await eventually(async () => (await count('[data-testid="entity-detail"]')) === 0, 'the next Esc closes the pane');
 });
+
+/** Opens Add profile on `tab` and names the profile. */
+async function startProfile(name, tab) {
+  await go('connections');
+  await (await find('add-profile')).click();
+  await visible('add-profile-dialog');
+  if (tab) await (await find(`tab-${tab}`)).click();
+  await (await find('profile-name-input')).sendKeys(name);
+}
+
+/** Saves the profile of the Add profile dialog, which then closes. */
+async function saveProfile() {
+  await (await find('profile-save')).click();
+  await eventually(async () => (await count('[data-testid="add-profile-dialog"]')) === 0, 'the dialog closes after saving');
+}
+
+/** Tests the selected profile's connection; returns the error box's code, or 'connected'. */
+async function testSelected() {
+  // The answer of the last test goes away on the click: wait for that before reading the new one.
+  const old = await driver.findElements(css('[data-testid="profile-panel"] [data-testid="error"], [data-testid="test-result"]'));
+  await (await find('test-connection')).click();
+  for (const el of old) await driver.wait(until.stalenessOf(el), WAIT, 'the last answer goes');
+  return eventually(async () => {
+    if ((await count('[data-testid="profile-panel"] [data-testid="error"]')) > 0) {
+      return (await find('error')).getAttribute('data-code');
+    }
+    return (await count('[data-testid="test-result"]')) > 0 && 'connected';
+  }, 'the connection test answers');
+}
+
+e2e('Connections: an app-config import with ${VAR}s, a profile with a CA file, a password for this run only', async () => {
+  const port = demoPort();
+  const password = demoPassword();
+  const ca = join(demoDir, 'ca.crt');
+  // Backstage's app-config: the server from the environment, the CA from a file beside it.
+  const dir = join(work, 'app-config');
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(ca, join(dir, 'db-ca.pem'));
+  const config = join(dir, 'app-config.yaml');
+  writeFileSync(
+    config,
+    [
+      'backend:',
+      '  database:',
+      '    client: pg',
+      '    connection:',
+      '      host: ${BSI_E2E_DB_HOST}',
+      '      port: ${BSI_E2E_DB_PORT}',
+      '      user: ${BSI_E2E_DB_USER:-backstage}',
+      '      password: ${BSI_E2E_DB_PASSWORD}',
+      '      ssl:',
+      '        ca:',
+      '          $file: db-ca.pem',
+      '',
+    ].join('\n'),
+  );
+  driver = await open([], {
+    ...TRACED,
+    BSI_E2E_DB_HOST: 'localhost',
+    BSI_E2E_DB_PORT: String(port),
+    BSI_E2E_DB_PASSWORD: password,
+  });
+  await go('connections');
+  assert.match(await (await find('keyring-status')).getText(), /keyring: available/i);
+
+  // 1. Import: what was read and from where, the password masked; saved, it connects.
+  await startProfile('from-app-config', 'import');
+  await (await find('import-files-input')).sendKeys(config);
+  await (await find('profile-save')).click();
+  const result = await visible('import-result');
+  const read = Object.fromEntries(
+    await Promise.all(
+      (await result.findElements(css('tr'))).map(async (r) => {
+        const [key, value, source] = await Promise.all((await r.findElements(css('th, td'))).map((c) => c.getText()));
+        return [key, { value, source }];
+      }),
+    ),
+  );
+  const conn = 'backend.database.connection';
+  assert.deepEqual(read[`${conn}.host`], { value: 'localhost', source: 'env BSI_E2E_DB_HOST' });
+  assert.deepEqual(read[`${conn}.port`], { value: String(port), source: 'env BSI_E2E_DB_PORT' });
+  assert.deepEqual(read[`${conn}.user`], { value: 'backstage', source: config });
+  assert.deepEqual(read[`${conn}.password`], { value: '••••••••', source: 'env BSI_E2E_DB_PASSWORD' });
+  assert.match(read[`${conn}.ssl.ca`]?.source ?? '', /^file .*db-ca\.pem$/);
+  assert.ok(!(await bodyText()).includes(password), 'the password is not shown');
+  for (const b of await (await find('add-profile-dialog')).findElements(css('.dialog-actions button'))) {
+    if ((await b.getText()) === 'Close') await b.click();
+  }
+  await eventually(async () => (await count('[data-testid="add-profile-dialog"]')) === 0, 'the dialog closes');
+  await selectProfile('from-app-config');
+  const panel = await (await find('profile-panel')).getText();
+  assert.match(panel, /verify-full/);
+  assert.match(panel, new RegExp(`localhost:${port}`));
+  assert.match(panel, /stored in the OS keyring/);
+  assert.equal(keyringSecret('from-app-config'), password, 'the imported password went to the keyring');
+  assert.equal(await testSelected(), 'connected');
+  assert.match(await (await find('test-result')).getText(), /TLS/);
+
+  // 2. A CA file: verify-full fails without it, connects with it.
+  const uri = `postgresql://backstage@localhost:${port}/postgres?sslmode=verify-full`;
+  await startProfile('without-ca', 'uri');
+  await (await find('profile-url-input')).sendKeys(uri);
+  await (await find('profile-password-input')).sendKeys(password);
+  await saveProfile();
+  await selectProfile('without-ca');
+  assert.equal(await testSelected(), 'tls_untrusted');
+
+  await startProfile('with-ca', 'uri');
+  await (await find('profile-url-input')).sendKeys(uri);
+  await (await find('profile-ca-input')).sendKeys(ca);
+  await (await find('profile-password-input')).sendKeys(password);
+  await saveProfile();
+  await selectProfile('with-ca');
+  assert.ok((await (await find('profile-panel')).getText()).includes(`CA file ${ca}`), 'the panel names the CA file');
+  assert.equal(await testSelected(), 'connected');
+  const stages = await stageOutcomes();
+  assert.ok(stages.every((s) => s.outcome === 'passed'), JSON.stringify(stages));
+  assert.match(bsi(['profile', 'show', 'with-ca', '--json']), new RegExp(`"root_cert":\\s*"${ca.replace(/\//g, '\\/')}"`));
+
+  // 3. No stored password: the one typed for this run connects and opens, and is not stored.
+  await startProfile('run-only', 'uri');
+  await (await find('profile-url-input')).sendKeys(uri);
+  await (await find('profile-ca-input')).sendKeys(ca);
+  await saveProfile();
+  await selectProfile('run-only');
+  assert.match(await (await find('profile-panel')).getText(), /none stored/);
+  assert.notEqual(await testSelected(), 'connected', 'without a password the test fails');
+  await (await find('run-password')).sendKeys(password);
+  assert.equal(await testSelected(), 'connected');
+  await (await find('open-profile')).click();
+  await eventually(async () => (await (await find('profile-name')).getText()) === 'run-only', 'the header names run-only');
+  await go('overview');
+  await find('database-row');
+  assert.equal(await count('[data-testid="error"]'), 0, await bodyText());
+  await selectProfile('run-only');
+  assert.match(await (await find('profile-panel')).getText(), /none stored/);
+  assert.equal(keyringSecret('run-only'), null, 'the keyring has no password of run-only');
+  assert.equal(keyringItems('run-only'), '', 'secret-tool finds nothing for run-only');
+  assert.match(bsi(['profile', 'list']), /run-only/);
+});
+
+/**
+ * The secret values on the demo server: the task secrets of every scaffolder database (and the
+ * tokens inside them), and the token material of every auth database.
+ */
+function serverSecrets() {
+  const found = new Map();
+  const add = (where, v) => {
+    if (typeof v === 'string' && v.length >= 8) found.set(v, where);
+  };
+  const dbs = psql(
+    'postgres',
+    "SELECT datname FROM pg_database WHERE datname LIKE '%scaffolder' OR datname LIKE '%\\_auth' ORDER BY 1",
+  ).split('\n');
+  for (const db of dbs) {
+    if (db.endsWith('scaffolder')) {
+      for (const text of psqlJson(db, "SELECT coalesce(json_agg(secrets), '[]') FROM tasks WHERE secrets IS NOT NULL")) {
+        let secrets;
+        try {
+          secrets = JSON.parse(text);
+        } catch {
+          add(`${db} tasks.secrets`, text);
+          continue;
+        }
+        for (const [k, v] of Object.entries(secrets)) {
+          add(`${db} tasks.secrets.${k}`, v);
+          try {
+            // Backstage keeps the initiator's credentials as JSON text with a token inside.
+            const inner = JSON.parse(v);
+            if (inner && typeof inner === 'object') add(`${db} tasks.secrets.${k}.token`, inner.token);
+          } catch {
+            // Not JSON: the value itself is the secret.
+          }
+        }
+      }
+    } else {
+      for (const [table, column] of [
+        ['offline_sessions', 'token_hash'],
+        ['offline_sessions', 'id'],
+        ['oidc_authorization_codes', 'code'],
+        ['oauth_authorization_sessions', 'code_challenge'],
+        ['sessions', 'sid'],
+      ]) {
+        if (psql(db, `SELECT to_regclass(${sqlText(table)}) IS NOT NULL`) !== 't') continue;
+        const values = psqlJson(db, `SELECT coalesce(json_agg(DISTINCT ${column}::text), '[]') FROM ${table} WHERE ${column} IS NOT NULL`);
+        for (const v of values) add(`${db} ${table}.${column}`, v);
+      }
+    }
+  }
+  // A JWT's signature alone is a secret too.
+  for (const [v, where] of [...found]) {
+    const parts = v.split('.');
+    if (v.startsWith('eyJ') && parts.length === 3) add(`${where} (signature)`, parts[2]);
+  }
+  return found;
+}
+
+// Last: it reads what the flows above logged.
+e2e('the log file of the flows above, at trace level, holds no password, token or task secret', async () => {
+  assert.ok(existsSync(TRACE_LOG), `the traced flows wrote ${TRACE_LOG}`);
+  const older = `${TRACE_LOG}.1`;
+  const log = (existsSync(older) ? readFileSync(older, 'utf8') : '') + readFileSync(TRACE_LOG, 'utf8');
+  if (shots) {
+    mkdirSync(shots, { recursive: true });
+    writeFileSync(join(shots, 'trace-flows.log'), log);
+  }
+  assert.match(log, / TRACE /, 'the log is at trace level');
+  // The flows ran with this log: write mode and the unlock, the cancel, the task and entity
+  // reads, the import, the connection tests, and the profile with a password for this run.
+  for (const command of ['set_write_mode', 'knex_unlock', 'cancel', 'task', 'entity', 'import_app_config', 'test_connection']) {
+    assert.match(log, new RegExp(`\\b${command}\\{`), `the log has the command ${command}`);
+  }
+  assert.match(log, /user: "run-only"/, 'the log has the keyring lookup of the profile run-only');
+  const secrets = serverSecrets();
+  secrets.set(demoPassword(), 'the demo password (also imported and typed for this run)');
+  assert.ok(secrets.size > 10, `secrets to look for: ${secrets.size}`);
+  assert.ok([...secrets.values()].some((w) => w.includes('bscurrent_scaffolder tasks.secrets')), 'the fixtures\' task secrets');
+  // Also as the list of bytes that a D-Bus message's debug output shows.
+  for (const [v, where] of [...secrets]) secrets.set([...Buffer.from(v)].join(', '), `${where} (as bytes)`);
+  const leaked = [...secrets].filter(([v]) => log.includes(v)).map(([v, where]) => `${where}: ${v.slice(0, 4)}… at line ${
+    log.slice(0, log.indexOf(v)).split('\n').length
+  }`);
+  assert.deepEqual(leaked, [], `secrets in ${TRACE_LOG}`);
+});
