@@ -1,6 +1,7 @@
 // Modal dialogs: a plain one, and one that asks the user to type a word to confirm a
 // deliberate act (write mode, unlocking, applying migrations).
 import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { closesDialog, dialogs } from '../lib/dialogs';
 
 export function Dialog({
   title,
@@ -14,11 +15,30 @@ export function Dialog({
   testid?: string;
 }) {
   const ref = useRef<HTMLDivElement>(null);
+  const close = useRef(onClose);
+  close.current = onClose;
   useEffect(() => {
     const prev = document.activeElement as HTMLElement | null;
     const first = ref.current?.querySelector<HTMLElement>('input, select, textarea, button:not(.dialog-x)');
     first?.focus();
     return () => prev?.focus?.();
+  }, []);
+  // Esc closes the dialog wherever the focus is (a click on the dialog's text takes it away
+  // from the dialog): a listener on the window, in the capture phase so that it answers before
+  // the window's shortcuts (which would close the pane behind) and only for the innermost dialog.
+  useEffect(() => {
+    const id = dialogs.push();
+    const onKey = (e: KeyboardEvent) => {
+      if (!closesDialog(e) || !dialogs.isTop(id)) return;
+      e.preventDefault();
+      e.stopPropagation();
+      close.current();
+    };
+    window.addEventListener('keydown', onKey, true);
+    return () => {
+      window.removeEventListener('keydown', onKey, true);
+      dialogs.remove(id);
+    };
   }, []);
   return (
     <div
@@ -34,12 +54,6 @@ export function Dialog({
         aria-label={title}
         ref={ref}
         data-testid={testid}
-        onKeyDown={(e) => {
-          if (e.key === 'Escape') {
-            e.stopPropagation();
-            onClose();
-          }
-        }}
       >
         <div className="dialog-head">
           <h2>{title}</h2>

@@ -1,5 +1,6 @@
 // Colours of the core's styled log spans as CSS.
 import type { Color } from '../bindings/Color';
+import type { Span } from '../bindings/Span';
 
 /** xterm's 16 base colours (the same table the core uses). */
 const BASE16: ReadonlyArray<readonly [number, number, number]> = [
@@ -49,4 +50,30 @@ export function spanColor(c: Color): string {
   if (c.type === 'named') return `var(--ansi-${c.index & 15})`;
   const [r, g, b] = rgbOf(c);
   return `rgb(${r}, ${g}, ${b})`;
+}
+
+/** The CSS of a log span's style: colours (swapped by `inverse`), weight, dimness, slant, lines. */
+export interface SpanCss {
+  color?: string;
+  background?: string;
+  fontWeight?: number;
+  opacity?: number;
+  fontStyle?: string;
+  textDecoration?: string;
+}
+
+export function spanStyle(s: Span): SpanCss {
+  const style: SpanCss = {};
+  let fg = s.fg ? spanColor(s.fg) : undefined;
+  let bg = s.bg ? spanColor(s.bg) : undefined;
+  // Inverse without colours shows the log's background on its text colour.
+  if (s.inverse) [fg, bg] = [bg ?? 'var(--log-bg)', fg ?? 'var(--text)'];
+  if (fg) style.color = fg;
+  if (bg) style.background = bg;
+  if (s.bold) style.fontWeight = 700;
+  if (s.dim) style.opacity = 0.65;
+  if (s.italic) style.fontStyle = 'italic';
+  const deco = [s.underline && 'underline', s.strikethrough && 'line-through'].filter(Boolean).join(' ');
+  if (deco) style.textDecoration = deco;
+  return style;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { nextStep, toUiError } from './errors';
+import type { ErrorCode } from '../bindings/ErrorCode';
 
 describe('error mapping', () => {
   test('the backend payload is kept as it is', () => {
@@ -26,5 +27,45 @@ describe('error mapping', () => {
     expect(nextStep('cancelled')?.action).toBe('retry');
     expect(nextStep('schema_degraded')?.action).toBeUndefined();
     expect(nextStep('no_such_code')).toBeNull();
+  });
+});
+
+describe('every backend error code', () => {
+  // Every code the backend sends (a new one in ErrorCode fails the type check here until it
+  // is listed) says what to do next.
+  const CODES: Record<ErrorCode, true> = {
+    config: true,
+    not_found: true,
+    authentication: true,
+    tls_not_supported: true,
+    tls_required: true,
+    tls_untrusted: true,
+    tls_wrong_host: true,
+    tls_incomplete_chain: true,
+    tls: true,
+    unreachable: true,
+    timeout: true,
+    read_only: true,
+    keyring_unavailable: true,
+    schema_degraded: true,
+    database: true,
+    io: true,
+    cancelled: true,
+    ssh_host_key: true,
+    internal: true,
+  };
+
+  test.each(Object.keys(CODES))('%s has a next step', (code) => {
+    const step = nextStep(code);
+    expect(step).not.toBeNull();
+    expect(step?.text.length).toBeGreaterThan(10);
+  });
+
+  test('the actions lead where the error can be fixed', () => {
+    for (const code of ['tls_untrusted', 'tls_incomplete_chain', 'tls_wrong_host', 'tls_not_supported', 'tls_required', 'tls', 'config', 'read_only', 'ssh_host_key']) {
+      expect(nextStep(code)?.action, code).toBe('connections');
+    }
+    expect(nextStep('database')?.action).toBe('retry');
+    expect(nextStep('internal')?.text).toMatch(/log file/);
   });
 });

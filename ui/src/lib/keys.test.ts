@@ -1,5 +1,6 @@
 import { describe, expect, test, vi } from 'vitest';
-import { inTextField, listKeys, shortcutFor, type KeyPress } from './keys';
+import { VIEWS } from './nav';
+import { G_WINDOW_MS, SHORTCUTS, inTextField, listKeys, shortcutFor, type KeyPress } from './keys';
 
 const key = (k: string, mods: Partial<KeyPress> = {}): KeyPress => ({
   key: k,
@@ -49,6 +50,49 @@ describe('window shortcuts (as the help lists them)', () => {
   });
 });
 
+describe('the help list and the keys behind it', () => {
+  test('each row of the help names keys that do what it says', () => {
+    expect(SHORTCUTS.map(([k]) => k)).toEqual([
+      '/  or  Ctrl+K',
+      'Alt+←  or  Backspace',
+      'Ctrl+1 … Ctrl+9',
+      'g then a letter',
+      '↑ / ↓  or  j / k',
+      'Esc',
+      '?',
+    ]);
+    expect(shortcutFor(key('/'), false, false).kind).toBe('search');
+    expect(shortcutFor(key('k', { ctrlKey: true }), false, false).kind).toBe('search');
+    expect(shortcutFor(key('ArrowLeft', { altKey: true }), false, false).kind).toBe('back');
+    expect(shortcutFor(key('Backspace'), false, false).kind).toBe('back');
+    for (let i = 1; i <= 9; i++) {
+      expect(shortcutFor(key(String(i), { ctrlKey: true }), false, false)).toEqual({ kind: 'view', index: i - 1 });
+    }
+    expect(shortcutFor(key('Escape'), false, false).kind).toBe('escape');
+    expect(shortcutFor(key('?'), false, false).kind).toBe('help');
+  });
+
+  test('every view has its own letter, and g then that letter names it', () => {
+    const letters = VIEWS.map((v) => v.key);
+    expect(new Set(letters).size).toBe(letters.length);
+    for (const v of VIEWS) {
+      expect(v.key).toMatch(/^[a-z]$/);
+      expect(shortcutFor(key(v.key), false, true)).toEqual({ kind: 'view-by-key', key: v.key });
+    }
+    // g g is the graph, not a second g.
+    expect(VIEWS.find((v) => v.key === 'g')?.id).toBe('graph');
+    expect(G_WINDOW_MS).toBeGreaterThanOrEqual(500);
+  });
+
+  test('modifiers other than the listed ones do nothing', () => {
+    expect(shortcutFor(key('1', { ctrlKey: true, altKey: true }), false, false).kind).toBe('none');
+    expect(shortcutFor(key('e', { altKey: true }), false, true).kind).toBe('none');
+    expect(shortcutFor(key('e', { ctrlKey: true }), false, true).kind).toBe('none');
+    expect(shortcutFor(key('ArrowLeft'), false, false).kind).toBe('none');
+    expect(shortcutFor(key('?'), true, false).kind).toBe('none');
+  });
+});
+
 describe('list keys', () => {
   const press = (k: string) => {
     const e = { key: k, target: null, preventDefault: vi.fn() };
@@ -74,5 +118,21 @@ describe('list keys', () => {
     expect(enter.preventDefault).toHaveBeenCalled();
     listKeys(5, -1, select, open)(press('Enter'));
     expect(open).toHaveBeenCalledTimes(1);
+  });
+
+  test('the first move from no selection selects the first row; other keys are left alone', () => {
+    const select = vi.fn();
+    listKeys(5, -1, select)(press('ArrowDown'));
+    expect(select).toHaveBeenLastCalledWith(0);
+    listKeys(5, -1, select)(press('ArrowUp'));
+    expect(select).toHaveBeenLastCalledWith(0);
+    const other = press('x');
+    listKeys(5, 2, select)(other);
+    expect(select).toHaveBeenCalledTimes(2);
+    expect(other.preventDefault).not.toHaveBeenCalled();
+    // Without an open handler Enter does nothing.
+    const enter = press('Enter');
+    listKeys(5, 2, select)(enter);
+    expect(enter.preventDefault).not.toHaveBeenCalled();
   });
 });

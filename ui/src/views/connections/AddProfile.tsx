@@ -151,6 +151,7 @@ export function AddProfileDialog({ onClose, onSaved }: { onClose: () => void; on
               rows={3}
               value={files}
               onChange={(e) => setFiles(e.target.value)}
+              data-testid="import-files-input"
               placeholder={'/srv/backstage/app-config.yaml\n/srv/backstage/app-config.production.yaml'}
             />
           </label>
@@ -158,7 +159,12 @@ export function AddProfileDialog({ onClose, onSaved }: { onClose: () => void; on
           <div className="form-grid">
             <label className="field">
               <span>sslmode</span>
-              <select className="select" value={sslmode} onChange={(e) => setSslmode(e.target.value as SslMode | '')}>
+              <select
+                className="select"
+                value={sslmode}
+                onChange={(e) => setSslmode(e.target.value as SslMode | '')}
+                data-testid="profile-sslmode-select"
+              >
                 <option value="">{mode === 'uri' ? 'as in the URI' : 'prefer (default)'}</option>
                 {SSL_MODES.map((m) => (
                   <option key={m} value={m}>
@@ -169,7 +175,13 @@ export function AddProfileDialog({ onClose, onSaved }: { onClose: () => void; on
             </label>
             <label className="field">
               <span>CA file (PEM)</span>
-              <input className="input mono" value={caFile} onChange={(e) => setCaFile(e.target.value)} />
+              <input
+                className="input mono"
+                value={caFile}
+                onChange={(e) => setCaFile(e.target.value)}
+                spellCheck={false}
+                data-testid="profile-ca-input"
+              />
             </label>
             <label className="field">
               <span>Password (to the OS keyring)</span>

@@ -12,7 +12,7 @@ import { JsonTree } from '../../components/JsonTree';
 import { RefLink, StatusPill } from '../../components/Ref';
 import { Empty, Notes, QueryView } from '../../components/states';
 import { Tabs } from '../../components/Tabs';
-import { spanColor } from '../../lib/ansi';
+import { spanStyle } from '../../lib/ansi';
 import { formatDuration, formatTime, taskTiming } from '../../lib/format';
 import { useStickyState } from '../../lib/sticky';
 import { useQuery } from '../../lib/useQuery';
@@ -199,19 +199,8 @@ function Timeline({ steps }: { steps: ReadonlyArray<StepView> }) {
 }
 
 function SpanView({ s, needle }: { s: Span; needle: string }) {
-  const style: React.CSSProperties = {};
-  let fg = s.fg ? spanColor(s.fg) : undefined;
-  let bg = s.bg ? spanColor(s.bg) : undefined;
-  if (s.inverse) [fg, bg] = [bg ?? 'var(--log-bg)', fg ?? 'var(--text)'];
-  if (fg) style.color = fg;
-  if (bg) style.background = bg;
-  if (s.bold) style.fontWeight = 700;
-  if (s.dim) style.opacity = 0.65;
-  if (s.italic) style.fontStyle = 'italic';
-  const deco = [s.underline && 'underline', s.strikethrough && 'line-through'].filter(Boolean).join(' ');
-  if (deco) style.textDecoration = deco;
   return (
-    <span style={style}>
+    <span style={spanStyle(s)}>
       <Found text={s.text} needle={needle} />
     </span>
   );
