@@ -15,7 +15,10 @@
 //! stops it on the server. Secret columns are masked and values redacted before they leave.
 
 pub mod cells;
+pub mod copy;
+pub mod explain;
 pub mod guard;
+pub mod recipes;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -102,13 +105,24 @@ pub struct ConsoleRun {
 }
 
 /// Runs the statements of `sql` on the database `target` names (an area or a database).
-#[tracing::instrument(level = "debug", skip_all, fields(statements))]
 pub async fn run(
     conns: &Connections,
     target: &Target,
     sql: &str,
     opts: &RunOptions,
 ) -> Result<ConsoleRun> {
+    run_script(conns, target, sql, opts).await.map(|(r, _)| r)
+}
+
+/// [`run`], with the failing statement's error as it is (for callers that stop on it or
+/// exit with its code).
+#[tracing::instrument(level = "debug", skip_all, fields(statements))]
+pub async fn run_script(
+    conns: &Connections,
+    target: &Target,
+    sql: &str,
+    opts: &RunOptions,
+) -> Result<(ConsoleRun, Option<CoreError>)> {
     let scope = match target {
         Target::Anywhere => {
             return Err(CoreError::config(
@@ -163,11 +177,14 @@ pub async fn run(
     let mut tables: HashMap<u32, Option<Origin>> = HashMap::new();
     let mut results = Vec::new();
     let mut failed = None;
+    let mut failure = None;
     for (i, s) in statements.iter().enumerate() {
         match run_one(&mut conn, &s.sql, s.line, cap, &mut tables).await {
             Ok(r) => results.push(r),
             Err(e) => {
-                failed = Some((i, map_query_error(e, ep).to_payload()));
+                let e = map_query_error(e, ep);
+                failed = Some((i, e.to_payload()));
+                failure = Some(e);
                 break;
             }
         }
@@ -177,7 +194,7 @@ pub async fn run(
     conn.execute(end)
         .await
         .map_err(|e| map_query_error(e, ep))?;
-    Ok(ConsoleRun {
+    let run = ConsoleRun {
         database: scope.database.clone(),
         schema: scope.schema.clone(),
         writes,
@@ -189,7 +206,8 @@ pub async fn run(
         statements: results,
         failed,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
-    })
+    };
+    Ok((run, failure))
 }
 
 /// A table that result columns come from: its name and its columns' names by number.
