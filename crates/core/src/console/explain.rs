@@ -125,8 +125,9 @@ pub fn parse(v: &Value) -> Option<Plan> {
 }
 
 /// The keys shown as the node's own fields, not among its details.
-const OWN_KEYS: [&str; 18] = [
+const OWN_KEYS: [&str; 19] = [
     "Node Type",
+    "Operation",
     "Relation Name",
     "Alias",
     "Index Name",
@@ -198,8 +199,13 @@ fn node(v: &Value) -> Option<PlanNode> {
             (total_cost - kids).max(0.0)
         }
     };
+    // As psql names it: `Delete` rather than `ModifyTable`.
+    let node_type = match (s("Node Type")?, s("Operation")) {
+        (t, Some(op)) if t == "ModifyTable" => op,
+        (t, _) => t,
+    };
     Some(PlanNode {
-        node_type: s("Node Type")?,
+        node_type,
         relation,
         index: s("Index Name"),
         details,
