@@ -302,7 +302,8 @@ fn print_run(global: &Global, run: &ConsoleRun, format: Option<CopyFormat>) -> R
             if i > 0 {
                 outln!();
             }
-            out!("{}", copy::render(s, f));
+            // Data for another tool, byte for byte (CSV's CRLF too); on a terminal, made safe.
+            output::write_out(&copy::render(s, f), std::io::stdout().is_terminal());
             continue;
         }
         if several || s.columns.is_empty() {
