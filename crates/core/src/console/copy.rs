@@ -72,6 +72,29 @@ fn markdown_field(s: &str) -> String {
 /// repeated name gets `_2`, `_3`...).
 pub fn render(r: &StatementResult, format: CopyFormat) -> String {
     let names: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
+    render_rows(&names, &r.rows, format)
+}
+
+/// Rows the app has (loaded, sorted, filtered or selected) to copy: the console's own, so
+/// masked where they were masked.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CopyRequest {
+    pub columns: Vec<String>,
+    #[cfg_attr(feature = "ts", ts(type = "Array<Array<unknown>>"))]
+    pub rows: Vec<Vec<Value>>,
+    pub format: CopyFormat,
+}
+
+impl CopyRequest {
+    pub fn render(&self) -> String {
+        let names: Vec<&str> = self.columns.iter().map(String::as_str).collect();
+        render_rows(&names, &self.rows, self.format)
+    }
+}
+
+/// `rows` under the column `names` in `format`.
+pub fn render_rows(names: &[&str], rows: &[Vec<Value>], format: CopyFormat) -> String {
     match format {
         CopyFormat::Csv | CopyFormat::Tsv => {
             let (sep, field): (&str, fn(&str) -> String) = match format {
@@ -81,7 +104,7 @@ pub fn render(r: &StatementResult, format: CopyFormat) -> String {
             let line = |cells: Vec<String>| cells.join(sep);
             let mut out = line(names.iter().map(|n| field(n)).collect());
             out.push_str("\r\n");
-            for row in &r.rows {
+            for row in rows {
                 out.push_str(&line(row.iter().map(|v| field(&text(v))).collect()));
                 out.push_str("\r\n");
             }
@@ -91,9 +114,8 @@ pub fn render(r: &StatementResult, format: CopyFormat) -> String {
             out
         }
         CopyFormat::Json => {
-            let keys = unique(&names);
-            let rows: Vec<Value> = r
-                .rows
+            let keys = unique(names);
+            let rows: Vec<Value> = rows
                 .iter()
                 .map(|row| {
                     let mut m = Map::new();
@@ -117,7 +139,7 @@ pub fn render(r: &StatementResult, format: CopyFormat) -> String {
                     .join(" | "),
                 names.iter().map(|_| " --- ").collect::<Vec<_>>().join("|")
             );
-            for row in &r.rows {
+            for row in rows {
                 out.push_str(&format!(
                     "| {} |\n",
                     row.iter()

@@ -18,6 +18,7 @@ pub mod cells;
 pub mod copy;
 pub mod explain;
 pub mod guard;
+pub mod history;
 pub mod recipes;
 
 use std::collections::HashMap;
@@ -112,6 +113,36 @@ pub async fn run(
     opts: &RunOptions,
 ) -> Result<ConsoleRun> {
     run_script(conns, target, sql, opts).await.map(|(r, _)| r)
+}
+
+/// [`run`], and the run recorded in the profile's console history ([`history`]; only the SQL,
+/// where and when, never results). A history that cannot be written is logged, never fails the
+/// run.
+pub async fn run_recorded(
+    conns: &Connections,
+    target: &Target,
+    sql: &str,
+    opts: &RunOptions,
+) -> Result<ConsoleRun> {
+    let started = Instant::now();
+    let res = run(conns, target, sql, opts).await;
+    let entry = history::HistoryEntry {
+        sql: sql.to_string(),
+        target: history::target_label(target),
+        at: history::now(),
+        statements: split(sql).len(),
+        failed: match &res {
+            Ok(r) => r.failed.as_ref().map(|(_, e)| e.code.as_str().to_string()),
+            Err(e) => Some(e.code().as_str().to_string()),
+        },
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+    };
+    if let Err(e) =
+        history::History::for_profile(&conns.profile().name).and_then(|h| h.record(entry))
+    {
+        tracing::warn!(error = %e, "the console history was not written");
+    }
+    res
 }
 
 /// [`run`], with the failing statement's error as it is (for callers that stop on it or
