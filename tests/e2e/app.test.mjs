@@ -754,30 +754,41 @@ async function typeSql(text) {
 e2e('the SQL console completes a table name, runs the query and shows its rows', async () => {
   driver = await open(['--profile', 'demo']);
   await go('console');
+  // The database's tables and columns are known to the editor once the list arrives.
+  const editorBox = await find('console-editor');
+  await eventually(async () => Number(await editorBox.getAttribute('data-tables')) > 0, 'the schema is loaded');
   const content = await driver.wait(until.elementLocated(css('.cm-content')), WAIT);
   await content.click();
   await content.sendKeys(Key.chord(Key.CONTROL, 'a'), Key.DELETE);
   await content.sendKeys('SELECT entity_ref FROM refresh_st');
-  // The live schema's tables are offered; Enter takes the completion.
+  // The live schema's tables are offered (Ctrl+Space, the editor's completion key); a click
+  // takes one.
+  await content.sendKeys(Key.chord(Key.CONTROL, Key.SPACE));
   const option = await driver.wait(
     until.elementLocated(By.xpath("//*[contains(@class,'cm-tooltip-autocomplete')]//li[contains(., 'refresh_state')]")),
     WAIT,
   );
   assert.match(await option.getText(), /refresh_state/);
-  await content.sendKeys(Key.ENTER, ' ORDER BY entity_ref LIMIT 5', Key.ESCAPE);
+  await option.click();
+  await eventually(async () => (await content.getText()).endsWith('FROM refresh_state'), 'the completion is taken');
+  await content.sendKeys(Key.END, ' ORDER BY entity_ref LIMIT 5', Key.ESCAPE);
   assert.match(await content.getText(), /FROM refresh_state ORDER BY entity_ref LIMIT 5/);
   await (await find('console-run')).click();
   await eventually(async () => (await (await find('console-rowcount')).getText()).startsWith('5 row(s)'), 'five rows');
   const want = demoPsql('backstage_plugin_catalog', 'SELECT entity_ref FROM refresh_state ORDER BY entity_ref LIMIT 5').split('\n');
-  const rows = await driver.findElements(tid('console-row'));
-  const got = await Promise.all(rows.map((r) => r.getText()));
-  assert.deepEqual(got, want);
+  // The cells' text as the page holds it (the grid's cells are clipped boxes).
+  const rowTexts = async () =>
+    driver.executeScript(
+      "return [...document.querySelectorAll('[data-testid=\"console-row\"]')].map((r) => r.textContent)",
+    );
+  await eventually(async () => JSON.stringify(await rowTexts()) === JSON.stringify(want), 'the rows psql reads');
+  assert.deepEqual(await rowTexts(), want);
   assert.match(await (await find('console-summary')).getText(), /read-only, rolled back/);
   // Sorting the loaded rows: a click on the header sorts descending after ascending.
   const th = await find('console-th');
   await th.click();
   await th.click();
-  await eventually(async () => (await (await driver.findElements(tid('console-row')))[0].getText()) === want[4], 'sorted descending');
+  await eventually(async () => (await rowTexts())[0] === want[4], 'sorted descending');
   // The run is in the history, without its rows.
   await (await find('tab-history')).click();
   const item = await find('console-history-item');

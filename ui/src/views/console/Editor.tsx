@@ -100,7 +100,7 @@ export const Editor = forwardRef<EditorHandle, EditorProps>(function Editor(
     focus: () => view.current?.focus(),
   }));
 
-  return <div className="console-editor" ref={host} data-testid="console-editor" />;
+  return <div className="console-editor" ref={host} data-testid="console-editor" data-tables={Object.keys(schema).length} />;
 });
 
 export default Editor;
