@@ -60,6 +60,16 @@ registry! {
     // tables
     tables::list_tables,
     tables::browse_table,
+    // console
+    console::console_run,
+    console::console_explain,
+    console::console_recipes,
+    console::console_recipe,
+    console::console_copy,
+    console::console_history,
+    console::console_saved,
+    console::console_save,
+    console::console_delete_saved,
     // migrations
     migrations::migration_status,
     migrations::migration_plan,

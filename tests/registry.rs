@@ -163,6 +163,35 @@ fn calls() -> Vec<(&'static str, Value, Result<(), &'static str>)> {
             json!({ "target": target, "table": "locations", "query": {} }),
             no_profile,
         ),
+        (
+            "console_run",
+            json!({ "target": target, "sql": "SELECT 1", "options": {} }),
+            no_profile,
+        ),
+        (
+            "console_explain",
+            json!({ "target": target, "sql": "SELECT 1", "analyze": false }),
+            no_profile,
+        ),
+        ("console_recipes", json!({}), Ok(())),
+        (
+            "console_recipe",
+            json!({ "target": target, "id": "knex-state", "params": {}, "options": {} }),
+            no_profile,
+        ),
+        (
+            "console_copy",
+            json!({ "request": { "columns": ["a"], "rows": [[1]], "format": "csv" } }),
+            Ok(()),
+        ),
+        ("console_history", json!({ "search": "" }), no_profile),
+        ("console_saved", json!({}), no_profile),
+        (
+            "console_save",
+            json!({ "name": "q", "sql": "SELECT 1", "target": target }),
+            no_profile,
+        ),
+        ("console_delete_saved", json!({ "name": "q" }), no_profile),
         ("migration_status", json!({ "areas": [] }), no_profile),
         ("migration_plan", json!({ "areas": [] }), no_profile),
         (

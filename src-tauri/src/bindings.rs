@@ -91,6 +91,10 @@ pub struct Collector {
     /// TypeScript name -> (Rust type name, exporter, output path).
     types: BTreeMap<String, (&'static str, Exporter, PathBuf)>,
     clashes: Vec<String>,
+    /// The Rust types whose dependencies were walked: a recursive type (a plan node holding its
+    /// children) reaches itself through containers, which walk their element's dependencies
+    /// directly.
+    walked: std::collections::BTreeSet<&'static str>,
     cfg: Config,
 }
 
@@ -114,6 +118,9 @@ impl TypeVisitor for Collector {
                         .insert(ident, (rust, export_one::<T::WithoutGenerics>, path));
                 }
             }
+        }
+        if !self.walked.insert(type_name::<T>()) {
+            return;
         }
         T::visit_dependencies(self);
         T::visit_generics(self);
@@ -164,6 +171,7 @@ pub fn render() -> Result<BTreeMap<PathBuf, String>, String> {
     let mut c = Collector {
         types: BTreeMap::new(),
         clashes: Vec::new(),
+        walked: Default::default(),
         cfg: config(),
     };
     for s in specs {

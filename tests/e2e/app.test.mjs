@@ -1693,6 +1693,90 @@ function serverSecrets() {
 }
 
 // Last: it reads what the flows above logged.
+// ---- SQL console ----------------------------------------------------------------------------
+
+/** Replaces the console editor's text by typing `text` (completion popups closed with Esc). */
+async function typeSql(text) {
+  const content = await driver.wait(until.elementLocated(css('.cm-content')), WAIT);
+  await content.click();
+  await content.sendKeys(Key.chord(Key.CONTROL, 'a'), Key.DELETE);
+  await content.sendKeys(text, Key.ESCAPE);
+}
+
+e2e('the SQL console completes a table name, runs the query and shows its rows', async () => {
+  driver = await open(['--profile', 'demo']);
+  await go('console');
+  // The database's tables and columns are known to the editor once the list arrives.
+  const editorBox = await find('console-editor');
+  await eventually(async () => Number(await editorBox.getAttribute('data-tables')) > 0, 'the schema is loaded');
+  const content = await driver.wait(until.elementLocated(css('.cm-content')), WAIT);
+  await content.click();
+  await content.sendKeys(Key.chord(Key.CONTROL, 'a'), Key.DELETE);
+  await content.sendKeys('SELECT entity_ref FROM refresh_st');
+  // The live schema's tables are offered (Ctrl+Space, the editor's completion key); a click
+  // takes one.
+  await content.sendKeys(Key.chord(Key.CONTROL, Key.SPACE));
+  const option = await driver.wait(
+    until.elementLocated(By.xpath("//*[contains(@class,'cm-tooltip-autocomplete')]//li[contains(., 'refresh_state')]")),
+    WAIT,
+  );
+  assert.match(await option.getText(), /refresh_state/);
+  await option.click();
+  await eventually(async () => (await content.getText()).endsWith('FROM refresh_state'), 'the completion is taken');
+  await content.sendKeys(Key.END, ' ORDER BY entity_ref LIMIT 5', Key.ESCAPE);
+  assert.match(await content.getText(), /FROM refresh_state ORDER BY entity_ref LIMIT 5/);
+  await (await find('console-run')).click();
+  await eventually(async () => (await (await find('console-rowcount')).getText()).startsWith('5 row(s)'), 'five rows');
+  const want = psql('backstage_plugin_catalog', 'SELECT entity_ref FROM refresh_state ORDER BY entity_ref LIMIT 5').split('\n');
+  // The cells' text as the page holds it (the grid's cells are clipped boxes).
+  const rowTexts = async () =>
+    driver.executeScript(
+      "return [...document.querySelectorAll('[data-testid=\"console-row\"]')].map((r) => r.textContent)",
+    );
+  await eventually(async () => JSON.stringify(await rowTexts()) === JSON.stringify(want), 'the rows psql reads');
+  assert.deepEqual(await rowTexts(), want);
+  assert.match(await (await find('console-summary')).getText(), /read-only, rolled back/);
+  // Sorting the loaded rows: a click on the header sorts descending after ascending.
+  const th = await find('console-th');
+  await th.click();
+  await th.click();
+  await eventually(async () => (await rowTexts())[0] === want[4], 'sorted descending');
+  // The run is in the history, without its rows.
+  await (await find('tab-history')).click();
+  const item = await find('console-history-item');
+  assert.match(await item.getText(), /LIMIT 5/);
+  await shot('console');
+});
+
+e2e('a slow console query is cancelled on the server', async () => {
+  driver = await open(['--profile', 'demo']);
+  await go('console');
+  await typeSql("SELECT pg_sleep(60), 'console-e2e-sleep'");
+  await (await find('console-run')).click();
+  const running = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%console-e2e-sleep%' AND pid <> pg_backend_pid()";
+  await eventually(async () => psql('postgres', running) === '1', 'the query runs on the server');
+  await (await find('cancel-op')).click();
+  const err = await find('error');
+  assert.equal(await err.getAttribute('data-code'), 'cancelled');
+  await eventually(async () => psql('postgres', running) === '0', 'no query is left on the server', 10000);
+});
+
+e2e('EXPLAIN shows the plan as a tree with the slowest node marked', async () => {
+  driver = await open(['--profile', 'demo']);
+  await go('console');
+  await typeSql("SELECT r.type, count(*) FROM relations r JOIN refresh_state s ON s.entity_ref = r.source_entity_ref GROUP BY r.type");
+  await (await find('console-analyze')).click();
+  await (await find('console-explain')).click();
+  await find('console-plan');
+  const nodes = await driver.findElements(tid('plan-node'));
+  assert.ok(nodes.length >= 3, `${nodes.length} nodes`);
+  assert.equal(await count('[data-testid="plan-node"][data-slowest="true"]'), 1);
+  const texts = (await Promise.all(nodes.map((n) => n.getText()))).join('\n');
+  assert.match(texts, /on relations r/);
+  assert.match(texts, /actual [\d.]+ ms/);
+  await shot('console-plan');
+});
+
 e2e('the log file of the flows above, at trace level, holds no password, token or task secret', async () => {
   assert.ok(existsSync(TRACE_LOG), `the traced flows wrote ${TRACE_LOG}`);
   const older = `${TRACE_LOG}.1`;

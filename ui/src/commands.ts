@@ -13,6 +13,8 @@ import type {
   BrowserSession,
   CancelOutcome,
   Capabilities,
+  ConsoleRun,
+  CopyRequest,
   DocumentTypeCount,
   EntityFilter,
   EntityQuery,
@@ -24,6 +26,7 @@ import type {
   Facets,
   Graph,
   GraphOptions,
+  HistoryEntry,
   ImportResult,
   Installations,
   KeyringStatus,
@@ -36,12 +39,16 @@ import type {
   OrphanEntity,
   Overview,
   Page,
+  Plan,
   PlannedMigration,
   ProfileInput,
   ProfileView,
+  RecipeInfo,
   RelationPath,
   Report,
+  RunOptions,
   SavedProfile,
+  SavedQuery,
   ScopeTables,
   SearchQuery,
   SearchResults,
@@ -399,6 +406,60 @@ export function listTables(target: Target, op?: string | null): Promise<Array<Sc
  */
 export function browseTable(target: Target, table: string, query: TableQuery, op?: string | null): Promise<TablePage> {
   return call<TablePage>('browse_table', { target, table, query, op: op ?? null }, true);
+}
+
+/**
+ * Runs the statements of `sql` on `target` in order, in one transaction of the console's own,
+ * and records the run in the profile's history.
+ */
+export function consoleRun(target: Target, sql: string, options: RunOptions, op?: string | null): Promise<ConsoleRun> {
+  return call<ConsoleRun>('console_run', { target, sql, options, op: op ?? null }, true);
+}
+
+/**
+ * The plan of one statement as a tree; with `analyze` it is run and measured (statements that
+ * only read).
+ */
+export function consoleExplain(target: Target, sql: string, analyze: boolean, op?: string | null): Promise<Plan> {
+  return call<Plan>('console_explain', { target, sql, analyze, op: op ?? null }, true);
+}
+
+/** The Backstage recipes: what each answers, its parameters, the releases it works on. */
+export function consoleRecipes(): Promise<Array<RecipeInfo>> {
+  return call<Array<RecipeInfo>>('console_recipes');
+}
+
+/**
+ * Runs recipe `id` with `params` (by name; defaults for the rest) on `target`, or on the
+ * recipe's own area when `target` is `anywhere`.
+ */
+export function consoleRecipe(target: Target, id: string, params: { [key in string]: string }, options: RunOptions, op?: string | null): Promise<ConsoleRun> {
+  return call<ConsoleRun>('console_recipe', { target, id, params, options, op: op ?? null }, true);
+}
+
+/** Rows as CSV, TSV, JSON or a Markdown table, for the clipboard. */
+export function consoleCopy(request: CopyRequest): Promise<string> {
+  return call<string>('console_copy', { request });
+}
+
+/** The open profile's console history, newest first, whose SQL or target contains `search`. */
+export function consoleHistory(search: string, limit?: number | null): Promise<Array<HistoryEntry>> {
+  return call<Array<HistoryEntry>>('console_history', { search, limit: limit ?? null });
+}
+
+/** The open profile's saved queries, by name. */
+export function consoleSaved(): Promise<Array<SavedQuery>> {
+  return call<Array<SavedQuery>>('console_saved');
+}
+
+/** Saves `sql` under `name` for the open profile (replacing a query of that name). */
+export function consoleSave(name: string, sql: string, target: Target): Promise<Array<SavedQuery>> {
+  return call<Array<SavedQuery>>('console_save', { name, sql, target });
+}
+
+/** Deletes the saved query `name` of the open profile. */
+export function consoleDeleteSaved(name: string): Promise<Array<SavedQuery>> {
+  return call<Array<SavedQuery>>('console_delete_saved', { name });
 }
 
 /** Applied, pending and changed migrations per area (empty `areas`: every area). */

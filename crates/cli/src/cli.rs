@@ -65,6 +65,12 @@ pub enum Command {
     Why(crate::commands::why::WhyArgs),
     /// Start a local PostgreSQL with generated Backstage data and open the app on it.
     Demo(DemoArgs),
+    /// The SQL console: run statements (an argument, --file, or standard input) in a read-only
+    /// transaction the server enforces, secrets masked; Ctrl-C cancels on the server.
+    /// --explain shows a plan as a tree; --recipes lists Backstage recipes, --recipe runs one.
+    /// In write mode, a script that may write needs --confirm DATABASE and is rolled back
+    /// unless --commit is given. Exits with the failing statement's error code.
+    Sql(crate::commands::sql::SqlArgs),
     #[command(flatten)]
     Catalog(crate::commands::catalog::CatalogCommand),
     #[command(flatten)]
@@ -83,10 +89,11 @@ pub async fn run(cli: Cli) -> Result<i32> {
     let command = match cli.command {
         Command::Doctor => return doctor::run(&cli.global).await,
         Command::Why(args) => return why::run(&cli.global, args).await,
+        Command::Sql(args) => return crate::commands::sql::run(&cli.global, args).await,
         other => other,
     };
     let done = match command {
-        Command::Doctor | Command::Why(_) => Ok(()),
+        Command::Doctor | Command::Why(_) | Command::Sql(_) => Ok(()),
         Command::Profile(cmd) => profile::run(&cli.global, cmd).await,
         Command::Databases => databases::run(&cli.global).await,
         Command::Installations => installations::run(&cli.global).await,

@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod context;
 mod global;
+mod signals;
 
 use clap::{CommandFactory, FromArgMatches};
 

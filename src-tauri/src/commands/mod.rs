@@ -17,6 +17,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod connections;
+pub mod console;
 pub mod doctor;
 pub mod graph;
 pub mod knex;

@@ -13,6 +13,7 @@ export type Route =
   | { view: 'search'; query?: string }
   | { view: 'techdocs' }
   | { view: 'tables'; area?: string; table?: string }
+  | { view: 'console' }
   | { view: 'migrations' }
   | { view: 'knex' }
   | { view: 'connections' };
@@ -37,6 +38,7 @@ export const VIEWS: ReadonlyArray<ViewInfo> = [
   { id: 'search', label: 'Search', key: 'f' },
   { id: 'techdocs', label: 'TechDocs', key: 'd' },
   { id: 'tables', label: 'Tables', key: 't' },
+  { id: 'console', label: 'SQL console', key: 'q' },
   { id: 'migrations', label: 'Migrations', key: 'm' },
   { id: 'knex', label: 'Knex', key: 'k' },
   { id: 'connections', label: 'Connections', key: 'c' },

@@ -16,6 +16,8 @@ import { TechDocsView } from './techdocs/TechDocsView';
 
 // cytoscape is the largest dependency: load it with the graph view only.
 const GraphView = lazy(() => import('./graph/GraphView').then((m) => ({ default: m.GraphView })));
+// The console brings its editor (CodeMirror) and formatter.
+const ConsoleView = lazy(() => import('./console/ConsoleView').then((m) => ({ default: m.ConsoleView })));
 
 /** The route after Esc closes the open pane of a view, or null when nothing is open. */
 export function closePane(route: Route): Route | null {
@@ -58,6 +60,12 @@ export function ViewFor({ route }: { route: Route }) {
       return <TechDocsView />;
     case 'tables':
       return <TablesView table={route.table} />;
+    case 'console':
+      return (
+        <Suspense fallback={<Loading what="console" />}>
+          <ConsoleView />
+        </Suspense>
+      );
     case 'migrations':
       return <MigrationsView />;
     case 'knex':

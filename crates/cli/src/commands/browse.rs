@@ -13,6 +13,7 @@ use bsi_core::{CoreError, Result};
 use serde_json::Value;
 
 use crate::global::Global;
+use crate::signals::interrupt;
 use crate::{context, output};
 
 #[derive(Debug, clap::Subcommand)]
@@ -80,7 +81,7 @@ pub struct PlaceArgs {
 }
 
 impl PlaceArgs {
-    fn target(&self) -> Target {
+    pub(crate) fn target(&self) -> Target {
         match (&self.database, &self.area) {
             (Some(database), _) => Target::Database {
                 database: database.clone(),
@@ -611,32 +612,6 @@ impl Write for Sink {
         match self {
             Sink::Stdout(w) => w.flush(),
             Sink::File(w) => w.flush(),
-        }
-    }
-}
-
-/// Waits for SIGINT or SIGTERM and returns the exit code they stand for (130, 143); never
-/// returns when they cannot be listened to.
-async fn interrupt() -> i32 {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return std::future::pending().await;
-        };
-        tokio::select! {
-            _ = int.recv() => 130,
-            _ = term.recv() => 143,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => 130,
-            Err(_) => std::future::pending().await,
         }
     }
 }

@@ -13,4 +13,5 @@ pub mod knex;
 pub mod migrate;
 pub mod profile;
 pub mod scaffolder;
+pub mod sql;
 pub mod why;

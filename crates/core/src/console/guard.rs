@@ -74,7 +74,11 @@ pub fn only_reads(sql: &str) -> bool {
     let words = leading_words(sql, 3);
     match words.first().map(String::as_str) {
         Some("SELECT" | "VALUES" | "TABLE" | "SHOW") => !selects_into(sql),
-        Some("EXPLAIN") => !words.iter().any(|w| w == "ANALYZE" || w == "ANALYSE"),
+        Some("EXPLAIN") => match explained(sql) {
+            // Without ANALYZE the statement is only planned; with it, it runs.
+            Some((analyze, inner)) => !analyze || only_reads(inner),
+            None => false,
+        },
         Some("WITH") => {
             let upper = sql.to_ascii_uppercase();
             !["INSERT", "UPDATE", "DELETE", "MERGE"].iter().any(|k| {
@@ -85,6 +89,59 @@ pub fn only_reads(sql: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// The statement an `EXPLAIN` explains, and whether it is run (`ANALYZE`, in the options list
+/// or as a keyword); `None` when `sql` is no `EXPLAIN` the console can read.
+pub fn explained(sql: &str) -> Option<(bool, &str)> {
+    let b = sql.as_bytes();
+    let mut i = skip_space(b, 0);
+    if !sql[i..].get(..7)?.eq_ignore_ascii_case("explain") {
+        return None;
+    }
+    i = skip_space(b, i + 7);
+    let mut analyze = false;
+    if b.get(i) == Some(&b'(') {
+        let close = i + sql[i..].find(')')?;
+        for option in sql[i + 1..close].split(',') {
+            let mut parts = option.split_whitespace();
+            let name = parts.next().unwrap_or_default().to_ascii_uppercase();
+            let value = parts.next().map(str::to_ascii_uppercase);
+            if (name == "ANALYZE" || name == "ANALYSE")
+                && !matches!(value.as_deref(), Some("FALSE" | "OFF" | "0"))
+            {
+                analyze = true;
+            }
+        }
+        i = skip_space(b, close + 1);
+    } else {
+        loop {
+            let word_end = i + sql[i..]
+                .find(|c: char| !c.is_ascii_alphabetic())
+                .unwrap_or(sql.len() - i);
+            match sql[i..word_end].to_ascii_uppercase().as_str() {
+                "ANALYZE" | "ANALYSE" => analyze = true,
+                "VERBOSE" => {}
+                _ => break,
+            }
+            i = skip_space(b, word_end);
+        }
+    }
+    Some((analyze, &sql[i..]))
+}
+
+/// The index of the first byte at or after `i` that is neither whitespace nor in a comment.
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() {
+        if b[i].is_ascii_whitespace() {
+            i += 1;
+        } else if let Some(end) = comment_end(b, i) {
+            i = end;
+        } else {
+            break;
+        }
+    }
+    i
 }
 
 /// `SELECT ... INTO new_table` creates a table.
@@ -140,6 +197,10 @@ mod tests {
             "table t",
             "show server_version",
             "explain (format json) select 1",
+            "explain (format json) delete from t",
+            "explain (analyze, format json) select * from t",
+            "explain (analyze off) update t set a = 1",
+            "EXPLAIN ANALYZE VERBOSE SELECT 1",
             "with a as (select 1) select * from a",
         ] {
             assert!(only_reads(sql), "{sql}");
@@ -150,6 +211,9 @@ mod tests {
             "insert into t values (1)",
             "select * into t2 from t",
             "explain analyze delete from t",
+            "explain (format json, analyze) delete from t",
+            "EXPLAIN (ANALYZE true, BUFFERS) UPDATE t SET a = 1",
+            "explain verbose analyze insert into t values (1)",
             "with d as (delete from t returning *) select * from d",
             "create table x (a int)",
             "do $$ begin end $$",

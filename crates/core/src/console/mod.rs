@@ -15,7 +15,11 @@
 //! stops it on the server. Secret columns are masked and values redacted before they leave.
 
 pub mod cells;
+pub mod copy;
+pub mod explain;
 pub mod guard;
+pub mod history;
+pub mod recipes;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -102,13 +106,54 @@ pub struct ConsoleRun {
 }
 
 /// Runs the statements of `sql` on the database `target` names (an area or a database).
-#[tracing::instrument(level = "debug", skip_all, fields(statements))]
 pub async fn run(
     conns: &Connections,
     target: &Target,
     sql: &str,
     opts: &RunOptions,
 ) -> Result<ConsoleRun> {
+    run_script(conns, target, sql, opts).await.map(|(r, _)| r)
+}
+
+/// [`run`], and the run recorded in the profile's console history ([`history`]; only the SQL,
+/// where and when, never results). A history that cannot be written is logged, never fails the
+/// run.
+pub async fn run_recorded(
+    conns: &Connections,
+    target: &Target,
+    sql: &str,
+    opts: &RunOptions,
+) -> Result<ConsoleRun> {
+    let started = Instant::now();
+    let res = run(conns, target, sql, opts).await;
+    let entry = history::HistoryEntry {
+        sql: sql.to_string(),
+        target: history::target_label(target),
+        at: history::now(),
+        statements: split(sql).len(),
+        failed: match &res {
+            Ok(r) => r.failed.as_ref().map(|(_, e)| e.code.as_str().to_string()),
+            Err(e) => Some(e.code().as_str().to_string()),
+        },
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+    };
+    if let Err(e) =
+        history::History::for_profile(&conns.profile().name).and_then(|h| h.record(entry))
+    {
+        tracing::warn!(error = %e, "the console history was not written");
+    }
+    res
+}
+
+/// [`run`], with the failing statement's error as it is (for callers that stop on it or
+/// exit with its code).
+#[tracing::instrument(level = "debug", skip_all, fields(statements))]
+pub async fn run_script(
+    conns: &Connections,
+    target: &Target,
+    sql: &str,
+    opts: &RunOptions,
+) -> Result<(ConsoleRun, Option<CoreError>)> {
     let scope = match target {
         Target::Anywhere => {
             return Err(CoreError::config(
@@ -163,11 +208,14 @@ pub async fn run(
     let mut tables: HashMap<u32, Option<Origin>> = HashMap::new();
     let mut results = Vec::new();
     let mut failed = None;
+    let mut failure = None;
     for (i, s) in statements.iter().enumerate() {
         match run_one(&mut conn, &s.sql, s.line, cap, &mut tables).await {
             Ok(r) => results.push(r),
             Err(e) => {
-                failed = Some((i, map_query_error(e, ep).to_payload()));
+                let e = map_query_error(e, ep);
+                failed = Some((i, e.to_payload()));
+                failure = Some(e);
                 break;
             }
         }
@@ -177,7 +225,7 @@ pub async fn run(
     conn.execute(end)
         .await
         .map_err(|e| map_query_error(e, ep))?;
-    Ok(ConsoleRun {
+    let run = ConsoleRun {
         database: scope.database.clone(),
         schema: scope.schema.clone(),
         writes,
@@ -189,7 +237,8 @@ pub async fn run(
         statements: results,
         failed,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
-    })
+    };
+    Ok((run, failure))
 }
 
 /// A table that result columns come from: its name and its columns' names by number.
