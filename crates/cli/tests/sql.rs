@@ -303,7 +303,7 @@ fn explain_prints_a_tree_and_refuses_to_analyze_a_write() {
 fn recipes_are_listed_and_run_with_parameters() {
     let out = run(&["sql", "--recipes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    for id in bsi_core::console::recipes::RECIPES.iter().map(|r| r.id) {
+    for id in bsi_core::console::recipes::all().map(|r| r.id) {
         assert!(stdout(&out).contains(id), "{id}");
     }
     let out = run(&[
@@ -338,7 +338,7 @@ fn recipes_are_listed_and_run_with_parameters() {
 
 #[test]
 fn ctrl_c_cancels_the_statement_on_the_server() {
-    let mut child = command(
+    let child = command(
         &prefix(),
         &[
             "sql",

@@ -144,8 +144,7 @@ impl History {
             target: target.to_string(),
             saved_at: now,
         });
-        book.saved
-            .sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        book.saved.sort_by_key(|q| q.name.to_lowercase());
         self.write(&book)
     }
 
