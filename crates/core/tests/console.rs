@@ -175,6 +175,59 @@ async fn secrets_masked(era: &str) {
 }
 
 #[tokio::test]
+async fn secrets_carried_through_expressions_are_masked_and_a_filter_taints_nothing() {
+    let prefix = shared_installation("current");
+    let c = common::conns("console-taint", &prefix, false);
+    let db = format!("{prefix}scaffolder");
+    let values: Vec<String> = shared()
+        .psql(
+            &db,
+            "SELECT value FROM tasks, jsonb_each_text(secrets::jsonb) WHERE secrets IS NOT NULL",
+        )
+        .lines()
+        .filter(|v| v.len() > 8)
+        .map(str::to_string)
+        .collect();
+    assert!(!values.is_empty());
+    let r = run(
+        &c,
+        &scaffolder(),
+        "SELECT id, secrets::jsonb AS j, upper(secrets) AS u FROM tasks WHERE secrets IS NOT NULL;\n\
+         SELECT secrets::jsonb ->> 'npmToken' AS npm, length(spec) AS n FROM tasks WHERE secrets IS NOT NULL;\n\
+         SELECT string_agg(secrets, ',') FROM tasks;\n\
+         WITH c AS (SELECT id, secrets AS s FROM tasks) SELECT lower(s) AS l FROM c WHERE s IS NOT NULL;\n\
+         SELECT count(*) AS n FROM tasks WHERE secrets IS NOT NULL;\n\
+         SELECT id, length(spec) AS n FROM tasks ORDER BY id LIMIT 1",
+        &RunOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(r.failed.is_none(), "{:?}", r.failed);
+    let masked =
+        |i: usize| -> Vec<bool> { r.statements[i].columns.iter().map(|c| c.masked).collect() };
+    // A plain `id` keeps its origin and stays; a computed column over a secret is masked,
+    // one beside it over other columns is not.
+    assert_eq!(masked(0), vec![false, true, true]);
+    assert_eq!(masked(1), vec![true, false]);
+    assert_eq!(masked(2), vec![true]);
+    assert_eq!(masked(3), vec![true]);
+    // A secret read only in a filter, and a query without secrets, mask nothing.
+    assert_eq!(masked(4), vec![false]);
+    assert_eq!(masked(5), vec![false, false]);
+    assert!(r.statements[4].rows[0][0].as_i64().unwrap() > 0);
+    let text = serde_json::to_string(&r).unwrap();
+    for v in &values {
+        assert!(
+            !text.contains(v.as_str()),
+            "a secret travelled through an expression"
+        );
+    }
+    // The run's transaction stayed usable after the plans were asked for.
+    assert_eq!(r.statements.len(), 6);
+    c.close().await;
+}
+
+#[tokio::test]
 async fn the_statement_timeout_and_cancel_stop_a_slow_statement_on_the_server() {
     let prefix = shared_installation("current");
     let mut p = common::conns("console-t", &prefix, false).profile().clone();

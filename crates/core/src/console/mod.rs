@@ -20,6 +20,7 @@ pub mod explain;
 pub mod guard;
 pub mod history;
 pub mod recipes;
+pub mod taint;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -316,6 +317,15 @@ async fn run_one(
         }
         None => Vec::new(),
     };
+    let mut columns = columns;
+    if columns.iter().any(|c| c.table.is_none() && !c.masked) {
+        let carries = secret_outputs(conn, sql, columns.len()).await?;
+        for (c, secret) in columns.iter_mut().zip(carries) {
+            if c.table.is_none() && secret {
+                c.masked = true;
+            }
+        }
+    }
     let mut out_rows = Vec::with_capacity(rows.len());
     for r in &rows {
         out_rows.push(
@@ -333,6 +343,41 @@ async fn run_one(
         rows_affected,
         truncated,
         elapsed_ms,
+    })
+}
+
+/// For each result column of the statement, whether its expression may carry a secret
+/// ([`taint`]), read off its verbose plan, asked in a savepoint so that a statement the
+/// planner refuses leaves the run's transaction usable. Fails closed: every column of a
+/// statement that cannot be explained counts as carrying one.
+async fn secret_outputs(
+    conn: &mut sqlx::PgConnection,
+    sql: &str,
+    n: usize,
+) -> std::result::Result<Vec<bool>, sqlx::Error> {
+    match taint::explainable(sql) {
+        Some(true) => {}
+        // Settings and plans hold no table data.
+        Some(false) => return Ok(vec![false; n]),
+        None => return Ok(vec![true; n]),
+    }
+    conn.execute("SAVEPOINT bsi_console_plan").await?;
+    let plan = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN (VERBOSE, FORMAT JSON) {sql}"
+    )))
+    .fetch_one(&mut *conn)
+    .await
+    .and_then(|row| {
+        let raw = row.try_get_raw(0)?;
+        Ok(raw.as_str().map(str::to_string).ok())
+    });
+    conn.execute("ROLLBACK TO SAVEPOINT bsi_console_plan")
+        .await?;
+    conn.execute("RELEASE SAVEPOINT bsi_console_plan").await?;
+    Ok(match plan {
+        Ok(Some(text)) => serde_json::from_str(&text)
+            .map_or_else(|_| vec![true; n], |v| taint::masked_outputs(&v, n)),
+        _ => vec![true; n],
     })
 }
 
