@@ -1340,6 +1340,7 @@ const VIEW_KEYS = [
   ['search', 'Search', 'f'],
   ['techdocs', 'TechDocs', 'd'],
   ['tables', 'Tables', 't'],
+  ['console', 'SQL console', 'q'],
   ['migrations', 'Migrations', 'm'],
   ['knex', 'Knex', 'k'],
   ['connections', 'Connections', 'c'],
