@@ -142,3 +142,94 @@ fn refresh_through_the_cli_dry_run_read_only_confirmation_write_and_audit() {
         2
     );
 }
+
+/// The other fixes through the CLI on a copy of the 2022-08 databases (a held Knex lock, orphans,
+/// tasks left processing): each dry run names its target and changes nothing; `--write --yes`
+/// changes exactly the row psql then reads.
+#[test]
+fn every_other_fix_plans_then_applies_through_the_cli() {
+    let s = shared();
+    let prefix = format!("fixall{}_", std::process::id());
+    restore(s, "2022-08", &prefix);
+    let cat = format!("{prefix}catalog");
+    let scaf = format!("{prefix}scaffolder");
+    let q = |db: &str, sql: &str| s.psql(db, sql).trim().to_string();
+    q(
+        &scaf,
+        "INSERT INTO backstage_backend_tasks__tasks (id, settings_json, next_run_start_at, \
+         current_run_ticket, current_run_started_at, current_run_expires_at) VALUES \
+         ('cli-expired', '{}', now() - interval '2 hours', 'ticket-1', now() - interval '3 hours', \
+          now() - interval '2 hours')",
+    );
+    let orphan = "component:default/old-checkout";
+    let task = q(
+        &scaf,
+        "SELECT id FROM tasks WHERE status = 'processing' ORDER BY created_at LIMIT 1",
+    );
+    assert!(!task.is_empty());
+    let config = tempfile::tempdir().unwrap();
+    let u = url();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--url", u.as_str(), "--prefix", prefix.as_str()];
+        args.extend_from_slice(extra);
+        bsi_in(config.path(), &args)
+    };
+    let probes: [(&[&str], &str, &str, &str, &str); 4] = [
+        (
+            &["delete-orphan", orphan],
+            cat.as_str(),
+            "SELECT count(*) FROM refresh_state WHERE entity_ref = 'component:default/old-checkout'",
+            "1",
+            "0",
+        ),
+        (
+            &["clear-ticket", "cli-expired", "--area", "scaffolder"],
+            scaf.as_str(),
+            "SELECT coalesce(current_run_ticket, 'none') FROM backstage_backend_tasks__tasks WHERE id = 'cli-expired'",
+            "ticket-1",
+            "none",
+        ),
+        (
+            &["fail-task", task.as_str()],
+            scaf.as_str(),
+            &format!("SELECT status FROM tasks WHERE id = '{task}'"),
+            "processing",
+            "failed",
+        ),
+        (
+            &["knex-unlock", scaf.as_str(), "knex_migrations"],
+            scaf.as_str(),
+            "SELECT is_locked FROM knex_migrations_lock",
+            "1",
+            "0",
+        ),
+    ];
+    for (fix, db, probe, before, after) in probes {
+        assert_eq!(q(db, probe), before, "{fix:?}");
+        let mut args = vec!["fix"];
+        args.extend_from_slice(fix);
+        let mut dry = args.clone();
+        dry.push("--dry-run");
+        let out = run(&dry);
+        assert!(out.status.success(), "{fix:?}: {}", text(&out));
+        let t = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(t.contains("Dry run: nothing was changed."), "{fix:?}: {t}");
+        assert!(
+            t.contains(fix[1]),
+            "{fix:?}: the plan names its target: {t}"
+        );
+        assert_eq!(q(db, probe), before, "{fix:?}: the dry run changed nothing");
+        // Read-only refuses.
+        let mut yes = args.clone();
+        yes.push("--yes");
+        let out = run(&yes);
+        assert_eq!(out.status.code(), Some(8), "{fix:?}: {}", text(&out));
+        let mut write = vec!["--write"];
+        write.extend_from_slice(&yes);
+        let out = run(&write);
+        assert!(out.status.success(), "{fix:?}: {}", text(&out));
+        assert_eq!(q(db, probe), after, "{fix:?}");
+    }
+    let log = std::fs::read_to_string(config.path().join("audit.log")).unwrap();
+    assert_eq!(log.lines().count(), 4, "{log}");
+}
