@@ -743,12 +743,31 @@ e2e('every other view shows the demo data without an error', async () => {
   const noError = async (view) => {
     assert.equal(await count('[data-testid="error"]'), 0, `${view} shows an error: ${await bodyText()}`);
   };
+  // The first cell of each row of a list, as the page holds it.
+  const firstCells = (id) =>
+    driver.executeScript(
+      `return [...document.querySelectorAll('[data-testid="${id}"]')].map((r) => r.querySelector('td').textContent.trim())`,
+    );
+  const catalog = 'backstage_plugin_catalog';
+  const rowsOf = (sql) => psql(catalog, sql).split('\n').filter(Boolean).sort();
   await go('errors');
   await find('error-row');
   await noError('processing errors');
+  // Every entity whose processing failed, no other (the demo has fewer than a page of them).
+  const errored = rowsOf("SELECT entity_ref FROM refresh_state WHERE errors IS NOT NULL AND btrim(errors) NOT IN ('', '[]')");
+  assert.ok(errored.length > 0 && errored.length <= 100, `${errored.length} errored`);
+  assert.deepEqual((await firstCells('error-row')).sort(), errored);
   await go('orphans');
   await find('orphan-row');
   await noError('orphans');
+  // Unreferenced (no parent emits them) or marked backstage.io/orphan by the stitcher.
+  const orphans = rowsOf(
+    "SELECT s.entity_ref FROM refresh_state s LEFT JOIN final_entities f ON f.entity_id = s.entity_id " +
+      "WHERE NOT EXISTS (SELECT 1 FROM refresh_state_references r WHERE r.target_entity_ref = s.entity_ref) " +
+      "OR f.final_entity::jsonb #>> '{metadata,annotations,backstage.io/orphan}' = 'true'",
+  );
+  assert.ok(orphans.length > 0 && orphans.length <= 100, `${orphans.length} orphans`);
+  assert.deepEqual((await firstCells('orphan-row')).sort(), orphans);
   await go('search');
   await (await find('search-input')).sendKeys('service');
   await find('search-hit');
@@ -760,6 +779,12 @@ e2e('every other view shows the demo data without an error', async () => {
   await go('techdocs');
   await find('techdocs-row');
   await noError('techdocs');
+  const withDocs = rowsOf(
+    "SELECT s.entity_ref FROM final_entities f JOIN refresh_state s ON s.entity_id = f.entity_id " +
+      "WHERE f.final_entity::jsonb #>> '{metadata,annotations,backstage.io/techdocs-ref}' IS NOT NULL",
+  );
+  assert.ok(withDocs.length > 0 && withDocs.length <= 200, `${withDocs.length} with TechDocs`);
+  assert.deepEqual((await firstCells('techdocs-row')).sort(), withDocs);
   await go('tables');
   const tables = await eventually(async () => {
     for (const r of await driver.findElements(tid('table-row'))) {
@@ -770,6 +795,9 @@ e2e('every other view shows the demo data without an error', async () => {
   await tables.findElement(css('td')).click();
   await find('data-row');
   await noError('tables');
+  // The first page of final_entities: 100 rows, or all of them.
+  const stitched = Number(psql(catalog, 'SELECT count(*) FROM final_entities'));
+  await eventually(async () => (await count('[data-testid="data-row"]')) === Math.min(100, stitched), 'a page of final_entities');
   await shot('tables');
   await go('knex');
   await eventually(async () => (await count('[data-testid="knex-table"], [data-testid="empty"]')) > 0, 'knex state');
