@@ -3,7 +3,7 @@
 // the page shows; screenshots of the main views go to BSI_SCREENSHOTS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
@@ -636,6 +636,15 @@ e2e('filtering entities by kind and opening one', async () => {
     async () => (await nodes()) > 0 && (await nodes()) < deep && (await nodes()),
     'one hop shows fewer nodes',
   );
+  // One hop is the entity and every entity a stored relation of it names (both directions are
+  // stored, so its outgoing rows name them all).
+  const neighbours = Number(
+    psql(
+      'backstage_plugin_catalog',
+      `SELECT count(DISTINCT target_entity_ref) FROM relations WHERE lower(source_entity_ref) = lower(${sqlText(refs[0])})`,
+    ),
+  );
+  assert.equal(before, 1 + neighbours, `one hop of ${refs[0]}`);
   await (await find('graph-node-list-toggle')).click();
   await find('graph-node-list');
   let grown = 0;
@@ -805,6 +814,17 @@ e2e('every other view shows the demo data without an error', async () => {
   await go('migrations');
   await find('migration-row');
   await noError('migrations');
+  // One row per area of migrations/, each with every one of its files applied (the demo was
+  // made by them): area, then the applied count.
+  const areas = readdirSync(join(dirname(new URL(import.meta.url).pathname), '..', '..', 'migrations')).sort();
+  const rows = await driver.executeScript(
+    "return [...document.querySelectorAll('[data-testid=\"migration-row\"]')].map((r) => [...r.querySelectorAll('td')].map((c) => c.textContent.trim()))",
+  );
+  assert.deepEqual(rows.map((r) => r[0]).sort(), areas);
+  for (const r of rows) {
+    const files = readdirSync(join(dirname(new URL(import.meta.url).pathname), '..', '..', 'migrations', r[0])).filter((f) => f.endsWith('.sql'));
+    assert.equal(Number(r[3]), files.length, `${r[0]}: ${r.join(' | ')}`);
+  }
 });
 
 /**
