@@ -9,15 +9,25 @@ use crate::commands::knex::KnexCommand;
 use crate::commands::migrate::MigrateCommand;
 use crate::commands::profile::ProfileCommand;
 use crate::commands::{
-    auth, browse, catalog, databases, demo, doctor, fix, graph, installations, knex, migrate,
-    profile, scaffolder, why,
+    auth, browse, catalog, databases, demo, doctor, fix, generate, graph, installations, knex,
+    migrate, profile, scaffolder, why,
 };
 use crate::global::Global;
+
+/// `bsi --version`: the package version, the commit and the build date.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("BSI_BUILD_COMMIT"),
+    ", built ",
+    env!("BSI_BUILD_DATE"),
+    ")"
+);
 
 #[derive(Debug, Parser)]
 #[command(
     name = "bsi",
-    version,
+    version = VERSION,
     about = "Backstage Inspector: read Backstage's PostgreSQL databases as Backstage concepts",
     after_help = "Exit codes: 0 ok, 1 internal, 2 usage, 3 config, 4 not found, 5 authentication, \
                   6 TLS, 7 unreachable or timeout, 8 read-only, 9 keyring, 10 database, 11 file; \
@@ -71,6 +81,14 @@ pub enum Command {
     /// In write mode, a script that may write needs --confirm DATABASE and is rolled back
     /// unless --commit is given. Exits with the failing statement's error code.
     Sql(crate::commands::sql::SqlArgs),
+    /// Print a shell completion script on standard output (bash, zsh, fish, elvish,
+    /// powershell).
+    Completions {
+        /// The shell to write completions for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on standard output.
+    Man,
     #[command(flatten)]
     Catalog(crate::commands::catalog::CatalogCommand),
     #[command(flatten)]
@@ -87,13 +105,19 @@ pub enum Command {
 /// (0, or the doctor's code for its findings).
 pub async fn run(cli: Cli) -> Result<i32> {
     let command = match cli.command {
+        Command::Completions { shell } => return generate::completions(shell),
+        Command::Man => return generate::man(),
         Command::Doctor => return doctor::run(&cli.global).await,
         Command::Why(args) => return why::run(&cli.global, args).await,
         Command::Sql(args) => return crate::commands::sql::run(&cli.global, args).await,
         other => other,
     };
     let done = match command {
-        Command::Doctor | Command::Why(_) | Command::Sql(_) => Ok(()),
+        Command::Doctor
+        | Command::Why(_)
+        | Command::Sql(_)
+        | Command::Completions { .. }
+        | Command::Man => Ok(()),
         Command::Profile(cmd) => profile::run(&cli.global, cmd).await,
         Command::Databases => databases::run(&cli.global).await,
         Command::Installations => installations::run(&cli.global).await,

@@ -7,6 +7,7 @@ pub mod databases;
 pub mod demo;
 pub mod doctor;
 pub mod fix;
+pub mod generate;
 pub mod graph;
 pub mod installations;
 pub mod knex;

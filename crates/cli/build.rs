@@ -1,0 +1,5 @@
+include!("build_info.rs");
+
+fn main() {
+    emit_build_info();
+}
