@@ -14,6 +14,9 @@ macro_rules! registry {
 }
 include!("registry.rs");
 
+// BSI_BUILD_COMMIT and BSI_BUILD_DATE, as for `bsi`.
+include!("../crates/cli/build_info.rs");
+
 /// The permission set allowing every registered command (Tauri generates `allow-<command>`, in
 /// kebab case, for each command of the app manifest).
 fn permission_set() -> String {
@@ -32,6 +35,7 @@ fn permission_set() -> String {
 }
 
 fn main() {
+    emit_build_info();
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
     println!("cargo:rerun-if-changed=src-tauri/registry.rs");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

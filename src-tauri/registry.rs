@@ -6,6 +6,7 @@
 
 registry! {
     status::app_status,
+    about::about,
     // connections
     connections::list_profiles,
     connections::get_profile,

@@ -56,6 +56,7 @@ fn calls() -> Vec<(&'static str, Value, Result<(), &'static str>)> {
     let no_profile = Err("config");
     vec![
         ("app_status", json!({}), Ok(())),
+        ("about", json!({}), Ok(())),
         ("list_profiles", json!({}), Ok(())),
         ("get_profile", json!({ "name": "nope" }), Err("not_found")),
         (

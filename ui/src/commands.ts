@@ -5,6 +5,7 @@
 
 import { invoke } from '@tauri-apps/api/core';
 import type {
+  About,
   AppStatus,
   AppliedNow,
   AreaStatus,
@@ -125,6 +126,14 @@ export function newOpId(): string {
  */
 export function appStatus(): Promise<AppStatus> {
   return call<AppStatus>('app_status');
+}
+
+/**
+ * The app's version, commit and build date, as `bsi --version` shows them. Needs no
+ * connection.
+ */
+export function about(): Promise<About> {
+  return call<About>('about');
 }
 
 /** Every saved profile, by name. */

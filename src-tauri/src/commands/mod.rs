@@ -14,6 +14,7 @@
 //! Long commands take an optional `op` id: [`ops::cancel`] with the same id cancels the running
 //! query on the server and the command fails with `cancelled`.
 
+pub mod about;
 pub mod auth;
 pub mod catalog;
 pub mod connections;
