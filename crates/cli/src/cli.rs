@@ -105,8 +105,10 @@ pub enum Command {
 /// (0, or the doctor's code for its findings).
 pub async fn run(cli: Cli) -> Result<i32> {
     let command = match cli.command {
-        Command::Completions { shell } => return generate::completions(shell),
-        Command::Man => return generate::man(),
+        Command::Completions { shell } => {
+            return generate::completions(shell, <Cli as clap::CommandFactory>::command());
+        }
+        Command::Man => return generate::man(<Cli as clap::CommandFactory>::command()),
         Command::Doctor => return doctor::run(&cli.global).await,
         Command::Why(args) => return why::run(&cli.global, args).await,
         Command::Sql(args) => return crate::commands::sql::run(&cli.global, args).await,

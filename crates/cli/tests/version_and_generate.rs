@@ -1,6 +1,8 @@
 //! `bsi --version`, `bsi completions SHELL` and `bsi man`: none of them needs a profile or a
 //! database.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::{Command, Output, Stdio};
 
 fn bsi(args: &[&str]) -> Output {

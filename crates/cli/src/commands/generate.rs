@@ -1,35 +1,28 @@
 //! `bsi completions SHELL` and `bsi man`: generated from the command line's own definition,
 //! without any profile or database.
 
-use std::io::Write;
-
 use bsi_core::{CoreError, Result};
-use clap::CommandFactory;
 
-use crate::cli::Cli;
+use crate::output;
 
-/// Writes the completion script for `shell` on standard output.
-pub fn completions(shell: clap_complete::Shell) -> Result<i32> {
-    let mut command = Cli::command();
+/// Writes the completion script of `command` (the whole `bsi`) for `shell` on standard output.
+pub fn completions(shell: clap_complete::Shell, mut command: clap::Command) -> Result<i32> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut command, "bsi", &mut out);
     write_stdout(&out)
 }
 
-/// Writes the manual page (roff) on standard output.
-pub fn man() -> Result<i32> {
+/// Writes the manual page (roff) of `command` on standard output.
+pub fn man(command: clap::Command) -> Result<i32> {
     let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command())
+    clap_mangen::Man::new(command)
         .render(&mut out)
         .map_err(|e| CoreError::Internal(format!("cannot render the manual page: {e}")))?;
     write_stdout(&out)
 }
 
+/// Generated text as it is; a reader that stops reading ends the run quietly.
 fn write_stdout(bytes: &[u8]) -> Result<i32> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(bytes)
-        .and_then(|()| stdout.flush())
-        .map_err(|e| CoreError::io("write to", "standard output", e))?;
+    output::write_out(&String::from_utf8_lossy(bytes), false);
     Ok(0)
 }
