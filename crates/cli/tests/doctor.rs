@@ -88,3 +88,69 @@ fn doctor_reports_findings_with_commands_and_exit_codes() {
     assert_eq!(v["worst"], "warning", "{v:#}");
     assert_eq!(out.status.code(), Some(12), "{}", text(&out));
 }
+
+/// A healthy installation: the current fixture with what its makers left wrong on purpose put
+/// right (processing errors and the entities they kept from stitching, orphans, unfinished and
+/// secret-holding tasks, scheduler runs, the clock of the catalog's refresh). The doctor finds
+/// nothing at warning or above and exits 0, so it can run in monitoring.
+#[test]
+fn a_healthy_installation_exits_0() {
+    let prefix = format!("clidocok_{}_", std::process::id());
+    restore(shared(), "current", &prefix);
+    let s = shared();
+    let (cat, scaf) = (format!("{prefix}catalog"), format!("{prefix}scaffolder"));
+    s.psql(
+        &cat,
+        "DELETE FROM refresh_state r WHERE r.errors IS NOT NULL AND r.errors NOT IN ('', '[]') \
+            OR NOT EXISTS (SELECT 1 FROM final_entities f WHERE f.entity_id = r.entity_id AND f.final_entity IS NOT NULL) \
+            OR NOT EXISTS (SELECT 1 FROM refresh_state_references p WHERE p.target_entity_ref = r.entity_ref)",
+    );
+    s.psql(
+        &cat,
+        "UPDATE refresh_state SET next_update_at = now() + interval '2 minutes'",
+    );
+    s.psql(
+        &scaf,
+        "UPDATE tasks SET status = 'completed', secrets = NULL WHERE status IN ('open', 'processing') \
+         OR secrets IS NOT NULL",
+    );
+    for db in s
+        .psql(
+            "postgres",
+            &format!("SELECT datname FROM pg_database WHERE datname LIKE '{prefix}%' ORDER BY 1"),
+        )
+        .lines()
+    {
+        let has = s.psql(
+            db,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'backstage_backend_tasks__tasks'",
+        );
+        if has.trim() == "1" {
+            s.psql(
+                db,
+                "UPDATE backstage_backend_tasks__tasks SET next_run_start_at = now() + interval '1 hour', \
+                 current_run_ticket = NULL, current_run_started_at = NULL, current_run_expires_at = NULL",
+            );
+        }
+        s.psql(db, "VACUUM");
+    }
+
+    let u = url();
+    let out = bsi(&["--url", &u, "--prefix", &prefix, "--json", "doctor"]);
+    let v: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let loud: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "warning" || f["severity"] == "critical")
+        .collect();
+    assert!(loud.is_empty(), "{loud:#?}");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let out = bsi(&["--url", &u, "--prefix", &prefix, "doctor"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(t.starts_with("0 critical, 0 warning, "), "{t}");
+    assert!(t.contains("\nOK: ") && t.contains("catalog.processing_stalled"), "{t}");
+}
