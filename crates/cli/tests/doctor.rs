@@ -152,5 +152,8 @@ fn a_healthy_installation_exits_0() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let t = String::from_utf8(out.stdout).unwrap();
     assert!(t.starts_with("0 critical, 0 warning, "), "{t}");
-    assert!(t.contains("\nOK: ") && t.contains("catalog.processing_stalled"), "{t}");
+    assert!(
+        t.contains("\nOK: ") && t.contains("catalog.processing_stalled"),
+        "{t}"
+    );
 }

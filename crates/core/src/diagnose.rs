@@ -190,6 +190,14 @@ pub fn untrusted(
     detail: String,
     chain: Option<PresentedChain>,
 ) -> CoreError {
+    // rustls' reason, in words.
+    let detail = if detail.contains("BadSignature") {
+        "a signature in the server's certificate chain does not verify".to_string()
+    } else if detail.contains("UnknownIssuer") {
+        "no CA this connection trusts issued the server's certificate".to_string()
+    } else {
+        detail
+    };
     let Some(chain) = chain.filter(|c| !c.certs.is_empty()) else {
         return CoreError::TlsUntrusted {
             server,
@@ -224,9 +232,19 @@ pub fn untrusted(
             top.subject, top.issuer
         )
     };
+    let trusts = if !tls.has_ca() {
+        "; no CA file is given, so only the public roots are trusted".to_string()
+    } else if trusted.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", which is not in the CA file (it holds: {})",
+            trusted.join("; ")
+        )
+    };
     CoreError::TlsUntrusted {
         server,
-        detail: format!("{detail}; {what}"),
+        detail: format!("{detail}: {what}{trusts}"),
         hint: CA_HINT.to_string(),
     }
 }

@@ -76,6 +76,34 @@ async fn a_ca_that_signed_nothing_here_is_untrusted() {
     p.tls.root_cert = Some(s.unrelated_ca.clone());
     let err = conns(p, s).test().await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::TlsUntrusted, "{err}");
+    // The cause (who issued the server's certificate, what the CA file holds instead) and the
+    // next step, in words: no library names or debug formatting.
+    let msg = err.to_string();
+    for w in [
+        "is not trusted",
+        "no CA this connection trusts issued the server's certificate",
+        "issued by `CN=Backstage Inspector Test Root CA`, which is not in the CA file (it holds: ",
+        "sslrootcert",
+    ] {
+        assert!(msg.contains(w), "`{w}` missing from: {msg}");
+    }
+    plain_words(&msg);
+}
+
+/// No library debug strings in a message meant for people.
+fn plain_words(msg: &str) {
+    for bad in [
+        "Other(",
+        "Io(",
+        "Custom {",
+        "kind:",
+        "docs.rs",
+        "rustls",
+        "Error(",
+        "UnknownIssuer",
+    ] {
+        assert!(!msg.contains(bad), "`{bad}` in: {msg}");
+    }
 }
 
 #[tokio::test]
@@ -242,6 +270,16 @@ async fn a_server_without_tls() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::TlsNotSupported, "{err}");
+    let msg = err.to_string();
+    for w in [
+        "does not offer TLS",
+        "sslmode is `require`",
+        "sslmode=prefer",
+        "postgresql.conf",
+    ] {
+        assert!(msg.contains(w), "`{w}` missing from: {msg}");
+    }
+    plain_words(&msg);
     let info = conns(profile(&s, "localhost", SslMode::Prefer), &s)
         .test()
         .await

@@ -431,7 +431,7 @@ async fn a_role_at_its_limit_behind_a_pool_is_named_not_a_busy_pool() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_a_connection_limit_of_one_every_database_is_read() {
+async fn with_a_connection_limit_of_one_every_database_is_read_and_search_counts_its_index() {
     let s = shared();
     let (user, password) = s.create_role("bsi_fault_one_slot", "CONNECTION LIMIT 1");
     let prefix = format!("bsi_fault_one_{}_", std::process::id());
@@ -451,10 +451,38 @@ async fn with_a_connection_limit_of_one_every_database_is_read() {
         );
         names.push(db);
     }
+    // The search index, as search-backend-module-pg makes it, with two documents.
+    let documents = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../migrations/search/0002_documents.sql"
+    ))
+    .unwrap();
+    s.psql(
+        &format!("{prefix}search"),
+        &format!(
+            "SET ROLE \"{user}\"; {documents}; INSERT INTO documents (type, document, hash) VALUES \
+             ('software-catalog', '{{\"title\": \"billing\", \"text\": \"Billing service\", \"location\": \"/a\"}}', 'a'), \
+             ('techdocs', '{{\"title\": \"Runbook\", \"text\": \"How billing is run\", \"location\": \"/b\"}}', 'b')"
+        ),
+    );
     let mut p = profile(s, "localhost", SslMode::Require);
     p.user = user;
     p.prefix = prefix;
     let c = conns(p, &password);
+    // `bsi search` asks for the matches, then for the index's make-up: both are read through
+    // the one slot (before, the second answered "empty" next to the matches).
+    let q = bsi_core::search::SearchQuery {
+        query: "billing".into(),
+        ..Default::default()
+    };
+    let hits = bsi_core::search::search(&c, &q).await.unwrap();
+    assert_eq!(hits.total, 2, "{hits:?}");
+    let types = bsi_core::search::document_types(&c).await.unwrap();
+    let types: Vec<_> = types
+        .iter()
+        .map(|t| (t.doc_type.as_str(), t.count))
+        .collect();
+    assert_eq!(types, [("software-catalog", 1), ("techdocs", 1)]);
     let found = bsi_core::discovery::discover(&c).await.unwrap();
     let read: Vec<_> = found
         .databases
@@ -475,6 +503,41 @@ async fn with_a_connection_limit_of_one_every_database_is_read() {
     let tables = bsi_core::knex::status(&c).await.unwrap();
     assert_eq!(tables.len(), names.len(), "{tables:?}");
     assert!(tables.iter().all(|t| t.error.is_none()), "{tables:?}");
+    c.close().await;
+}
+
+/// A slow network is not a stalled one: with every chunk held 150 ms each way, queries that
+/// each finish inside the statement timeout keep answering for longer than the stall window,
+/// and none is reported stalled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_network_is_not_taken_for_a_stall() {
+    let s = shared();
+    let proxy = Proxy::start(s.port);
+    let mut p = profile(s, "127.0.0.1", SslMode::Require);
+    p.port = proxy.port;
+    p.pool.statement_timeout_secs = 1;
+    let c = conns(p, &s.password);
+    let pool = c.database("postgres").await.unwrap();
+    answers(&pool).await;
+    proxy.slow(Duration::from_millis(150));
+    let window = Duration::from_secs(1) + Duration::from_secs(5);
+    let started = Instant::now();
+    let mut runs = 0;
+    while started.elapsed() < window + Duration::from_secs(1) {
+        let n: i64 = c
+            .watch(async {
+                sqlx::query_scalar("SELECT count(*) FROM generate_series(1, 1000)")
+                    .fetch_one(&pool)
+                    .await
+                    .map_err(|e| map_query_error(e, &c.endpoint("postgres")))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("run {runs} after {:?}: {e}", started.elapsed()));
+        assert_eq!(n, 1000);
+        runs += 1;
+    }
+    assert!(runs >= 3, "{runs} runs");
+    proxy.slow(Duration::ZERO);
     c.close().await;
 }
 
@@ -611,6 +674,29 @@ async fn an_expired_certificate_says_it_expired() {
         .test()
         .await
         .unwrap();
+}
+
+/// A server whose pg_hba.conf asks for a client certificate (`clientcert=verify-ca`): the
+/// error says so, that none is presented, and what to change; not "wrong password".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_requires_a_client_certificate_says_so() {
+    let s = PgServer::start(TlsSetup::ClientCertRequired);
+    for mode in [SslMode::Require, SslMode::VerifyFull] {
+        let mut p = profile(&s, "localhost", mode);
+        p.tls.root_cert = Some(s.root_ca.clone());
+        let err = conns(p, &s.password).test().await.unwrap_err();
+        check(
+            &err,
+            ErrorCode::Tls,
+            &[
+                "requires a client certificate",
+                "user \"postgres\"",
+                "does not present one",
+                "clientcert",
+            ],
+        );
+        assert!(!err.to_string().contains("password"), "{err}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,6 +42,17 @@ struct Damaged {
     /// A task whose `spec` is not JSON (and `created_by` NULL), with the template and the
     /// creator its text still names.
     bad_task: (String, String, String),
+    /// [`bsi_testkit::PgServer::fingerprint`] of the damaged data, before any view read it.
+    fingerprint: String,
+}
+
+/// Nothing the views read was written to: the data is as damaged, row for row.
+fn untouched(d: &Damaged) {
+    assert_eq!(
+        shared().fingerprint(&d.prefix),
+        d.fingerprint,
+        "a view wrote to the inspected databases"
+    );
 }
 
 async fn one(pool: &PgPool, sql: &str) -> String {
@@ -207,6 +218,7 @@ async fn damage(t: &Targets, prefix: &str) -> Damaged {
     )
     .await;
     Damaged {
+        fingerprint: shared().fingerprint(prefix),
         bad_task: (bad_id, template, creator.clone()),
         prefix: prefix.to_string(),
         not_json,
@@ -337,6 +349,7 @@ async fn an_entity_that_is_not_json_is_named_and_the_rest_shows() {
         detail.notes
     );
     c.close().await;
+    untouched(d);
 }
 
 #[tokio::test]
@@ -371,6 +384,7 @@ async fn entities_of_the_wrong_shape_are_marked_not_blank() {
         );
     }
     c.close().await;
+    untouched(d);
 }
 
 #[tokio::test]
@@ -394,6 +408,7 @@ async fn the_fallback_to_refresh_state_is_said() {
     let json = serde_json::to_value(&detail).unwrap();
     assert_eq!(json["source"], "processed");
     c.close().await;
+    untouched(d);
 }
 
 #[tokio::test]
@@ -421,6 +436,7 @@ async fn a_table_this_user_may_not_read_leaves_the_rest_of_the_entity() {
         detail.notes
     );
     c.close().await;
+    untouched(d);
 }
 
 #[tokio::test]
@@ -455,6 +471,7 @@ async fn a_knex_table_this_user_may_not_read_is_reported_not_absent() {
     assert!(e.contains("no Knex table could be read"), "{e}");
     assert!(e.contains(&cat_db), "{e}");
     c.close().await;
+    untouched(d);
 }
 
 #[tokio::test]
@@ -488,6 +505,7 @@ async fn tasks_show_without_the_events_this_user_may_not_read() {
         "{degraded:?}"
     );
     c.close().await;
+    untouched(d);
 }
 
 #[tokio::test]
@@ -511,6 +529,7 @@ async fn sessions_show_without_the_table_this_user_may_not_read() {
         s.notes
     );
     c.close().await;
+    untouched(d);
 }
 
 #[tokio::test]
@@ -569,4 +588,5 @@ async fn a_task_spec_that_is_not_json_is_named_not_a_failed_filter() {
         1
     );
     c.close().await;
+    untouched(d);
 }

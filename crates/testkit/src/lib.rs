@@ -47,6 +47,9 @@ pub enum TlsSetup {
     /// TLS on with a certificate for `localhost` that expired, issued by a CA of its own that
     /// is written to [`PgServer::root_ca`] (so only the expiry is wrong).
     Expired,
+    /// As [`TlsSetup::FullChain`], but every `hostssl` line also asks for a client certificate
+    /// signed by [`PgServer::root_ca`] (`clientcert=verify-ca`, with `ssl_ca_file` set).
+    ClientCertRequired,
 }
 
 /// A CA (PEM) and a certificate for `localhost` it issued that expired in 2021, with its key.
@@ -167,7 +170,17 @@ fn configure(dir: &Path, data: &Path, port: u16, tls: TlsSetup) {
         if ssl { "on" } else { "off" }
     )
     .expect("write conf");
-    let hba = if ssl {
+    if tls == TlsSetup::ClientCertRequired {
+        writeln!(
+            conf,
+            "ssl_ca_file = '{}'",
+            dir.join("root-ca.crt").display()
+        )
+        .expect("write conf");
+    }
+    let hba = if tls == TlsSetup::ClientCertRequired {
+        "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256 clientcert=verify-ca\nhostssl all all ::1/128 scram-sha-256 clientcert=verify-ca\n"
+    } else if ssl {
         "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n"
     } else {
         "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n"
@@ -297,6 +310,34 @@ impl PgServer {
         }
     }
 
+    /// A digest of every row of every table in the databases whose names start with
+    /// `prefix` (PostgreSQL's own schemas left out): row counts and a hash of each row's text,
+    /// per table. Equal before and after a run, it shows the run wrote nothing there.
+    pub fn fingerprint(&self, prefix: &str) -> String {
+        let like = prefix.replace('_', "\\_");
+        let mut out = String::new();
+        for db in self
+            .psql(
+                "postgres",
+                &format!("SELECT datname FROM pg_database WHERE datname LIKE '{like}%' ORDER BY 1"),
+            )
+            .lines()
+        {
+            out.push_str(db);
+            out.push_str(": ");
+            out.push_str(&self.psql(
+                db,
+                "SELECT coalesce(string_agg(n || '=' || h, ' ' ORDER BY n), '') FROM (SELECT \
+                 format('%I.%I', schemaname, tablename) AS n, (xpath('/row/h/text()', \
+                 query_to_xml(format('SELECT count(*) || '':'' || coalesce(sum(hashtext(t::text)::numeric), 0) \
+                 AS h FROM %I.%I t', schemaname, tablename), false, true, '')))[1]::text AS h \
+                 FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')) x",
+            ));
+            out.push('\n');
+        }
+        out
+    }
+
     /// Runs SQL as the superuser over the local socket (no TLS, trust) and returns psql's
     /// unaligned, tuples-only output. Panics on error.
     pub fn psql(&self, database: &str, sql: &str) -> String {
@@ -420,14 +461,16 @@ pub fn http_responder() -> u16 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ProxyState {
     stalled: bool,
+    /// Held before each chunk is forwarded: a slow but live network.
+    delay: Duration,
     /// Incremented by each cut: connections from before a cut are closed.
     cuts: u64,
 }
 
 /// A TCP proxy on loopback in front of a port (PostgreSQL's), for network faults: it forwards
-/// both ways until told to [stall](Proxy::stall) (accept and read, forward nothing), to
-/// [cut](Proxy::cut) (close both sides of every open connection) or to
-/// [resume](Proxy::resume). It runs on its own thread and stops when dropped.
+/// both ways until told to [stall](Proxy::stall) (accept and read, forward nothing), to go
+/// [slow](Proxy::slow) (hold each chunk a while), to [cut](Proxy::cut) (close both sides of
+/// every open connection) or to [resume](Proxy::resume). It runs on its own thread and stops when dropped.
 pub struct Proxy {
     /// The port to connect to instead of the target's.
     pub port: u16,
@@ -441,6 +484,7 @@ impl Proxy {
         listener.set_nonblocking(true).expect("nonblocking");
         let (ctl, rx) = tokio::sync::watch::channel(ProxyState {
             stalled: false,
+            delay: Duration::ZERO,
             cuts: 0,
         });
         std::thread::spawn(move || {
@@ -461,6 +505,12 @@ impl Proxy {
     /// Forwards again, the bytes held first.
     pub fn resume(&self) {
         self.ctl.send_modify(|s| s.stalled = false);
+    }
+
+    /// Holds every chunk for `delay` before forwarding it (both ways): slow, never stopped.
+    /// `Duration::ZERO` forwards at once again.
+    pub fn slow(&self, delay: Duration) {
+        self.ctl.send_modify(|s| s.delay = delay);
     }
 
     /// Closes both sides of every connection open now; later ones are forwarded.
@@ -540,6 +590,10 @@ async fn pump(
                 continue;
             }
         };
+        let delay = rx.borrow().delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         if !forwarding(&mut rx, cuts).await {
             return;
         }

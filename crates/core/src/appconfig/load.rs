@@ -6,8 +6,9 @@
 //! the `APP_CONFIG_*` variables over them, and `null` removes what it stands on. YAML syntax
 //! errors and misplaced includes are reported here with the file (and line) they are in.
 //! Limits keep a hostile or mistaken file from hanging an import: `$file` and `$include` read
-//! regular files of at most 1 MiB, and a file nested too deep or with too much alias expansion
-//! is refused before parsing.
+//! regular files of at most 1 MiB, an app-config file itself holds at most 16 MiB (pipes are
+//! read, directories refused), and a file nested too deep or with too much alias expansion is
+//! refused before parsing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -66,13 +67,7 @@ fn load_file(
     env: &dyn Fn(&str) -> Option<String>,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Node>> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        CoreError::config(format!(
-            "cannot read app-config file {shown}: {e}; check the path (give the files Backstage \
-             is started with, in the same order)"
-        ))
-    })?;
+    let text = read_config_file(path)?;
     let root = super::yaml::parse(&text, path)?;
     // An `$include` on the way to backend.database brings in another file, whose own folder
     // then anchors what it holds.
@@ -409,6 +404,55 @@ fn read_include(raw: &Value, key: &str, cx: &FileCx<'_>) -> Result<(Option<Value
 
 /// The most a `$file` may hold: it is one value (a password, a certificate), not a document.
 pub(super) const FILE_LIMIT: u64 = 1024 * 1024;
+
+/// The most an app-config file given on the command line may hold: far above any real one,
+/// low enough that `/dev/zero` or a runaway stream is refused at once.
+pub(super) const CONFIG_FILE_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// Reads an app-config file given by the user: a regular file, or a pipe or device such as
+/// `<(kubectl get configmap ...)` or `/dev/stdin`, of at most [`CONFIG_FILE_LIMIT`] bytes.
+/// A directory is refused, and a stream is read no further than the limit.
+fn read_config_file(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let shown = path.display();
+    let cannot = |e: std::io::Error| {
+        CoreError::config(format!(
+            "cannot read app-config file {shown}: {e}; check the path (give the files Backstage \
+             is started with, in the same order)"
+        ))
+    };
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if meta.is_dir() {
+        return Err(CoreError::config(format!(
+            "app-config file {shown} is a directory; give the YAML files in it, e.g. \
+             {}/app-config.yaml",
+            shown
+        )));
+    }
+    let too_big = || {
+        CoreError::config(format!(
+            "app-config file {shown} holds more than {} MiB, which no app-config does; check that \
+             the path is the YAML file Backstage is started with",
+            CONFIG_FILE_LIMIT / (1024 * 1024)
+        ))
+    };
+    if meta.is_file() && meta.len() > CONFIG_FILE_LIMIT {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(CONFIG_FILE_LIMIT + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > CONFIG_FILE_LIMIT {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        CoreError::config(format!(
+            "app-config file {shown} is not UTF-8 text; give the YAML file Backstage is started \
+             with"
+        ))
+    })
+}
 
 /// Reads a `$file` target: a regular file (symlinks followed) of at most [`FILE_LIMIT`] bytes.
 /// The type and size are checked before opening, so a FIFO or a device such as `/dev/zero` is

@@ -190,6 +190,18 @@ pub fn map_query_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
                     server: ep.server(),
                     message,
                 },
+                // pg_hba.conf's `clientcert=verify-ca|verify-full` or `cert` method.
+                Some("28000") if message.contains("client certificate") => CoreError::Tls {
+                    server: ep.server(),
+                    detail: format!(
+                        "the server requires a client certificate for user \"{}\" on database \
+                         \"{}\" ({message}), and the inspector does not present one; ask for a \
+                         pg_hba.conf `hostssl` line without `clientcert` for this user, or connect \
+                         through a proxy that presents the certificate (such as PgBouncer with \
+                         server_tls_cert_file, or the Cloud SQL Auth Proxy)",
+                        ep.user, ep.database
+                    ),
+                },
                 Some("28000") => CoreError::Authentication {
                     user: ep.user.clone(),
                     server: ep.server(),

@@ -421,7 +421,8 @@ impl Connections {
             return Ok(pool);
         }
         // First use: a real connection tells apart every failure before the pool hides it.
-        let conn = self.connect_once(ep).await?;
+        let mut conn = self.connect_once(ep).await?;
+        let max = self.pool_size_for(&mut conn).await;
         let _ = conn.close().await;
         let mut pools = self.pools.write().await;
         if let Some(pool) = pools.get(ep) {
@@ -449,7 +450,7 @@ impl Connections {
                 let keep = health_release.returned();
                 Box::pin(async move { Ok(keep) })
             })
-            .max_connections(self.profile.pool.max_connections)
+            .max_connections(max)
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(
                 self.profile.pool.acquire_timeout_secs.max(1),
@@ -461,9 +462,37 @@ impl Connections {
             session.password = Some(&token);
             pool.set_connect_options(session.options(ep));
         }
-        tracing::debug!(server = %ep.server(), database = %ep.database, max = self.profile.pool.max_connections, "pool created");
+        tracing::debug!(server = %ep.server(), database = %ep.database, max, "pool created");
         pools.insert(ep.clone(), pool.clone());
         Ok(pool)
+    }
+
+    /// The size of a new pool: the profile's, but never more than the role's own connection
+    /// limit (`rolconnlimit`). A pool larger than what the role may open deadlocks under
+    /// concurrent reads: a waiter that is opening a connection keeps retrying against the
+    /// limit and never takes the one returned meanwhile. A role allowed fewer connections than
+    /// one pool holds also turns on lean mode, so that no pool keeps one idle that another
+    /// database needs.
+    async fn pool_size_for(&self, conn: &mut PgConnection) -> u32 {
+        let configured = self.profile.pool.max_connections.max(1);
+        let limit: Option<i32> = sqlx::query_scalar(
+            "SELECT rolconnlimit FROM pg_catalog.pg_roles WHERE rolname = current_user",
+        )
+        .fetch_optional(&mut *conn)
+        .await
+        .ok()
+        .flatten();
+        match limit {
+            Some(n) if n >= 0 && (n as u32) <= configured => {
+                self.health.set_lean();
+                tracing::debug!(
+                    limit = n,
+                    "the role's connection limit sizes the pools; lean mode"
+                );
+                (n as u32).max(1)
+            }
+            _ => configured,
+        }
     }
 
     /// The pool of a database on the profile's server.
