@@ -207,6 +207,65 @@ async fn control_sequences_in_data_are_printed_escaped_and_json_stays_exact() {
     assert_eq!(item["owner"], "O\u{1b}]0;pwned\u{7}", "{item}");
 }
 
+/// One bad row never fails a listing: an entity stored as something other than JSON is listed
+/// and named in a note with the reason, the others print as usual; an entity that was never
+/// stitched is shown from `refresh_state`, and the output says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_entities_are_named_and_the_fallback_is_said() {
+    let s = shared();
+    let prefix = format!("bsibad{}_", std::process::id());
+    prepare(&prefix, &["catalog"], 100, 11).await;
+    let u = url();
+    let db = format!("{prefix}catalog");
+    let refs = s.psql(
+        &db,
+        "SELECT entity_ref FROM final_entities WHERE entity_ref LIKE 'component:%' ORDER BY 1 LIMIT 2",
+    );
+    let (bad, unstitched) = refs.split_once('\n').expect("two components");
+    s.psql(
+        &db,
+        &format!(
+            "UPDATE final_entities SET final_entity = '{{not json' WHERE entity_ref = '{bad}'"
+        ),
+    );
+    s.psql(
+        &db,
+        &format!("DELETE FROM final_entities WHERE entity_ref = '{unstitched}'"),
+    );
+    let listed: usize = s
+        .psql(&db, "SELECT count(*) FROM final_entities")
+        .trim()
+        .parse()
+        .unwrap();
+
+    let out = bsi(&[
+        "--url", &u, "--prefix", &prefix, "entities", "--limit", "1000",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = String::from_utf8(out.stdout).unwrap();
+    let note = format!("note: {bad}: the stored entity is not valid JSON");
+    assert!(t.contains(&note), "{t}");
+    // Every stitched entity is a row, the unreadable one too.
+    let rows = t
+        .lines()
+        .filter(|l| {
+            l.starts_with(|c: char| c.is_ascii_lowercase())
+                && l.contains(':')
+                && !l.starts_with("note:")
+        })
+        .filter(|l| l.split_whitespace().next().is_some_and(|r| r.contains('/')))
+        .count();
+    assert_eq!(rows, listed, "{t}");
+
+    let out = bsi(&["--url", &u, "--prefix", &prefix, "entity", unstitched]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        t.contains("shown from: refresh_state.processed_entity (not stitched)"),
+        "{t}"
+    );
+}
+
 #[test]
 fn app_config_files_run_up_to_the_command_as_the_readme_writes_them() {
     let s = shared();

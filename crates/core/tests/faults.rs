@@ -465,9 +465,10 @@ async fn with_a_connection_limit_of_one_every_database_is_read_and_search_counts
              ('techdocs', '{{\"title\": \"Runbook\", \"text\": \"How billing is run\", \"location\": \"/b\"}}', 'b')"
         ),
     );
+    let before = s.fingerprint(&prefix);
     let mut p = profile(s, "localhost", SslMode::Require);
     p.user = user;
-    p.prefix = prefix;
+    p.prefix = prefix.clone();
     let c = conns(p, &password);
     // `bsi search` asks for the matches, then for the index's make-up: both are read through
     // the one slot (before, the second answered "empty" next to the matches).
@@ -504,6 +505,11 @@ async fn with_a_connection_limit_of_one_every_database_is_read_and_search_counts
     assert_eq!(tables.len(), names.len(), "{tables:?}");
     assert!(tables.iter().all(|t| t.error.is_none()), "{tables:?}");
     c.close().await;
+    assert_eq!(
+        s.fingerprint(&prefix),
+        before,
+        "reading wrote to the databases"
+    );
 }
 
 /// A slow network is not a stalled one: with every chunk held 150 ms each way, queries that
