@@ -747,6 +747,50 @@ e2e('a write in read-only mode is refused with the read_only error', async () =>
   assert.equal(await count('[data-testid="confirm-dialog"]'), 0);
 });
 
+e2e('an entity stored as something other than JSON is named as an unreadable row, and the rest shows', async () => {
+  const catalog = 'backstage_plugin_catalog';
+  // An entity with TechDocs, from the first page of each list.
+  const ref = psql(
+    catalog,
+    "SELECT s.entity_ref FROM final_entities f JOIN refresh_state s ON s.entity_id = f.entity_id " +
+      "WHERE f.final_entity::jsonb #>> '{metadata,annotations,backstage.io/techdocs-ref}' IS NOT NULL ORDER BY 1 LIMIT 1",
+  );
+  assert.ok(ref, 'the demo has an entity with TechDocs');
+  const id = psql(catalog, `SELECT entity_id FROM refresh_state WHERE entity_ref = ${sqlText(ref)}`);
+  const saved = psql(catalog, `SELECT final_entity FROM final_entities WHERE entity_id = ${sqlText(id)}`);
+  psql(catalog, `UPDATE final_entities SET final_entity = '{not json' WHERE entity_id = ${sqlText(id)}`);
+  try {
+    driver = await open(['--profile', 'demo']);
+    await go('entities');
+    await (await find('entity-search')).sendKeys(ref.split('/').pop());
+    const row = await eventually(async () => {
+      for (const r of await driver.findElements(tid('entity-row'))) {
+        if ((await r.findElement(css('[data-ref]')).getAttribute('data-ref')) === ref) return r;
+      }
+      return false;
+    }, `${ref} is listed`);
+    // textContent: the cell is clipped to its column, where getText() sees nothing.
+    const problem = await row.findElement(tid('row-problem'));
+    assert.match(await problem.getAttribute('textContent'), /unreadable row: the stored entity is not valid JSON/);
+    assert.equal(await count('[data-testid="error"]'), 0, await bodyText());
+    await go('techdocs');
+    const docs = await eventually(async () => {
+      for (const r of await driver.findElements(tid('techdocs-row'))) {
+        if ((await r.findElement(css('td')).getText()).trim() === ref) return r;
+      }
+      return false;
+    }, `${ref} is listed in TechDocs`);
+    assert.match(await (await docs.findElement(tid('row-problem'))).getAttribute('textContent'), /unreadable row in final_entities/);
+    // The other entities with TechDocs show as they are.
+    assert.ok((await count('[data-testid="techdocs-row"]')) > 1);
+    assert.equal(await count('[data-testid="techdocs-row"] [data-testid="row-problem"]'), 1);
+    assert.equal(await count('[data-testid="error"]'), 0, await bodyText());
+    await shot('unreadable-row');
+  } finally {
+    psql(catalog, `UPDATE final_entities SET final_entity = ${sqlText(saved)} WHERE entity_id = ${sqlText(id)}`);
+  }
+});
+
 e2e('every other view shows the demo data without an error', async () => {
   driver = await open(['--profile', 'demo']);
   const noError = async (view) => {

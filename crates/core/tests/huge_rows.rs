@@ -9,10 +9,12 @@ mod common;
 use bsi_core::auth::{Auth, AuthQuery};
 use bsi_core::catalog::{Catalog, EntityQuery};
 use bsi_core::demo::generate::GenerateOptions;
+use bsi_core::export::{self, ExportFormat};
 use bsi_core::graph::{Direction, GraphOptions, RelationGraph};
 use bsi_core::migrate::AREAS;
 use bsi_core::scaffolder::{Scaffolder, TaskFilter};
 use bsi_core::search::{self, SearchQuery};
+use bsi_core::tables::{self, TableQuery, Target};
 
 const MB10: usize = 10 * 1024 * 1024;
 const HOSTILE: &str = "\u{1b}[2J\u{1b}]0;owned\u{7}";
@@ -185,6 +187,43 @@ async fn every_view_answers_over_huge_and_hostile_rows() {
     let text = serde_json::to_string(&sessions).unwrap();
     assert!(text.len() < 1024 * 1024, "{}", text.len());
     assert!(!text.contains("hhhhhhhh"));
+
+    // The table browser: a page of final_entities carries the huge entity's start and its
+    // length, not its 20 MB; an export of the same row carries all of it.
+    let only_huge = TableQuery {
+        filters: vec![format!("entity_ref={huge}").parse().unwrap()],
+        ..TableQuery::default()
+    };
+    let catalog = Target::Area {
+        area: "catalog".into(),
+    };
+    let page = tables::browse(&c, &catalog, "final_entities", &TableQuery::default())
+        .await
+        .unwrap();
+    let size = serde_json::to_string(&page).unwrap().len();
+    assert!(size < 2 * 1024 * 1024, "a table page is {size} bytes");
+    let page = tables::browse(&c, &catalog, "final_entities", &only_huge)
+        .await
+        .unwrap();
+    let cell = page.page.items[0].get("final_entity").unwrap();
+    assert_eq!(cell["truncated"], true, "{}", &cell.to_string()[..200]);
+    assert!(cell["length"].as_i64().unwrap() > 2 * MB10 as i64);
+    assert_eq!(
+        cell["text"].as_str().unwrap().chars().count(),
+        tables::TEXT_PREVIEW_CHARS
+    );
+    let mut out = Vec::new();
+    export::export_table(
+        &c,
+        &catalog,
+        "final_entities",
+        &only_huge,
+        ExportFormat::Json,
+        &mut out,
+    )
+    .await
+    .unwrap();
+    assert!(out.len() > 2 * MB10, "the export holds {} bytes", out.len());
     c.close().await;
     assert_eq!(
         bsi_testkit::shared().fingerprint(&prefix),

@@ -504,6 +504,20 @@ fn cell(v: &Value, render: &str) -> String {
             },
             m.get("length").and_then(Value::as_i64).unwrap_or(0)
         ),
+        // Text longer than a page shows: its start and its length.
+        Value::Object(m)
+            if m.get("truncated").and_then(Value::as_bool) == Some(true)
+                && m.get("text").is_some_and(Value::is_string) =>
+        {
+            format!(
+                "{}… ({} characters)",
+                short(
+                    m.get("text").and_then(Value::as_str).unwrap_or_default(),
+                    32
+                ),
+                m.get("length").and_then(Value::as_i64).unwrap_or(0)
+            )
+        }
         other => short(&other.to_string(), 48),
     }
 }

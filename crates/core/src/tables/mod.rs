@@ -46,7 +46,7 @@ pub use missing::{TECHDOCS_METADATA_EXPLANATION, closest_names, explain_missing_
 pub use plan::{Plan, PlanFor, plan};
 pub use query::{Filter, FilterOp, TableQuery};
 pub use scope::{Scope, Target, area_scope, scopes};
-pub use values::{BYTEA_PREVIEW_BYTES, TableRow, is_masked_column, mask_value};
+pub use values::{BYTEA_PREVIEW_BYTES, TEXT_PREVIEW_CHARS, TableRow, is_masked_column, mask_value};
 
 /// A page of a table.
 #[derive(Debug, Clone, Serialize)]

@@ -14,7 +14,7 @@ use crate::sql::{Param, Sql, like_contains, qualified, quote_ident};
 
 use super::meta::{ColumnMeta, TableMeta};
 use super::query::{Filter, FilterOp, TableQuery};
-use super::values::{BYTEA_PREVIEW_BYTES, Out, TableRow, decode_row};
+use super::values::{BYTEA_PREVIEW_BYTES, Out, TEXT_PREVIEW_CHARS, TableRow, decode_row};
 
 /// The SQL of a table page or export, with its binds (all text or NULL, cast in the SQL) and
 /// what is needed to decode its rows. Run `sql` directly to measure the same query.
@@ -285,7 +285,7 @@ fn select_list(meta: &TableMeta, purpose: PlanFor) -> (Vec<String>, Vec<(String,
 
 /// Adds what the query selects for `c`: a masked column only as text to mask in Rust (or
 /// whether it is NULL), `bytea` as its length and hex (capped on a page), JSON and text as
-/// text, anything else as `to_jsonb`.
+/// text (with their length, capped on a page), anything else as `to_jsonb`.
 fn select_column(c: &ColumnMeta, purpose: PlanFor, select: &mut Vec<String>) -> Out {
     let r = col_ref(c);
     if c.masked {
@@ -307,12 +307,21 @@ fn select_column(c: &ColumnMeta, purpose: PlanFor, select: &mut Vec<String>) -> 
         Out::Bytea {
             capped: purpose == PlanFor::Page,
         }
-    } else if c.is_json() {
-        select.push(format!("{r}::text"));
-        Out::Json
-    } else if c.is_textual() {
-        select.push(format!("{r}::text"));
-        Out::Text
+    } else if c.is_json() || c.is_textual() {
+        // On a page, long text (a 10 MB description, a huge entity) comes as its first
+        // TEXT_PREVIEW_CHARS characters with its length; exports carry all of it.
+        let capped = purpose == PlanFor::Page;
+        if capped {
+            select.push(format!("char_length({r}::text)"));
+            select.push(format!("left({r}::text, {TEXT_PREVIEW_CHARS})"));
+        } else {
+            select.push(format!("{r}::text"));
+        }
+        if c.is_json() {
+            Out::Json { capped }
+        } else {
+            Out::Text { capped }
+        }
     } else {
         select.push(format!("to_jsonb({r})"));
         Out::Plain

@@ -2,7 +2,8 @@
 //! masked form ([`mask_value`]), and the decoding of a planned row into JSON ([`TableRow`]):
 //! JSON and JSONB, and text that holds a JSON object or array (`final_entity`, `spec`...),
 //! become JSON trees after [`redact_json`]; `bytea` becomes hex with its length (capped at
-//! [`BYTEA_PREVIEW_BYTES`] on a page); anything else comes as `to_jsonb` gives it.
+//! [`BYTEA_PREVIEW_BYTES`] on a page), and text or JSON longer than [`TEXT_PREVIEW_CHARS`] its
+//! first characters with its length on a page; anything else comes as `to_jsonb` gives it.
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -15,6 +16,11 @@ use crate::redact::{REDACTED, redact_json};
 
 /// How many bytes of a `bytea` value a page shows (as hex); exports show all of it.
 pub const BYTEA_PREVIEW_BYTES: usize = 64;
+
+/// How many characters of a text or JSON value a page shows; a longer value comes as
+/// `{"text": first characters, "length": characters, "truncated": true}`. Exports show all of
+/// it.
+pub const TEXT_PREVIEW_CHARS: usize = 65_536;
 
 /// Whether values of `column` (of `table`) are secrets that are never shown: names that say
 /// secret, token, password, hash, credential or private key, a `sid` word (session ids), and
@@ -99,10 +105,11 @@ pub(super) enum Out {
     MaskedPresence,
     /// Two columns: length and hex.
     Bytea { capped: bool },
-    /// One text column holding JSON.
-    Json,
-    /// One text column of a textual type; text that holds a JSON object or array is parsed.
-    Text,
+    /// A text column holding JSON (after its length when capped).
+    Json { capped: bool },
+    /// A text column of a textual type (after its length when capped); text that holds a
+    /// JSON object or array is parsed.
+    Text { capped: bool },
     /// One jsonb column (`to_jsonb(col)`): numbers, booleans, timestamps, arrays...
     Plain,
 }
@@ -111,7 +118,7 @@ impl Out {
     /// How many result columns the value takes.
     fn width(&self) -> usize {
         match self {
-            Out::Bytea { .. } => 2,
+            Out::Bytea { .. } | Out::Json { capped: true } | Out::Text { capped: true } => 2,
             _ => 1,
         }
     }
@@ -142,13 +149,29 @@ impl Out {
                     _ => Value::Null,
                 }
             }
-            Out::Json => {
-                let raw: Option<String> = row.try_get(i).map_err(dec)?;
-                raw.map(|s| serde_json::from_str(&s).unwrap_or(Value::String(s)))
-                    .unwrap_or(Value::Null)
-            }
-            Out::Text => {
-                let v: Option<String> = row.try_get(i).map_err(dec)?;
+            Out::Json { capped } | Out::Text { capped } => {
+                let (len, v): (Option<i32>, Option<String>) = if *capped {
+                    (
+                        row.try_get(i).map_err(dec)?,
+                        row.try_get(i + 1).map_err(dec)?,
+                    )
+                } else {
+                    (None, row.try_get(i).map_err(dec)?)
+                };
+                if let (Some(len), Some(text)) = (len, &v)
+                    && len as usize > TEXT_PREVIEW_CHARS
+                {
+                    return Ok(serde_json::json!({
+                        "text": text,
+                        "length": len,
+                        "truncated": true,
+                    }));
+                }
+                if matches!(self, Out::Json { .. }) {
+                    return Ok(v
+                        .map(|s| serde_json::from_str(&s).unwrap_or(Value::String(s)))
+                        .unwrap_or(Value::Null));
+                }
                 match v {
                     Some(s) if looks_like_json(&s) => {
                         serde_json::from_str(&s).unwrap_or(Value::String(s))

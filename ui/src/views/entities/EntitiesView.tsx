@@ -212,9 +212,21 @@ export function EntitiesView({ entity, kind }: { entity?: string | undefined; ki
               render={(e) => (
                 <>
                   <span className={e.entity_ref === entity ? 'c-ref mono strong' : 'c-ref mono'} data-ref={e.entity_ref}>
+                    {e.problem && entity && (
+                      <span className="warn" title={`unreadable row: ${e.problem}`} aria-label="unreadable row">
+                        ⚠{' '}
+                      </span>
+                    )}
                     {e.entity_ref}
                   </span>
-                  {!entity && <span className="c-md">{e.title ?? ''}</span>}
+                  {!entity &&
+                    (e.problem ? (
+                      <span className="c-md warn" data-testid="row-problem" title={e.problem}>
+                        unreadable row: {e.problem}
+                      </span>
+                    ) : (
+                      <span className="c-md">{e.title ?? ''}</span>
+                    ))}
                   <span className="c-sm">{e.type ?? ''}</span>
                   {!entity && <span className="c-sm">{e.lifecycle ?? ''}</span>}
                   <span className="c-md mono small">{e.owner ?? ''}</span>

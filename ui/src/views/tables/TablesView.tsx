@@ -149,7 +149,16 @@ function parseFilter(column: string, raw: string): Filter | null {
 function Cell({ col, value }: { col: ColumnMeta; value: unknown }) {
   if (value === null || value === undefined) return <span className="j-null">NULL</span>;
   if (col.render === 'masked') return <span className="mono muted" title="masked">{String(value)}</span>;
-  if (col.render === 'json' || col.render === 'text' ) {
+  if (col.render === 'json' || col.render === 'text') {
+    // Longer than a page carries: its start and its length (an export has all of it).
+    const v = value as { truncated?: unknown; text?: unknown; length?: unknown };
+    if (typeof value === 'object' && v.truncated === true && typeof v.text === 'string') {
+      return (
+        <span data-testid="cell-truncated" title={`${formatCount(Number(v.length))} characters; export the table for all of it`}>
+          {v.text.slice(0, 200)}… <span className="muted">({formatCount(Number(v.length))} characters)</span>
+        </span>
+      );
+    }
     if (typeof value === 'object') return <JsonCell value={value} />;
   }
   if (typeof value === 'object') return <JsonCell value={value} />;

@@ -48,7 +48,15 @@ export function TechDocsView() {
                 <td>
                   <RefLink entityRef={t.entity_ref} />
                 </td>
-                <td>{t.title ?? ''}</td>
+                <td>
+                  {t.problem ? (
+                    <span className="warn" data-testid="row-problem" title={t.problem}>
+                      {t.problem}
+                    </span>
+                  ) : (
+                    (t.title ?? '')
+                  )}
+                </td>
                 <td className="mono small">{t.techdocs_ref}</td>
                 <td className="num">
                   {t.search_documents === null ? '?' : Number(t.search_documents) === 0 ? <span className="warn">0</span> : formatCount(t.search_documents)}
