@@ -101,8 +101,61 @@ async fn classify_tls_detail(
     }
     CoreError::Tls {
         server,
-        detail: short_tls(&detail),
+        detail: tls_in_words(&short_tls(&detail)),
     }
+}
+
+/// rustls' names for the rarer certificate and handshake failures, in words with what to do.
+fn tls_in_words(detail: &str) -> String {
+    const WORDS: [(&str, &str); 9] = [
+        (
+            "NotValidYet",
+            "the server's certificate is not valid yet: check this machine's clock, and the \
+             certificate's start date",
+        ),
+        (
+            "Revoked",
+            "the server's certificate is revoked: the server needs a new one",
+        ),
+        (
+            "UnsupportedSignatureAlgorithm",
+            "the server's certificate is signed with an algorithm this client does not accept \
+             (only RSA, ECDSA and Ed25519 with SHA-256 or stronger): the server needs a current \
+             certificate",
+        ),
+        (
+            "UnhandledCriticalExtension",
+            "the server's certificate has a critical extension this client does not know",
+        ),
+        (
+            "InvalidPurpose",
+            "the server's certificate is not meant for TLS servers (its extended key usage): \
+             the server needs a server certificate",
+        ),
+        (
+            "BadEncoding",
+            "the server's certificate is not valid DER: check ssl_cert_file on the server",
+        ),
+        (
+            "HandshakeFailure",
+            "the server and this client share no TLS version or cipher: PostgreSQL 12 or later \
+             with TLS 1.2 or 1.3 is needed (ssl_min_protocol_version)",
+        ),
+        (
+            "ProtocolVersion",
+            "the server offers only TLS versions this client does not speak (TLS 1.2 and 1.3 \
+             are spoken): raise ssl_min_protocol_version on the server",
+        ),
+        (
+            "NoCertificatesPresented",
+            "the server presented no certificate",
+        ),
+    ];
+    WORDS
+        .iter()
+        .find(|(name, _)| detail.contains(name))
+        .map(|(_, words)| (*words).to_string())
+        .unwrap_or_else(|| detail.to_string())
 }
 
 fn short_tls(detail: &str) -> String {
@@ -329,7 +382,38 @@ pub fn map_query_error(e: sqlx::Error, ep: &Endpoint) -> CoreError {
 
 #[cfg(test)]
 mod tests {
-    use super::plain;
+    use super::{plain, short_tls, tls_in_words};
+
+    #[test]
+    fn rarer_tls_failures_are_said_in_words() {
+        for (rustls, words) in [
+            (
+                "error communicating with database: invalid peer certificate: NotValidYet",
+                "not valid yet: check this machine's clock",
+            ),
+            (
+                "invalid peer certificate: UnsupportedSignatureAlgorithm",
+                "signed with an algorithm this client does not accept",
+            ),
+            (
+                "received fatal alert: HandshakeFailure",
+                "share no TLS version or cipher",
+            ),
+            (
+                "received fatal alert: ProtocolVersion",
+                "ssl_min_protocol_version",
+            ),
+        ] {
+            let said = tls_in_words(&short_tls(rustls));
+            assert!(said.contains(words), "{rustls} -> {said}");
+            assert!(!said.contains("invalid peer certificate"), "{said}");
+        }
+        // Anything else keeps its own (plain) text.
+        assert_eq!(
+            tls_in_words("unexpected end of file"),
+            "unexpected end of file"
+        );
+    }
 
     #[test]
     fn plain_drops_debug_wrappers_and_links_but_keeps_plain_text() {
