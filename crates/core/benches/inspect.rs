@@ -11,9 +11,13 @@
 //! - `BSI_BENCH_ENTITIES`: the demo size to generate (default 100000; 2000 for a smoke run);
 //! - `BSI_BENCH_RUNS`: timed runs per operation (default 25, after 3 warm-up runs);
 //! - `BSI_BENCH_TEXT`: the free-text word (default `billing`, a word of many names);
+//! - `BSI_BENCH_TEXT_RARE`: a second word for the comparison with Backstage's query (default
+//!   `zqx`, found nowhere, so every name, title and description is read);
 //! - `BSI_BENCH_ONLY`: time only these operations (comma-separated: `page`, `ref`, `facets`,
 //!   `text`, `graph`, `tasks`);
-//! - `BSI_BENCH_ANALYZE=0`: skip the `VACUUM (ANALYZE)` that runs first.
+//! - `BSI_BENCH_ANALYZE=0`: skip the `VACUUM (ANALYZE)` that runs first;
+//! - `BSI_BENCH_EXPLAIN=1`: print the plan (`EXPLAIN (ANALYZE, BUFFERS)`) of the core's free
+//!   text statement for each word of the comparison with Backstage's query.
 //!
 //! Every timed operation runs on a READ-ONLY connection set; only the set-up (migrations,
 //! generation, `ANALYZE`) uses a write-mode one.
@@ -232,6 +236,69 @@ async fn direct_rows(
     q: sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>,
 ) -> usize {
     q.fetch_all(pool).await.expect("direct query").len()
+}
+
+/// A LIKE pattern for `word` as both sides build it (lowercased, wildcards escaped).
+fn contains(word: &str) -> String {
+    let mut p = String::from("%");
+    for c in word.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// The core's free-text statement before the name branch: a semi-join on the three keys of
+/// `search`, in ref order.
+async fn previous_text(pool: &PgPool, word: &str) -> usize {
+    sqlx::query(
+        "SELECT f.entity_ref::text AS entity_ref, f.final_entity, \
+         to_char(f.last_updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS updated \
+         FROM final_entities f WHERE f.final_entity IS NOT NULL AND f.entity_id IN \
+         (SELECT s.entity_id FROM search s WHERE s.key IN ('metadata.name', 'metadata.title', \
+         'metadata.description') AND s.value LIKE $1) ORDER BY f.entity_ref ASC LIMIT 101",
+    )
+    .bind(contains(word))
+    .persistent(false)
+    .fetch_all(pool)
+    .await
+    .expect("previous free text")
+    .len()
+}
+
+/// Backstage's `queryEntities` with `fullTextFilterTerm` and `fullTextFilterFields` =
+/// metadata.name, metadata.title, metadata.description and no sort field, as catalog-backend
+/// builds it (`DefaultEntitiesCatalog.ts`): a page of `final_entities` whose id is in the
+/// matching `search` rows, in entity id order, and the total count of the same filter, the two
+/// statements sent at the same time as its `Promise.all` does.
+async fn backstage_text(pool: &PgPool, word: &str) -> usize {
+    const MATCH: &str = "SELECT search.entity_id FROM search WHERE search.key IN \
+        ('metadata.name', 'metadata.title', 'metadata.description') AND search.value like $1";
+    let page = format!(
+        "WITH filtered (entity_id, final_entity) AS (SELECT final_entities.entity_id, \
+         final_entities.final_entity FROM final_entities WHERE final_entity IS NOT NULL AND \
+         final_entities.entity_id IN ({MATCH})) SELECT * FROM filtered \
+         ORDER BY filtered.entity_id asc LIMIT 101"
+    );
+    let count = format!(
+        "SELECT count(*) AS count FROM final_entities WHERE final_entity IS NOT NULL AND \
+         final_entities.entity_id IN ({MATCH})"
+    );
+    let pattern = format!("%{}%", word.to_lowercase());
+    let (rows, _n) = tokio::join!(
+        sqlx::query(sqlx::AssertSqlSafe(page))
+            .bind(pattern.clone())
+            .persistent(false)
+            .fetch_all(pool),
+        sqlx::query(sqlx::AssertSqlSafe(count))
+            .bind(pattern)
+            .persistent(false)
+            .fetch_one(pool),
+    );
+    rows.expect("Backstage's page").len()
 }
 
 /// The depth-2 BFS as the core runs it: one transaction without parallel workers, one level
@@ -499,6 +566,68 @@ async fn main() {
     }
 
     print_table(&lines);
+
+    // Free text against Backstage's own catalog API query (the same question: entities whose
+    // name, title or description contains the word, a first page), and against the core's
+    // previous statement, in one run per word.
+    if only("text") {
+        let rare = env("BSI_BENCH_TEXT_RARE").unwrap_or_else(|| "zqx".into());
+        println!(
+            "\n| free text, first page | core median ms | core p90 ms | previous statement median ms | Backstage's query median ms | Backstage's p90 ms | core / Backstage | rows core/previous/Backstage |\n|---|---:|---:|---:|---:|---:|---:|---|"
+        );
+        for word in [text.clone(), rare] {
+            let q = EntityQuery {
+                filter: EntityFilter {
+                    text: Some(word.clone()),
+                    ..Default::default()
+                },
+                limit: Some(100),
+                ..Default::default()
+            };
+            if env("BSI_BENCH_EXPLAIN").as_deref() == Some("1") {
+                let sql = catalog
+                    .entities_sql(&q)
+                    .unwrap()
+                    .wrapped(|t| format!("EXPLAIN (ANALYZE, BUFFERS) {t}"));
+                let plan: Vec<String> = sql
+                    .query()
+                    .fetch_all(&cat_pool)
+                    .await
+                    .expect("explain")
+                    .iter()
+                    .map(|r| sqlx::Row::get::<String, _>(r, 0))
+                    .collect();
+                println!(
+                    "\nplan of the core's free text `{word}`:\n{}\n",
+                    plan.join("\n")
+                );
+            }
+            let (core, previous) = measure(
+                runs,
+                || async { catalog.entities(&q).await.expect("free text").items.len() },
+                || previous_text(&cat_pool, &word),
+            )
+            .await;
+            let (backstage, _) = measure(
+                runs,
+                || backstage_text(&cat_pool, &word),
+                || backstage_text(&cat_pool, &word),
+            )
+            .await;
+            println!(
+                "| `{word}` | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {}/{}/{} |",
+                core.median,
+                core.p90,
+                previous.median,
+                backstage.median,
+                backstage.p90,
+                core.median / backstage.median,
+                core.rows,
+                previous.rows,
+                backstage.rows
+            );
+        }
+    }
 
     // Floors: the cheapest statement that must read every row the operation has to consider,
     // returning one number. No query that answers the operation exactly can be faster on

@@ -253,6 +253,32 @@ async fn every_filter_narrows_and_matches_direct_sql() {
         .await;
         assert_eq!(got, expected, "text {text}");
         assert!(!got.is_empty() && (got.len() as i64) < total, "text {text}");
+        // Small pages, both directions, with a kind: the same entities, page after page.
+        for descending in [false, true] {
+            let q = EntityQuery {
+                filter: EntityFilter {
+                    text: Some(text.clone()),
+                    kind: vec!["component".into()],
+                    ..Default::default()
+                },
+                descending,
+                limit: Some(3),
+                ..Default::default()
+            };
+            let mut want: Vec<String> = expected
+                .iter()
+                .filter(|r| r.starts_with("component:"))
+                .cloned()
+                .collect();
+            if descending {
+                want.reverse();
+            }
+            assert_eq!(
+                refs(&all_pages(&cat, q).await),
+                want,
+                "text {text}, descending {descending}"
+            );
+        }
     }
     // LIKE wildcards in the text are literal.
     let q = EntityQuery {

@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::page::{Page, limit};
 use crate::redact::redact_text;
 use crate::refs::EntityRef;
-use crate::sql::iso_text;
+use crate::sql::{iso_text, like_contains};
 
 /// How the entity list is ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,7 +289,46 @@ impl Catalog {
         let has_updated = self.has(&NEED_UPDATED);
         let mut sql = Sql::default();
         let mut conds = vec!["f.final_entity IS NOT NULL".to_string()];
-        self.filter_conditions(&q.filter, "f.entity_id", &mut sql, &mut conds)?;
+        // Free text in ref order: the longest word drives the query (see `text_first_page`),
+        // the other words are conditions like any filter.
+        let words: Vec<&str> = q
+            .filter
+            .text
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        let driver = (q.sort == EntitySort::Ref
+            && self.has_col("final_entities", "entity_ref")
+            && !words.is_empty())
+        .then(|| {
+            let longest = words
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, w)| (w.chars().count(), std::cmp::Reverse(*i)))
+                .map_or(0, |(i, _)| i);
+            let mut rest = q.filter.clone();
+            rest.text = Some(
+                words
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != longest)
+                    .map(|(_, w)| *w)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+            (words[longest].to_lowercase(), rest)
+        });
+        match &driver {
+            Some((_, rest)) => {
+                self.check(views::ENTITY_FILTERS, &[NEED_SEARCH])?;
+                sql.replan = true;
+                self.filter_conditions(rest, "f.entity_id", &mut sql, &mut conds)?;
+            }
+            None => self.filter_conditions(&q.filter, "f.entity_id", &mut sql, &mut conds)?,
+        }
+        // Bounds on the ref (kind range, cursor): on `f`, and for the name branch on `n`.
+        let mut bounds: Vec<String> = Vec::new();
         // Refs start with their kind: one kind also bounds the walk of the ref index, so a
         // page of a kind late in the alphabet does not scan every earlier kind first.
         let kinds: Vec<String> = q
@@ -302,7 +341,9 @@ impl Catalog {
         if self.kind_ranges && kinds.len() == 1 && !kinds[0].contains([':', ';', '/']) {
             let lo = sql.text(format!("{}:", kinds[0]));
             let hi = sql.text(format!("{};", kinds[0]));
-            conds.push(format!("f.entity_ref >= {lo} AND f.entity_ref < {hi}"));
+            bounds.push(format!(
+                "{{a}}.entity_ref >= {lo} AND {{a}}.entity_ref < {hi}"
+            ));
         }
         let (cmp, dir) = if q.descending {
             ("<", "DESC")
@@ -314,7 +355,7 @@ impl Catalog {
                 if let Some(key) = read_cursor(q.cursor.as_deref(), "ref", 1)? {
                     let c = q.cursor.as_deref().unwrap_or_default();
                     let p = sql.text(cursor_str(&key[0], c)?);
-                    conds.push(format!("f.entity_ref {cmp} {p}"));
+                    bounds.push(format!("{{a}}.entity_ref {cmp} {p}"));
                 }
                 format!("f.entity_ref {dir}")
             }
@@ -344,17 +385,37 @@ impl Catalog {
                 format!("f.last_updated_at {dir} NULLS {nulls}, f.entity_ref {dir}")
             }
         };
+        let on = |a: &'static str| bounds.iter().map(move |b| b.replace("{a}", a));
+        conds.extend(on("f"));
         let lim = sql.bind(Param::Int(limit(q.limit) as i64 + 1));
         let updated = if has_updated {
             iso_text("f.last_updated_at")
         } else {
             "NULL::text".to_string()
         };
+        let fe = self.fe();
+        let conds = conds.join(" AND ");
+        let filter = match &driver {
+            Some((word, _)) => {
+                let w = sql.text(like_contains(word));
+                let twice = sql.bind(Param::Int(2 * (limit(q.limit) as i64 + 1)));
+                let n_bounds: String = on("n").map(|b| format!(" AND {b}")).collect();
+                text_first_page(
+                    &fe,
+                    &self.t("search"),
+                    &conds,
+                    &n_bounds,
+                    &w,
+                    dir,
+                    &lim,
+                    &twice,
+                )
+            }
+            None => conds,
+        };
         sql.text = format!(
             "SELECT f.entity_ref::text AS entity_ref, f.final_entity, {updated} AS updated \
-             FROM {} f WHERE {} ORDER BY {order} LIMIT {lim}",
-            self.fe(),
-            conds.join(" AND ")
+             FROM {fe} f WHERE {filter} ORDER BY {order} LIMIT {lim}"
         );
         Ok(sql)
     }
@@ -474,4 +535,40 @@ impl Catalog {
         }
         Ok(Facets { facets })
     }
+}
+
+/// The condition of a free-text page in ref order, driven by one word `w` (a LIKE pattern):
+/// the refs of the first page of each of two branches, and the page is the first of their union
+/// (exact: the union's first `lim` refs are within the first `lim` of each branch).
+/// - Names: `metadata.name` is the part of the (lowercased) ref after its `/`, matched inside
+///   the `entity_ref` index in ref order, which stops after `lim` hits; the entity's other
+///   conditions are checked only for the hits. No `search` row is read.
+/// - Titles and descriptions: one walk of the two keys' ranges of `search`'s
+///   (key, value, entity_id) index, the matches joined to their entities by id (`twice`: an
+///   entity can match by both keys).
+///
+/// Backstage's own catalog API answers the same question (`fullTextFilterTerm` with these
+/// fields) from `search` alone, over every key's range, sorted by entity id, with a count.
+#[allow(clippy::too_many_arguments)]
+fn text_first_page(
+    fe: &str,
+    search: &str,
+    conds: &str,
+    n_bounds: &str,
+    w: &str,
+    dir: &str,
+    lim: &str,
+    twice: &str,
+) -> String {
+    format!(
+        "f.entity_ref IN (\
+           (SELECT n.entity_ref FROM {fe} n \
+            WHERE substr(n.entity_ref, strpos(n.entity_ref, '/') + 1) LIKE {w}{n_bounds} \
+            AND EXISTS (SELECT 1 FROM {fe} f WHERE f.entity_ref = n.entity_ref AND {conds}) \
+            ORDER BY n.entity_ref {dir} LIMIT {lim}) \
+           UNION ALL \
+           (SELECT f.entity_ref FROM {search} s JOIN {fe} f ON f.entity_id = s.entity_id \
+            WHERE s.key IN ('metadata.title', 'metadata.description') AND s.value LIKE {w} \
+            AND {conds} ORDER BY f.entity_ref {dir} LIMIT {twice}))"
+    )
 }
