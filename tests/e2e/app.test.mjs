@@ -956,6 +956,43 @@ e2e('after the server goes away the header says so, and the next action reconnec
   }
 });
 
+/** Restarts the demo's PostgreSQL (`pg_ctl restart`, fast), as its owner. */
+function restartDemo() {
+  const bin = execFileSync('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1'], { encoding: 'utf8' }).trim();
+  const asOwner = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
+  const [cmd, ...args] = [...asOwner, join(bin, 'pg_ctl'), '-D', join(demoDir, 'data'), '-m', 'fast', '-w', 'restart'];
+  execFileSync(cmd, args, { stdio: 'ignore' });
+}
+
+e2e('after the server restarts, the app reads again without being restarted', async () => {
+  driver = await open(['--profile', 'demo']);
+  await go('entities');
+  await find('entity-row');
+  const before = psql('postgres', "SELECT pg_postmaster_start_time()");
+  restartDemo();
+  assert.notEqual(psql('postgres', "SELECT pg_postmaster_start_time()"), before, 'the server restarted');
+  // The next read: its pool's sessions ended with the server. It either reads through new ones
+  // at once, or says the connection ended and Reconnect reads again.
+  await go('scaffolder');
+  const first = await eventually(async () => {
+    if ((await count('[data-testid="task-row"]')) > 0) return 'rows';
+    if ((await count('[data-testid="error"]')) > 0) return 'error';
+    return false;
+  }, 'the scaffolder view answers after the restart', 60000);
+  if (first === 'error') {
+    const err = await find('error');
+    assert.equal(await err.getAttribute('data-code'), 'unreachable', await err.getText());
+    assert.match(await err.getText(), /ended|reconnect/i);
+    await (await find('reconnect')).click();
+    await find('task-row', 60000);
+  }
+  await go('entities');
+  await find('entity-row', 60000);
+  await eventually(async () => (await count('[data-testid="connection-lost"]')) === 0, 'the header no longer says lost');
+  assert.equal(await (await find('connection-dot')).getAttribute('data-state'), 'connected');
+  assert.equal(await count('[data-testid="error"]'), 0, await bodyText());
+});
+
 /** The Knex view's row of `database`'s `public.knex_migrations`. */
 async function knexRowNow(database) {
   for (const r of await driver.findElements(tid('knex-row'))) {

@@ -398,6 +398,8 @@ impl Catalog {
         let filter = match &driver {
             Some((word, _)) => {
                 let w = sql.text(like_contains(word));
+                // In the name: anywhere after the ref's `/` (names and namespaces hold none).
+                let in_name = sql.text(format!("%/{}", like_contains(word)));
                 let twice = sql.bind(Param::Int(2 * (limit(q.limit) as i64 + 1)));
                 let n_bounds: String = on("n").map(|b| format!(" AND {b}")).collect();
                 text_first_page(
@@ -405,7 +407,7 @@ impl Catalog {
                     &self.t("search"),
                     &conds,
                     &n_bounds,
-                    &w,
+                    (&in_name, &w),
                     dir,
                     &lim,
                     &twice,
@@ -540,9 +542,11 @@ impl Catalog {
 /// The condition of a free-text page in ref order, driven by one word `w` (a LIKE pattern):
 /// the refs of the first page of each of two branches, and the page is the first of their union
 /// (exact: the union's first `lim` refs are within the first `lim` of each branch).
-/// - Names: `metadata.name` is the part of the (lowercased) ref after its `/`, matched inside
-///   the `entity_ref` index in ref order, which stops after `lim` hits; the entity's other
-///   conditions are checked only for the hits. No `search` row is read.
+/// - Names: `metadata.name` is the part of the ref after its `/` (Backstage stores refs
+///   lowercased, as it stores `search` values), so `in_name`
+///   (`%/%word%`) is matched inside the `entity_ref` index in ref order, which stops after
+///   `lim` hits; the entity's other conditions are checked only for the hits. No `search` row
+///   is read.
 /// - Titles and descriptions: one walk of the two keys' ranges of `search`'s
 ///   (key, value, entity_id) index, the matches joined to their entities by id (`twice`: an
 ///   entity can match by both keys).
@@ -555,7 +559,7 @@ fn text_first_page(
     search: &str,
     conds: &str,
     n_bounds: &str,
-    w: &str,
+    (in_name, w): (&str, &str),
     dir: &str,
     lim: &str,
     twice: &str,
@@ -563,7 +567,7 @@ fn text_first_page(
     format!(
         "f.entity_ref IN (\
            (SELECT n.entity_ref FROM {fe} n \
-            WHERE substr(n.entity_ref, strpos(n.entity_ref, '/') + 1) LIKE {w}{n_bounds} \
+            WHERE n.entity_ref LIKE {in_name}{n_bounds} \
             AND EXISTS (SELECT 1 FROM {fe} f WHERE f.entity_ref = n.entity_ref AND {conds}) \
             ORDER BY n.entity_ref {dir} LIMIT {lim}) \
            UNION ALL \
