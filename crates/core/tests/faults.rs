@@ -512,11 +512,9 @@ async fn with_a_connection_limit_of_one_every_database_is_read_and_search_counts
     );
 }
 
-/// A slow network is not a stalled one: with every chunk held 150 ms each way, queries that
-/// each finish inside the statement timeout keep answering for longer than the stall window,
-/// and none is reported stalled.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_network_is_not_taken_for_a_stall() {
+/// A connection set to the shared server through a fresh [`Proxy`], with a statement timeout
+/// of 1 s, and the pool of `postgres`, known to answer.
+async fn through_proxy() -> (Proxy, Arc<Connections>, PgPool) {
     let s = shared();
     let proxy = Proxy::start(s.port);
     let mut p = profile(s, "127.0.0.1", SslMode::Require);
@@ -525,6 +523,15 @@ async fn a_slow_network_is_not_taken_for_a_stall() {
     let c = conns(p, &s.password);
     let pool = c.database("postgres").await.unwrap();
     answers(&pool).await;
+    (proxy, c, pool)
+}
+
+/// A slow network is not a stalled one: with every chunk held 150 ms each way, queries that
+/// each finish inside the statement timeout keep answering for longer than the stall window,
+/// and none is reported stalled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_network_is_not_taken_for_a_stall() {
+    let (proxy, c, pool) = through_proxy().await;
     proxy.slow(Duration::from_millis(150));
     let window = Duration::from_secs(1) + Duration::from_secs(5);
     let started = Instant::now();
@@ -549,14 +556,7 @@ async fn a_slow_network_is_not_taken_for_a_stall() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_query_the_network_leaves_waiting_ends_as_stalled() {
-    let s = shared();
-    let proxy = Proxy::start(s.port);
-    let mut p = profile(s, "127.0.0.1", SslMode::Require);
-    p.port = proxy.port;
-    p.pool.statement_timeout_secs = 1;
-    let c = conns(p, &s.password);
-    let pool = c.database("postgres").await.unwrap();
-    answers(&pool).await;
+    let (proxy, c, pool) = through_proxy().await;
     let running = {
         let (c, pool) = (c.clone(), pool.clone());
         tokio::spawn(async move {

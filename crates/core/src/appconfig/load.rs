@@ -413,7 +413,6 @@ pub(super) const CONFIG_FILE_LIMIT: u64 = 16 * 1024 * 1024;
 /// `<(kubectl get configmap ...)` or `/dev/stdin`, of at most [`CONFIG_FILE_LIMIT`] bytes.
 /// A directory is refused, and a stream is read no further than the limit.
 fn read_config_file(path: &Path) -> Result<String> {
-    use std::io::Read;
     let shown = path.display();
     let cannot = |e: std::io::Error| {
         CoreError::config(format!(
@@ -439,13 +438,9 @@ fn read_config_file(path: &Path) -> Result<String> {
     if meta.is_file() && meta.len() > CONFIG_FILE_LIMIT {
         return Err(too_big());
     }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(CONFIG_FILE_LIMIT + 1).read_to_end(&mut bytes))
-        .map_err(cannot)?;
-    if bytes.len() as u64 > CONFIG_FILE_LIMIT {
-        return Err(too_big());
-    }
+    let bytes = read_at_most(path, CONFIG_FILE_LIMIT)
+        .map_err(cannot)?
+        .ok_or_else(too_big)?;
     String::from_utf8(bytes).map_err(|_| {
         CoreError::config(format!(
             "app-config file {shown} is not UTF-8 text; give the YAML file Backstage is started \
@@ -454,11 +449,21 @@ fn read_config_file(path: &Path) -> Result<String> {
     })
 }
 
+/// The bytes of `path`, read no further than `limit`: `None` when it holds more (a stream
+/// such as `/dev/zero` is never read to its end).
+fn read_at_most(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
 /// Reads a `$file` target: a regular file (symlinks followed) of at most [`FILE_LIMIT`] bytes.
 /// The type and size are checked before opening, so a FIFO or a device such as `/dev/zero` is
 /// never opened; the read itself stops past the limit in case the file grows meanwhile.
 fn read_included(path: &Path, kind: &str, key: &str, config: &Path) -> Result<String> {
-    use std::io::Read;
     let file = config.display();
     let shown = path.display();
     let cannot = |e: std::io::Error| {
@@ -484,13 +489,9 @@ fn read_included(path: &Path, kind: &str, key: &str, config: &Path) -> Result<St
     if meta.len() > FILE_LIMIT {
         return Err(too_big());
     }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(FILE_LIMIT + 1).read_to_end(&mut bytes))
-        .map_err(cannot)?;
-    if bytes.len() as u64 > FILE_LIMIT {
-        return Err(too_big());
-    }
+    let bytes = read_at_most(path, FILE_LIMIT)
+        .map_err(cannot)?
+        .ok_or_else(too_big)?;
     String::from_utf8(bytes).map_err(|_| {
         cannot(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
