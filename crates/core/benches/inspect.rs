@@ -16,6 +16,8 @@
 //! - `BSI_BENCH_ONLY`: time only these operations (comma-separated: `page`, `ref`, `facets`,
 //!   `text`, `graph`, `tasks`);
 //! - `BSI_BENCH_ANALYZE=0`: skip the `VACUUM (ANALYZE)` that runs first;
+//! - `BSI_BENCH_TSV=FILE`: append each operation's medians (and its floor's) to FILE as
+//!   tab-separated rows, for `scripts/bench-scale`;
 //! - `BSI_BENCH_EXPLAIN=1`: print the plan (`EXPLAIN (ANALYZE, BUFFERS)`) of the core's free
 //!   text statement for each word of the comparison with Backstage's query.
 //!
@@ -226,6 +228,8 @@ where
 
 struct Line {
     op: &'static str,
+    /// The operation's name in `BSI_BENCH_ONLY` and in the `BSI_BENCH_TSV` rows.
+    key: &'static str,
     core: Stats,
     direct: Stats,
     target: f64,
@@ -412,6 +416,7 @@ async fn main() {
         .await;
         lines.push(Line {
             op: "entity page (100, by ref)",
+            key: "page",
             core,
             direct,
             target: 10.0,
@@ -433,6 +438,7 @@ async fn main() {
         .await;
         lines.push(Line {
             op: "entity by ref",
+            key: "ref",
             core,
             direct,
             target: 2.0,
@@ -455,6 +461,7 @@ async fn main() {
         .await;
         lines.push(Line {
             op: "kind facets",
+            key: "facets",
             core,
             direct,
             target: 20.0,
@@ -487,6 +494,7 @@ async fn main() {
         .await;
         lines.push(Line {
             op: "free text (first page)",
+            key: "text",
             core,
             direct,
             target: 50.0,
@@ -531,6 +539,7 @@ async fn main() {
         .await;
         lines.push(Line {
             op: "depth-2 graph (most connected group)",
+            key: "graph",
             core,
             direct,
             target: 50.0,
@@ -559,6 +568,7 @@ async fn main() {
         .await;
         lines.push(Line {
             op: "task page (newest first)",
+            key: "tasks",
             core,
             direct,
             target: 50.0,
@@ -647,6 +657,7 @@ async fn main() {
             "SELECT max(created_at) FROM tasks",
         ),
     ];
+    let mut floor_ms: Vec<(&str, f64)> = Vec::new();
     for (name, label, pool, sql) in floors {
         if !only(name) {
             continue;
@@ -658,6 +669,43 @@ async fn main() {
         )
         .await;
         println!("| {label} | {:.2} | {:.2} |", a.median, a.p90);
+        floor_ms.push((name, a.median));
+    }
+    if let Some(path) = env("BSI_BENCH_TSV") {
+        write_tsv(&path, ent_count, &lines, &floor_ms);
+    }
+}
+
+/// Appends one row per operation to the TSV file at `path` (a header first when it is new):
+/// final entities, operation, core median and p90, direct median, and the floor statement's
+/// median where the operation has one (else empty). `scripts/bench-scale` collects these.
+fn write_tsv(path: &str, entities: i64, lines: &[Line], floors: &[(&str, f64)]) {
+    use std::io::Write as _;
+    let new = !std::path::Path::new(path).exists();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open BSI_BENCH_TSV");
+    if new {
+        writeln!(
+            f,
+            "entities\top\tcore_median_ms\tcore_p90_ms\tdirect_median_ms\tfloor_median_ms"
+        )
+        .expect("write BSI_BENCH_TSV");
+    }
+    for l in lines {
+        let floor = floors
+            .iter()
+            .find(|(k, _)| *k == l.key)
+            .map(|(_, ms)| format!("{ms:.3}"))
+            .unwrap_or_default();
+        writeln!(
+            f,
+            "{entities}\t{}\t{:.3}\t{:.3}\t{:.3}\t{floor}",
+            l.key, l.core.median, l.core.p90, l.direct.median
+        )
+        .expect("write BSI_BENCH_TSV");
     }
 }
 
