@@ -400,7 +400,6 @@ impl Catalog {
                 let w = sql.text(like_contains(word));
                 // In the name: anywhere after the ref's `/` (names and namespaces hold none).
                 let in_name = sql.text(format!("%/{}", like_contains(word)));
-                let twice = sql.bind(Param::Int(2 * (limit(q.limit) as i64 + 1)));
                 let n_bounds: String = on("n").map(|b| format!(" AND {b}")).collect();
                 text_first_page(
                     &fe,
@@ -410,7 +409,6 @@ impl Catalog {
                     (&in_name, &w),
                     dir,
                     &lim,
-                    &twice,
                 )
             }
             None => conds,
@@ -547,9 +545,10 @@ impl Catalog {
 ///   (`%/%word%`) is matched inside the `entity_ref` index in ref order, which stops after
 ///   `lim` hits; the entity's other conditions are checked only for the hits. No `search` row
 ///   is read.
-/// - Titles and descriptions: one walk of the two keys' ranges of `search`'s
-///   (key, value, entity_id) index, the matches joined to their entities by id (`twice`: an
-///   entity can match by both keys).
+/// - Titles and descriptions: entities whose id has a matching `search` row of those two keys.
+///   The planner picks the way by the word: a common one walks the entities in ref order and
+///   stops after `lim`, a rare one reads the two keys' ranges of `search`'s
+///   (key, value, entity_id) index once.
 ///
 /// Backstage's own catalog API answers the same question (`fullTextFilterTerm` with these
 /// fields) from `search` alone, over every key's range, sorted by entity id, with a count.
@@ -562,7 +561,6 @@ fn text_first_page(
     (in_name, w): (&str, &str),
     dir: &str,
     lim: &str,
-    twice: &str,
 ) -> String {
     format!(
         "f.entity_ref IN (\
@@ -571,8 +569,8 @@ fn text_first_page(
             AND EXISTS (SELECT 1 FROM {fe} f WHERE f.entity_ref = n.entity_ref AND {conds}) \
             ORDER BY n.entity_ref {dir} LIMIT {lim}) \
            UNION ALL \
-           (SELECT f.entity_ref FROM {search} s JOIN {fe} f ON f.entity_id = s.entity_id \
-            WHERE s.key IN ('metadata.title', 'metadata.description') AND s.value LIKE {w} \
-            AND {conds} ORDER BY f.entity_ref {dir} LIMIT {twice}))"
+           (SELECT f.entity_ref FROM {fe} f WHERE f.entity_id IN (SELECT s.entity_id FROM {search} s \
+            WHERE s.key IN ('metadata.title', 'metadata.description') AND s.value LIKE {w}) \
+            AND {conds} ORDER BY f.entity_ref {dir} LIMIT {lim}))"
     )
 }
