@@ -66,6 +66,29 @@ pub fn context<R: tauri::Runtime>() -> tauri::Context<R> {
     tauri::generate_context!()
 }
 
+/// Paints the webview on the CPU (WebKitGTK's accelerated compositing off) unless
+/// `BSI_GPU_COMPOSITING=1`. Measured on a catalog open in the app, accelerated compositing costs
+/// some 100 MiB of the web process's memory (its layers, in software GL where there is no GPU
+/// driver) and the app's pages, lists and tables, gain nothing from it; it is also the first
+/// thing to turn off where WebKitGTK shows a blank window on some GPU drivers.
+#[cfg(target_os = "linux")]
+fn software_compositing(app: &tauri::App) {
+    use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+    if std::env::var("BSI_GPU_COMPOSITING").is_ok_and(|v| v == "1") {
+        return;
+    }
+    for window in app.webview_windows().into_values() {
+        let done = window.with_webview(|webview| {
+            if let Some(settings) = WebViewExt::settings(&webview.inner()) {
+                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+            }
+        });
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "cannot turn accelerated compositing off");
+        }
+    }
+}
+
 /// Runs the app. `--profile NAME` (or `BSI_PROFILE`) chooses the profile to open first.
 pub fn run() {
     let launch = state::Launch::from_args(std::env::args().skip(1));
@@ -78,6 +101,13 @@ pub fn run() {
                 }
             }
             app.manage(state::AppState::new(launch.clone()));
+            // The first screen's reads start now, beside the webview's start.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                handle.state::<state::AppState>().warm_up().await;
+            });
+            #[cfg(target_os = "linux")]
+            software_compositing(app);
             Ok(())
         })
         .build(context());

@@ -7,16 +7,34 @@
 //! (looked up by the core's `Credentials::resolve`).
 //! Connections are created lazily and replaced whenever the profile or its write mode changes;
 //! the old pools are closed. The `RwLock` guards are never held across a database await.
+//!
+//! The first screen is read at launch ([`AppState::warm_up`]), while the webview starts: the
+//! password, the connections and the overview (which holds the discovery), once. The window's
+//! first `app_status` and `overview` take that read instead of making their own.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bsi_core::connect::Connections;
 use bsi_core::installations::Layout;
+use bsi_core::overview::Overview;
 use bsi_core::profile::{Profile, ProfileStore};
 use bsi_core::secrets::{Credentials, PasswordSources, Secret};
 use bsi_core::{CoreError, Result};
-use tokio::sync::RwLock;
+use tokio::sync::{OnceCell, RwLock};
+
+/// How long the launch's read stands for the first screen: past this, the window reads afresh.
+const WARM_FOR: Duration = Duration::from_secs(30);
+
+/// The first screen read at launch: the connections it was read through and their overview
+/// (`None`: it failed; the window's own read then says why).
+struct Warm {
+    at: Instant,
+    read: OnceCell<Option<(Arc<Connections>, Overview)>>,
+    taken: AtomicBool,
+}
 
 /// What the app was started with.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +72,7 @@ pub struct AppState {
     profiles: Option<PathBuf>,
     selection: RwLock<Option<Selection>>,
     conns: RwLock<Option<Arc<Connections>>>,
+    warm: Mutex<Option<Arc<Warm>>>,
 }
 
 impl AppState {
@@ -68,6 +87,7 @@ impl AppState {
             profiles: None,
             selection: RwLock::new(selection),
             conns: RwLock::new(None),
+            warm: Mutex::new(None),
         }
     }
 
@@ -155,8 +175,67 @@ impl AppState {
         self.reset().await;
     }
 
+    /// Reads the first screen (password, connections, overview) for the launch profile, if
+    /// any, so that it is under way while the webview starts. Failures are left to the window's
+    /// own calls, which report them.
+    pub async fn warm_up(&self) {
+        if self.selection.read().await.is_none() {
+            return;
+        }
+        let warm = Arc::new(Warm {
+            at: Instant::now(),
+            read: OnceCell::new(),
+            taken: AtomicBool::new(false),
+        });
+        *self.warm_slot() = Some(warm.clone());
+        warm.read.get_or_init(|| self.read_first_screen()).await;
+    }
+
+    async fn read_first_screen(&self) -> Option<(Arc<Connections>, Overview)> {
+        let conns = self.connections().await.ok()?;
+        let overview = conns
+            .watch(Box::pin(bsi_core::overview::overview(&conns)))
+            .await
+            .ok()?;
+        Some((conns, overview))
+    }
+
+    fn warm_slot(&self) -> std::sync::MutexGuard<'_, Option<Arc<Warm>>> {
+        self.warm
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The overview read at launch, when it is still young and was read through the
+    /// connections open now (waiting for it when it is under way). `take`: this is the overview
+    /// the window shows, and later calls read afresh.
+    pub async fn first_screen(&self, take: bool) -> Option<Overview> {
+        let warm = self.warm_slot().clone()?;
+        if warm.taken.load(Ordering::Acquire) || warm.at.elapsed() > WARM_FOR {
+            return None;
+        }
+        let (conns, overview) = warm
+            .read
+            .get_or_init(|| self.read_first_screen())
+            .await
+            .clone()?;
+        let now = self.conns.read().await.clone()?;
+        if !Arc::ptr_eq(&conns, &now) {
+            return None;
+        }
+        if take {
+            warm.taken.store(true, Ordering::Release);
+            let mut slot = self.warm_slot();
+            if slot.as_ref().is_some_and(|w| Arc::ptr_eq(w, &warm)) {
+                *slot = None;
+            }
+        }
+        Some(overview)
+    }
+
     /// Closes the connections; the next command opens new ones (after a profile change).
     pub async fn reset(&self) {
+        *self.warm_slot() = None;
         let old = self.conns.write().await.take();
         if let Some(c) = old {
             c.close().await;

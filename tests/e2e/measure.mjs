@@ -6,10 +6,10 @@
 // - data: when the first database row of the Overview is in the page (polled every 20 ms);
 // - memory: RSS and PSS of the window's process and every process below it (WebKit's web and
 //   network processes), after the entity list was scrolled end to end (the app) or after the
-//   page settled (the bare window).
+//   page settled (the bare window); and the same 3 s after the first paint and data.
 //
 // Environment: BSI_APP (the binary), BSI_MEASURE_KIND (`app` or `bare`), BSI_MEASURE_PROFILE
-// (the app's profile), BSI_DRIVER_PORT (tauri-driver's port).
+// (the app's profile), BSI_MEASURE_ARGS (the bare window's arguments), BSI_DRIVER_PORT (tauri-driver's port).
 import { readFileSync, readdirSync } from 'node:fs';
 import { Builder, By } from 'selenium-webdriver';
 
@@ -85,7 +85,15 @@ function memory(pid) {
     processes: procs.length,
     rss_mib: mib(procs.reduce((a, p) => a + kib(`/proc/${p}/status`, 'VmRSS'), 0)),
     pss_mib: mib(procs.reduce((a, p) => a + kib(`/proc/${p}/smaps_rollup`, 'Pss'), 0)),
-    core_rss_mib: mib(kib(`/proc/${pid}/status`, 'VmRSS')),
+    by_process: procs.map((p) => {
+      let name = '?';
+      try {
+        name = readFileSync(`/proc/${p}/comm`, 'utf8').trim();
+      } catch {
+        // Gone meanwhile.
+      }
+      return { name, rss_mib: mib(kib(`/proc/${p}/status`, 'VmRSS')), pss_mib: mib(kib(`/proc/${p}/smaps_rollup`, 'Pss')) };
+    }),
   };
 }
 
@@ -104,7 +112,7 @@ const driver = await new Builder()
   .usingServer(`http://127.0.0.1:${process.env.BSI_DRIVER_PORT ?? 4444}/`)
   .withCapabilities({
     browserName: 'wry',
-    'tauri:options': { application, args: kind === 'app' ? ['--profile', profile] : [] },
+    'tauri:options': { application, args: kind === 'app' ? ['--profile', profile] : (process.env.BSI_MEASURE_ARGS || '').split(' ').filter(Boolean) },
   })
   .build();
 try {
@@ -125,6 +133,8 @@ try {
     ),
   );
   let scrolled = null;
+  await sleep(3000);
+  const settled = memory(pid);
   if (kind === 'app') {
     await (await driver.findElement(By.css('[data-testid="nav-entities"]'))).click();
     await until('the entity list', () =>
@@ -158,6 +168,7 @@ try {
       launch_to_first_paint_ms: Math.round(paint - launch),
       launch_to_data_ms: data == null ? null : Math.round(data - launch),
       scrolled,
+      memory_settled: settled,
       memory: memory(pid),
     }),
   );

@@ -12,6 +12,10 @@ use crate::state::AppState;
 #[command]
 #[tracing::instrument(skip(state))]
 pub async fn overview(state: State<'_, AppState>, op: Option<String>) -> CmdResult<Overview> {
+    // The window's first overview was read at launch.
+    if let Some(o) = state.first_screen(true).await {
+        return Ok(o);
+    }
     state
         .run(
             op,

@@ -1,5 +1,6 @@
 // A virtualised list with fixed-height rows, keyboard selection, and a callback when the end
-// comes near (to load the next page).
+// comes near (to load the next page). A row that is `undefined` (its page was dropped from
+// memory) shows as a placeholder, and `onRange` says which rows are on screen.
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useRef, type ReactNode } from 'react';
 import { listKeys } from '../lib/keys';
@@ -12,18 +13,20 @@ export function VirtualList<T>({
   onSelect,
   onOpen,
   onNearEnd,
+  onRange,
   rowKey,
   testid,
   rowTestid,
   footer,
 }: {
-  items: ReadonlyArray<T>;
+  items: ReadonlyArray<T | undefined>;
   rowHeight?: number;
   render: (item: T, index: number) => ReactNode;
   selected: number;
   onSelect: (index: number) => void;
   onOpen?: (index: number) => void;
   onNearEnd?: () => void;
+  onRange?: (start: number, end: number) => void;
   rowKey: (item: T, index: number) => string;
   testid?: string;
   rowTestid?: string;
@@ -41,6 +44,10 @@ export function VirtualList<T>({
   useEffect(() => {
     if (onNearEnd && last && last.index >= items.length - 30) onNearEnd();
   }, [last?.index, items.length, onNearEnd, last]);
+  const first = virtualItems[0];
+  useEffect(() => {
+    if (onRange && first && last) onRange(first.index, last.index);
+  }, [first?.index, last?.index, onRange, first, last]);
   useEffect(() => {
     if (selected >= 0 && selected < items.length) v.scrollToIndex(selected, { align: 'auto' });
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -63,7 +70,20 @@ export function VirtualList<T>({
               </div>
             );
           }
-          const item = items[vi.index] as T;
+          const item = items[vi.index];
+          if (item === undefined) {
+            return (
+              <div
+                key={`missing-${vi.index}`}
+                className="vrow muted"
+                style={{ top: vi.start, height: rowHeight }}
+                data-index={vi.index}
+                aria-busy="true"
+              >
+                …
+              </div>
+            );
+          }
           return (
             <div
               key={rowKey(item, vi.index)}

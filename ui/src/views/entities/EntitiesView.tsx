@@ -13,7 +13,7 @@ import { VirtualList } from '../../components/VirtualList';
 import { formatCount, timeAgo } from '../../lib/format';
 import { useNav } from '../../lib/nav';
 import { useStickyState } from '../../lib/sticky';
-import { usePaged } from '../../lib/usePaged';
+import { usePagedWindow } from '../../lib/usePagedWindow';
 import { useDebounced } from '../../lib/useQuery';
 import { EntityDetailPane } from './EntityDetail';
 
@@ -60,7 +60,8 @@ export function EntitiesView({ entity, kind }: { entity?: string | undefined; ki
   );
   const key = JSON.stringify([filter, sort, desc]);
 
-  const list = usePaged<EntitySummary>(
+  // A catalog may hold a million entities: only the pages near the screen stay in memory.
+  const list = usePagedWindow<EntitySummary>(
     (cursor, op) => cmd.entities({ filter, sort, descending: desc, limit: 300, cursor }, op),
     [key],
   );
@@ -208,6 +209,7 @@ export function EntitiesView({ entity, kind }: { entity?: string | undefined; ki
               onSelect={(i) => open(i)}
               onOpen={open}
               onNearEnd={list.loadMore}
+              onRange={list.need}
               footer={list.hasMore || list.loading ? <span className="muted">Loading more…</span> : undefined}
               render={(e) => (
                 <>

@@ -170,8 +170,10 @@ export function OverviewView() {
   const session = useSession();
   const p = session.status?.profile;
   const q = useQuery((op) => cmd.overview(op), [p?.name, p?.write_mode, p?.layout], p != null);
-  // The doctor's pass runs at the same time, on its own operation id.
-  const health = useQuery((op) => cmd.doctor(op), [p?.name, p?.layout], p != null);
+  // The doctor's pass starts once the overview is on screen (or failed), on its own operation
+  // id: it reads every database again, and the first screen must not wait for it.
+  const overviewSettled = q.data != null || q.status === 'failed';
+  const health = useQuery((op) => cmd.doctor(op), [p?.name, p?.layout], p != null && overviewSettled);
   const cancelHealth = health.cancel;
   // Leaving the Overview stops a pass that is still running.
   useEffect(() => cancelHealth, [cancelHealth]);

@@ -1,0 +1,206 @@
+// Keyset-paged lists too long to hold (a catalog of a million entities): pages are read on
+// scroll as with usePaged, but only the pages near what is on screen stay in memory. A page
+// that was dropped is read again, from the cursor it was first read from, when it comes into
+// view; its rows are `undefined` meanwhile (the list shows a placeholder row).
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { toUiError, type UiError } from './errors';
+import { newOpId, cancelOp } from './ops';
+import { useInstallationScope } from './session';
+
+interface PageLike<T> {
+  items: T[];
+  next_cursor?: string | null | undefined;
+}
+
+interface Page<T> {
+  /** The cursor this page is read from (null: the first page). */
+  from: string | null;
+  /** Its rows, or null when dropped. */
+  rows: T[] | null;
+  /** How many rows it had when first read (its place in the list). */
+  count: number;
+}
+
+export interface PagedWindow<T> {
+  /** Every row reached so far; `undefined` where the page was dropped from memory. */
+  items: ReadonlyArray<T | undefined>;
+  loading: boolean;
+  error: UiError | null;
+  hasMore: boolean;
+  loadMore: () => void;
+  /** Rows `start..end` are on screen: reads the dropped pages among them again. */
+  need: (start: number, end: number) => void;
+  reload: () => void;
+  cancel: () => void;
+  loaded: boolean;
+}
+
+/** Pages kept in memory by default: some 3,600 rows of 300, around the ones on screen. */
+export const KEEP_PAGES = 12;
+
+/** The page holding row `index`, by the pages' first-read sizes. */
+export function pageOf(pages: ReadonlyArray<{ count: number }>, index: number): number {
+  let at = 0;
+  for (let p = 0; p < pages.length; p++) {
+    const count = pages[p]?.count ?? 0;
+    if (index < at + count) return p;
+    at += count;
+  }
+  return -1;
+}
+
+/** The resident pages to drop so that at most `keep` stay, the farthest from `focus` first. */
+export function toDrop(pages: ReadonlyArray<{ rows: unknown[] | null }>, focus: number, keep: number): number[] {
+  const resident = pages.flatMap((p, i) => (p.rows ? [i] : []));
+  if (resident.length <= keep) return [];
+  return resident.sort((a, b) => Math.abs(b - focus) - Math.abs(a - focus)).slice(0, resident.length - keep);
+}
+
+export function usePagedWindow<T, P extends PageLike<T> = PageLike<T>>(
+  fetchPage: (cursor: string | null, op: string) => Promise<P>,
+  deps: ReadonlyArray<unknown>,
+  keep = KEEP_PAGES,
+): PagedWindow<T> {
+  const pages = useRef<Page<T>[]>([]);
+  const next = useRef<string | null>(null);
+  const [version, setVersion] = useState(0);
+  const [hasMore, setHasMore] = useState(false);
+  const [loading, setLoading] = useState(true);
+  const [loaded, setLoaded] = useState(false);
+  const [error, setError] = useState<UiError | null>(null);
+  const generation = useRef(0);
+  const busy = useRef(false);
+  const refetching = useRef(new Set<number>());
+  const op = useRef<string | null>(null);
+  const fetchRef = useRef(fetchPage);
+  fetchRef.current = fetchPage;
+  const scope = useInstallationScope();
+  const scopeRef = useRef(scope);
+  scopeRef.current = scope;
+  const [itemsScope, setItemsScope] = useState(scope);
+
+  const settle = useCallback(
+    (focus: number) => {
+      for (const p of toDrop(pages.current, focus, keep)) {
+        const page = pages.current[p];
+        if (page) page.rows = null;
+      }
+      setVersion((v) => v + 1);
+    },
+    [keep],
+  );
+
+  const fetchNext = useCallback(
+    async (reset: boolean) => {
+      const mine = reset ? ++generation.current : generation.current;
+      busy.current = true;
+      setLoading(true);
+      setError(null);
+      const id = newOpId();
+      op.current = id;
+      const at = scopeRef.current;
+      const from = reset ? null : next.current;
+      try {
+        const page = await fetchRef.current(from, id);
+        if (mine !== generation.current) return;
+        if (reset) {
+          pages.current = [];
+          refetching.current.clear();
+          setItemsScope(at);
+        }
+        pages.current.push({ from, rows: page.items, count: page.items.length });
+        next.current = page.next_cursor ?? null;
+        setHasMore(!!page.next_cursor);
+        setLoaded(true);
+        settle(pages.current.length - 1);
+      } catch (err) {
+        if (mine !== generation.current) return;
+        setError(toUiError(err));
+        if (reset) {
+          pages.current = [];
+          setItemsScope(at);
+          setHasMore(false);
+          setVersion((v) => v + 1);
+        }
+      } finally {
+        if (mine === generation.current) {
+          busy.current = false;
+          setLoading(false);
+          op.current = null;
+        }
+      }
+    },
+    [settle],
+  );
+
+  const refetch = useCallback(
+    async (p: number) => {
+      const page = pages.current[p];
+      if (!page || page.rows || refetching.current.has(p)) return;
+      const mine = generation.current;
+      refetching.current.add(p);
+      try {
+        const got = await fetchRef.current(page.from, newOpId());
+        if (mine !== generation.current) return;
+        // The page keeps its place; rows added or removed since move nothing else.
+        page.rows = got.items.slice(0, page.count);
+        settle(p);
+      } catch (err) {
+        if (mine === generation.current) setError(toUiError(err));
+      } finally {
+        refetching.current.delete(p);
+      }
+    },
+    [settle],
+  );
+
+  const reload = useCallback(() => {
+    if (op.current) void cancelOp(op.current);
+    setLoaded(false);
+    void fetchNext(true);
+  }, [fetchNext]);
+
+  useEffect(() => {
+    reload();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, scope]);
+
+  const loadMore = useCallback(() => {
+    if (busy.current || !hasMore) return;
+    void fetchNext(false);
+  }, [hasMore, fetchNext]);
+
+  const need = useCallback(
+    (start: number, end: number) => {
+      const first = pageOf(pages.current, Math.max(0, start));
+      const last = pageOf(pages.current, Math.max(0, end));
+      if (first < 0) return;
+      for (let p = first; p <= (last < 0 ? pages.current.length - 1 : last); p++) {
+        if (!pages.current[p]?.rows) void refetch(p);
+      }
+    },
+    [refetch],
+  );
+
+  const cancel = useCallback(() => {
+    if (op.current) void cancelOp(op.current);
+  }, []);
+
+  const items = useMemo(() => {
+    const out: (T | undefined)[] = [];
+    for (const page of pages.current) {
+      if (page.rows) {
+        for (let i = 0; i < page.count; i++) out.push(page.rows[i]);
+      } else {
+        out.length += page.count;
+      }
+    }
+    return out;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [version]);
+
+  if (itemsScope !== scope) {
+    return { items: [], loading: true, error: null, hasMore: false, loadMore, need, reload, cancel, loaded: false };
+  }
+  return { items, loading, error, hasMore, loadMore, need, reload, cancel, loaded };
+}
