@@ -1236,3 +1236,71 @@ fn a_switch_while_connections_are_being_made_reads_the_new_installation() {
     let overview = a.ok("overview", json!({ "op": null }));
     assert_eq!(databases(&overview), [format!("{b_prefix}catalog")]);
 }
+
+#[test]
+fn the_first_screen_read_at_launch_is_shown_once_then_read_afresh() {
+    let prefix = format!("bsiappwarm{}_", std::process::id());
+    tauri::async_runtime::block_on(prepare(&prefix, &AREAS, true));
+    let catalog = format!("{prefix}catalog");
+    let stitched = || -> i64 {
+        shared()
+            .psql(
+                &catalog,
+                "SELECT count(*) FROM final_entities WHERE final_entity IS NOT NULL",
+            )
+            .parse()
+            .unwrap()
+    };
+    let drop_five = || {
+        shared().psql(
+            &catalog,
+            "DELETE FROM final_entities WHERE entity_id IN \
+             (SELECT entity_id FROM final_entities WHERE final_entity IS NOT NULL LIMIT 5)",
+        );
+    };
+    let entities = |o: &Value| o["counts"]["entities"]["value"].as_i64().unwrap();
+    let names = |status: &Value| -> Vec<String> {
+        let mut names: Vec<String> = arr(&status["databases"])
+            .iter()
+            .map(|d| d["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let search = format!("{prefix}search");
+    let a = app();
+    a.open(profile_input("warm", &prefix), &password());
+    let state = a.window.state::<AppState>();
+    let at_launch = stitched();
+    assert!(at_launch > 10, "{at_launch}");
+
+    // The launch's read (as the app starts it beside the webview), then the data moves on: five
+    // entities and the search database go.
+    tauri::async_runtime::block_on(state.warm_up());
+    drop_five();
+    shared().psql(
+        "postgres",
+        &format!("DROP DATABASE \"{search}\" WITH (FORCE)"),
+    );
+
+    // The window's first status and overview are the launch's read, not a second one.
+    let status = a.ok("app_status", json!({}));
+    assert_eq!(status["connected"], true, "{status}");
+    assert!(names(&status).contains(&search), "{status}");
+    assert_eq!(entities(&a.ok("overview", json!({}))), at_launch);
+    // Shown once: what comes after reads the database as it is now.
+    assert_eq!(entities(&a.ok("overview", json!({}))), at_launch - 5);
+    let status = a.ok("app_status", json!({}));
+    let now = names(&status);
+    assert!(now.contains(&catalog) && !now.contains(&search), "{status}");
+
+    // A read made for the connections of before is never shown after they were closed (the
+    // profile opened again).
+    tauri::async_runtime::block_on(state.warm_up());
+    drop_five();
+    a.ok(
+        "open_profile",
+        json!({ "name": "warm", "password": password() }),
+    );
+    assert_eq!(entities(&a.ok("overview", json!({}))), at_launch - 10);
+}

@@ -13,11 +13,11 @@
 //! first `app_status` and `overview` take that read instead of making their own.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bsi_core::connect::Connections;
+use bsi_core::discovery::Discovery;
 use bsi_core::installations::Layout;
 use bsi_core::overview::Overview;
 use bsi_core::profile::{Profile, ProfileStore};
@@ -33,7 +33,6 @@ const WARM_FOR: Duration = Duration::from_secs(30);
 struct Warm {
     at: Instant,
     read: OnceCell<Option<(Arc<Connections>, Overview)>>,
-    taken: AtomicBool,
 }
 
 /// What the app was started with.
@@ -185,7 +184,6 @@ impl AppState {
         let warm = Arc::new(Warm {
             at: Instant::now(),
             read: OnceCell::new(),
-            taken: AtomicBool::new(false),
         });
         *self.warm_slot() = Some(warm.clone());
         warm.read.get_or_init(|| self.read_first_screen()).await;
@@ -206,31 +204,41 @@ impl AppState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The overview read at launch, when it is still young and was read through the
-    /// connections open now (waiting for it when it is under way). `take`: this is the overview
-    /// the window shows, and later calls read afresh.
-    pub async fn first_screen(&self, take: bool) -> Option<Overview> {
+    /// The discovery of the overview read at launch, when it is still young and was read
+    /// through the connections open now (waiting for it when it is under way).
+    pub async fn first_discovery(&self) -> Option<Discovery> {
+        self.first_screen(false, |o| o.discovery.clone()).await
+    }
+
+    /// The overview read at launch, on the same terms, for the window to show: later calls
+    /// read afresh.
+    pub async fn take_first_screen(&self) -> Option<Overview> {
+        self.first_screen(true, Overview::clone).await
+    }
+
+    async fn first_screen<R>(&self, take: bool, pick: impl FnOnce(&Overview) -> R) -> Option<R> {
         let warm = self.warm_slot().clone()?;
-        if warm.taken.load(Ordering::Acquire) || warm.at.elapsed() > WARM_FOR {
+        if warm.at.elapsed() > WARM_FOR {
             return None;
         }
         let (conns, overview) = warm
             .read
             .get_or_init(|| self.read_first_screen())
             .await
-            .clone()?;
+            .as_ref()?;
         let now = self.conns.read().await.clone()?;
-        if !Arc::ptr_eq(&conns, &now) {
+        if !Arc::ptr_eq(conns, &now) {
             return None;
         }
+        let picked = pick(overview);
         if take {
-            warm.taken.store(true, Ordering::Release);
+            // Taken: the slot no longer holds it (unless a reset put another there).
             let mut slot = self.warm_slot();
             if slot.as_ref().is_some_and(|w| Arc::ptr_eq(w, &warm)) {
                 *slot = None;
             }
         }
-        Some(overview)
+        Some(picked)
     }
 
     /// Closes the connections; the next command opens new ones (after a profile change).

@@ -140,24 +140,31 @@ try {
     await until('the entity list', () =>
       driver.executeScript('return document.querySelector(\'[data-testid="entity-row"]\') ? 1 : 0'),
     );
-    // End to end: to the bottom, again and again, until no page is left to load.
+    // End to end: to the bottom, again and again, until every entity the list counts was
+    // reached (its head reads "N matching · M loaded"), or nothing more came for 10 s.
     const t = Date.now();
-    let quiet = 0;
-    while (quiet < 5 && Date.now() - t < WAIT * 5) {
-      const more = await driver.executeScript(
+    const step = () =>
+      driver.executeScript(
         `const l = document.querySelector('[data-testid="entity-list"]');
          l.scrollTop = l.scrollHeight;
-         return /Loading more/.test(l.textContent) ? 1 : 0;`,
+         const head = document.querySelector('[data-testid="entity-total"]')?.textContent ?? '';
+         const n = (re) => Number((head.match(re)?.[1] ?? '').replace(/\\D/g, '')) || 0;
+         return [n(/^(.*?) matching/), n(/· (.*?) loaded/)];`,
       );
-      quiet = more ? 0 : quiet + 1;
-      await sleep(more ? 30 : 200);
+    let total = 0;
+    let rows = 0;
+    let since = Date.now();
+    while (Date.now() - since < 10000) {
+      const [all, loaded] = await step();
+      total = all;
+      if (loaded !== rows) {
+        rows = loaded;
+        since = Date.now();
+      }
+      if (total > 0 && rows >= total) break;
+      await sleep(20);
     }
-    const rows = await driver.executeScript(
-      `const r = document.querySelector('[data-testid="entity-row"]');
-       const l = document.querySelector('[data-testid="entity-list"]');
-       return r ? Math.round(l.scrollHeight / r.getBoundingClientRect().height) : 0;`,
-    );
-    scrolled = { rows, seconds: Math.round((Date.now() - t) / 100) / 10 };
+    scrolled = { rows, total, seconds: Math.round((Date.now() - t) / 100) / 10 };
     // Back to the top, as a user would, then let it settle.
     await driver.executeScript('document.querySelector(\'[data-testid="entity-list"]\').scrollTop = 0;');
   }

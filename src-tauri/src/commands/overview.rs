@@ -13,7 +13,7 @@ use crate::state::AppState;
 #[tracing::instrument(skip(state))]
 pub async fn overview(state: State<'_, AppState>, op: Option<String>) -> CmdResult<Overview> {
     // The window's first overview was read at launch.
-    if let Some(o) = state.first_screen(true).await {
+    if let Some(o) = state.take_first_screen().await {
         return Ok(o);
     }
     state

@@ -68,8 +68,8 @@ pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, Command
     let result = async {
         let conns = state.connections().await?;
         // The discovery read at launch, when it is there.
-        if let Some(o) = state.first_screen(false).await {
-            return Ok(o.discovery);
+        if let Some(d) = state.first_discovery().await {
+            return Ok(d);
         }
         discover(&conns).await
     }

@@ -1,9 +1,13 @@
 // A virtualised list with fixed-height rows, keyboard selection, and a callback when the end
 // comes near (to load the next page). A row that is `undefined` (its page was dropped from
-// memory) shows as a placeholder, and `onRange` says which rows are on screen.
-import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useRef, type ReactNode } from 'react';
+// memory) shows as a placeholder, and `onRange` says which rows are on screen. Which rows to
+// render is arithmetic on the scroll position (`lib/rows.ts`): nothing is kept per row, so the
+// list's memory does not grow with its length.
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { listKeys } from '../lib/keys';
+import { scrollToSee, visibleRows } from '../lib/rows';
+
+const OVERSCAN = 12;
 
 export function VirtualList<T>({
   items,
@@ -33,25 +37,71 @@ export function VirtualList<T>({
   footer?: ReactNode;
 }) {
   const parent = useRef<HTMLDivElement>(null);
-  const v = useVirtualizer({
-    count: items.length + (footer ? 1 : 0),
-    getScrollElement: () => parent.current,
-    estimateSize: () => rowHeight,
-    overscan: 12,
-  });
-  const virtualItems = v.getVirtualItems();
-  const last = virtualItems[virtualItems.length - 1];
+  const [view, setView] = useState({ top: 0, height: 0 });
+  const measure = useCallback(() => {
+    const el = parent.current;
+    if (!el) return;
+    setView((v) => (v.top === el.scrollTop && v.height === el.clientHeight ? v : { top: el.scrollTop, height: el.clientHeight }));
+  }, []);
+  useLayoutEffect(() => {
+    measure();
+    const el = parent.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [measure]);
+
+  const count = items.length + (footer ? 1 : 0);
+  const [first, last] = visibleRows(view.top, view.height, rowHeight, count, OVERSCAN);
   useEffect(() => {
-    if (onNearEnd && last && last.index >= items.length - 30) onNearEnd();
-  }, [last?.index, items.length, onNearEnd, last]);
-  const first = virtualItems[0];
+    if (onNearEnd && last >= 0 && last >= items.length - 30) onNearEnd();
+  }, [last, items.length, onNearEnd]);
   useEffect(() => {
-    if (onRange && first && last) onRange(first.index, last.index);
-  }, [first?.index, last?.index, onRange, first, last]);
+    if (onRange && last >= first) onRange(first, last);
+  }, [first, last, onRange]);
   useEffect(() => {
-    if (selected >= 0 && selected < items.length) v.scrollToIndex(selected, { align: 'auto' });
+    const el = parent.current;
+    if (!el || selected < 0 || selected >= items.length) return;
+    const to = scrollToSee(selected, el.scrollTop, el.clientHeight, rowHeight);
+    if (to !== null) el.scrollTop = to;
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [selected]);
+
+  const rows: ReactNode[] = [];
+  for (let index = first; index <= last; index++) {
+    const top = index * rowHeight;
+    if (index >= items.length) {
+      rows.push(
+        <div key="footer" className="vrow list-foot-row" style={{ top, height: rowHeight }}>
+          {footer}
+        </div>,
+      );
+      continue;
+    }
+    const item = items[index];
+    if (item === undefined) {
+      rows.push(
+        <div key={`missing-${index}`} className="vrow muted" style={{ top, height: rowHeight }} data-index={index} aria-busy="true">
+          …
+        </div>,
+      );
+      continue;
+    }
+    rows.push(
+      <div
+        key={rowKey(item, index)}
+        className={index === selected ? 'vrow selected' : 'vrow'}
+        style={{ top, height: rowHeight }}
+        data-testid={rowTestid}
+        data-index={index}
+        onClick={() => onSelect(index)}
+        onDoubleClick={() => onOpen?.(index)}
+      >
+        {render(item, index)}
+      </div>,
+    );
+  }
 
   return (
     <div
@@ -59,45 +109,11 @@ export function VirtualList<T>({
       ref={parent}
       tabIndex={0}
       data-testid={testid}
+      onScroll={measure}
       onKeyDown={listKeys(items.length, selected, onSelect, onOpen)}
     >
-      <div className="vlist-inner" style={{ height: v.getTotalSize() }}>
-        {virtualItems.map((vi) => {
-          if (vi.index >= items.length) {
-            return (
-              <div key="footer" className="vrow list-foot-row" style={{ top: vi.start, height: rowHeight }}>
-                {footer}
-              </div>
-            );
-          }
-          const item = items[vi.index];
-          if (item === undefined) {
-            return (
-              <div
-                key={`missing-${vi.index}`}
-                className="vrow muted"
-                style={{ top: vi.start, height: rowHeight }}
-                data-index={vi.index}
-                aria-busy="true"
-              >
-                …
-              </div>
-            );
-          }
-          return (
-            <div
-              key={rowKey(item, vi.index)}
-              className={vi.index === selected ? 'vrow selected' : 'vrow'}
-              style={{ top: vi.start, height: rowHeight }}
-              data-testid={rowTestid}
-              data-index={vi.index}
-              onClick={() => onSelect(vi.index)}
-              onDoubleClick={() => onOpen?.(vi.index)}
-            >
-              {render(item, vi.index)}
-            </div>
-          );
-        })}
+      <div className="vlist-inner" style={{ height: count * rowHeight }}>
+        {rows}
       </div>
     </div>
   );

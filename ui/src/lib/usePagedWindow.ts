@@ -1,13 +1,14 @@
 // Keyset-paged lists too long to hold (a catalog of a million entities): pages are read on
 // scroll as with usePaged, but only the pages near what is on screen stay in memory. A page
 // that was dropped is read again, from the cursor it was first read from, when it comes into
-// view; its rows are `undefined` meanwhile (the list shows a placeholder row).
+// view; its rows are `undefined` meanwhile (the list shows a placeholder row). With `keep` at
+// Infinity no page is dropped (usePaged).
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { toUiError, type UiError } from './errors';
 import { newOpId, cancelOp } from './ops';
 import { useInstallationScope } from './session';
 
-interface PageLike<T> {
+export interface PageLike<T> {
   items: T[];
   next_cursor?: string | null | undefined;
 }
@@ -60,6 +61,7 @@ export function usePagedWindow<T, P extends PageLike<T> = PageLike<T>>(
   fetchPage: (cursor: string | null, op: string) => Promise<P>,
   deps: ReadonlyArray<unknown>,
   keep = KEEP_PAGES,
+  onFirstPage?: (page: P) => void,
 ): PagedWindow<T> {
   const pages = useRef<Page<T>[]>([]);
   const next = useRef<string | null>(null);
@@ -74,6 +76,9 @@ export function usePagedWindow<T, P extends PageLike<T> = PageLike<T>>(
   const op = useRef<string | null>(null);
   const fetchRef = useRef(fetchPage);
   fetchRef.current = fetchPage;
+  const firstRef = useRef(onFirstPage);
+  firstRef.current = onFirstPage;
+  // Which installation the rows are about: rows of another are never shown.
   const scope = useInstallationScope();
   const scopeRef = useRef(scope);
   scopeRef.current = scope;
@@ -113,6 +118,7 @@ export function usePagedWindow<T, P extends PageLike<T> = PageLike<T>>(
         setHasMore(!!page.next_cursor);
         setLoaded(true);
         settle(pages.current.length - 1);
+        if (reset) firstRef.current?.(page);
       } catch (err) {
         if (mine !== generation.current) return;
         setError(toUiError(err));
