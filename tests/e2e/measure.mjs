@@ -6,7 +6,9 @@
 // - data: when the first database row of the Overview is in the page (polled every 20 ms);
 // - memory: RSS and PSS of the window's process and every process below it (WebKit's web and
 //   network processes), after the entity list was scrolled end to end (the app) or after the
-//   page settled (the bare window); and the same 3 s after the first paint and data.
+//   page settled (the bare window), once at 3 s and once at rest, 10 s on
+//   (BSI_MEASURE_REST, in ms): WebKit's garbage collector and allocator give memory back
+//   over seconds; and the same 3 s after the first paint and data.
 //
 // Environment: BSI_APP (the binary), BSI_MEASURE_KIND (`app` or `bare`), BSI_MEASURE_PROFILE
 // (the app's profile), BSI_MEASURE_ARGS (the bare window's arguments), BSI_DRIVER_PORT (tauri-driver's port).
@@ -17,6 +19,7 @@ const application = process.env.BSI_APP;
 const kind = process.env.BSI_MEASURE_KIND ?? 'app';
 const profile = process.env.BSI_MEASURE_PROFILE;
 const WAIT = Number(process.env.BSI_MEASURE_WAIT ?? 120000);
+const REST = Number(process.env.BSI_MEASURE_REST ?? 10000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const kib = (file, field) => {
@@ -169,6 +172,8 @@ try {
     await driver.executeScript('document.querySelector(\'[data-testid="entity-list"]\').scrollTop = 0;');
   }
   await sleep(3000);
+  const used = memory(pid);
+  await sleep(Math.max(0, REST - 3000));
   console.log(
     JSON.stringify({
       kind,
@@ -176,6 +181,7 @@ try {
       launch_to_data_ms: data == null ? null : Math.round(data - launch),
       scrolled,
       memory_settled: settled,
+      memory_3s: used,
       memory: memory(pid),
     }),
   );

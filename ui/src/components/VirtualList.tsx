@@ -5,7 +5,7 @@
 // list's memory does not grow with its length.
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { listKeys } from '../lib/keys';
-import { scrollToSee, visibleRows } from '../lib/rows';
+import { scrollToSee, visibleRows, type Rows } from '../lib/rows';
 
 const OVERSCAN = 12;
 
@@ -23,7 +23,7 @@ export function VirtualList<T>({
   rowTestid,
   footer,
 }: {
-  items: ReadonlyArray<T | undefined>;
+  items: Rows<T>;
   rowHeight?: number;
   render: (item: T, index: number) => ReactNode;
   selected: number;
@@ -79,7 +79,7 @@ export function VirtualList<T>({
       );
       continue;
     }
-    const item = items[index];
+    const item = items.at(index);
     if (item === undefined) {
       rows.push(
         <div key={`missing-${index}`} className="vrow muted" style={{ top, height: rowHeight }} data-index={index} aria-busy="true">

@@ -2,6 +2,13 @@
 // to scroll so that a row is seen. Nothing per row is kept, so a list of a million rows costs
 // what a list of a hundred does.
 
+/** The rows of a list as the list reads them: an array, or a window over pages that computes
+ * a row on demand (usePagedWindow) so that no array as long as the list is ever built. */
+export interface Rows<T> {
+  readonly length: number;
+  at(index: number): T | undefined;
+}
+
 /** The rows to render, `[first, last]` inclusive (`last < first`: none): those in the
  * viewport and `overscan` more on each side. */
 export function visibleRows(

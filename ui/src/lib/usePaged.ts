@@ -1,6 +1,7 @@
 // Keyset-paged lists: the first page when the inputs change, the next one on demand (on
 // scroll). Answers to stale requests are dropped. A paged window (usePagedWindow) that keeps
 // every page it read, for lists a person pages through by hand (errors, tasks, search hits).
+import { useMemo } from 'react';
 import type { UiError } from './errors';
 import { usePagedWindow, type PageLike } from './usePagedWindow';
 
@@ -29,6 +30,7 @@ export function usePaged<T, P extends PageLike<T> = PageLike<T>>(
     Infinity,
     onFirstPage,
   );
-  // No page is ever dropped, so no row is missing.
-  return { items: items as T[], loading, error, hasMore, loadMore, reload, cancel, loaded };
+  // No page is ever dropped, so no row is missing: these lists are short enough to hold whole.
+  const all = useMemo(() => Array.from({ length: items.length }, (_, i) => items.at(i) as T), [items]);
+  return { items: all, loading, error, hasMore, loadMore, reload, cancel, loaded };
 }

@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { toUiError, type UiError } from './errors';
 import { newOpId, cancelOp } from './ops';
+import type { Rows } from './rows';
 import { useInstallationScope } from './session';
 
 export interface PageLike<T> {
@@ -23,8 +24,9 @@ interface Page<T> {
 }
 
 export interface PagedWindow<T> {
-  /** Every row reached so far; `undefined` where the page was dropped from memory. */
-  items: ReadonlyArray<T | undefined>;
+  /** Every row reached so far; `undefined` where the page was dropped from memory. Rows are
+   * found in their page on demand: no array as long as the list is built. */
+  items: Rows<T>;
   loading: boolean;
   error: UiError | null;
   hasMore: boolean;
@@ -35,6 +37,8 @@ export interface PagedWindow<T> {
   cancel: () => void;
   loaded: boolean;
 }
+
+const NO_ROWS: Rows<never> = { length: 0, at: () => undefined };
 
 /** Pages kept in memory by default: some 3,600 rows of 300, around the ones on screen. */
 export const KEEP_PAGES = 12;
@@ -55,6 +59,31 @@ export function toDrop(pages: ReadonlyArray<{ rows: unknown[] | null }>, focus: 
   const resident = pages.flatMap((p, i) => (p.rows ? [i] : []));
   if (resident.length <= keep) return [];
   return resident.sort((a, b) => Math.abs(b - focus) - Math.abs(a - focus)).slice(0, resident.length - keep);
+}
+
+/** The rows of `pages` as one list: the page of a row is found by bisection over the pages'
+ * first rows (the pages as they are now; a later drop or refetch shows through). */
+export function rowsOf<T>(pages: ReadonlyArray<{ rows: T[] | null; count: number }>): Rows<T> {
+  const starts: number[] = [];
+  let length = 0;
+  for (const p of pages) {
+    starts.push(length);
+    length += p.count;
+  }
+  return {
+    length,
+    at(index: number): T | undefined {
+      if (!Number.isInteger(index) || index < 0 || index >= length) return undefined;
+      let lo = 0;
+      let hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if ((starts[mid] ?? 0) <= index) lo = mid;
+        else hi = mid - 1;
+      }
+      return pages[lo]?.rows?.[index - (starts[lo] ?? 0)];
+    },
+  };
 }
 
 export function usePagedWindow<T, P extends PageLike<T> = PageLike<T>>(
@@ -192,21 +221,14 @@ export function usePagedWindow<T, P extends PageLike<T> = PageLike<T>>(
     if (op.current) void cancelOp(op.current);
   }, []);
 
-  const items = useMemo(() => {
-    const out: (T | undefined)[] = [];
-    for (const page of pages.current) {
-      if (page.rows) {
-        for (let i = 0; i < page.count; i++) out.push(page.rows[i]);
-      } else {
-        out.length += page.count;
-      }
-    }
-    return out;
+  const items = useMemo(
+    () => rowsOf(pages.current),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [version]);
+    [version],
+  );
 
   if (itemsScope !== scope) {
-    return { items: [], loading: true, error: null, hasMore: false, loadMore, need, reload, cancel, loaded: false };
+    return { items: NO_ROWS, loading: true, error: null, hasMore: false, loadMore, need, reload, cancel, loaded: false };
   }
   return { items, loading, error, hasMore, loadMore, need, reload, cancel, loaded };
 }

@@ -107,7 +107,7 @@ export function EntitiesView({ entity, kind }: { entity?: string | undefined; ki
 
   const open = useCallback(
     (i: number) => {
-      const e = list.items[i];
+      const e = list.items.at(i);
       if (e) {
         setIndex(i);
         if (entity) nav.replace({ view: 'entities', entity: e.entity_ref });
