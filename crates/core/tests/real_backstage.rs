@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use bsi_core::auth::{Auth, AuthQuery};
-use bsi_core::catalog::{Catalog, EntityQuery, ListQuery, views};
+use bsi_core::catalog::{Catalog, EntityFilter, EntityQuery, ListQuery, views};
 use bsi_core::connect::Connections;
 use bsi_core::export::{EntityExport, ExportFormat, export_entities};
 use bsi_core::graph::{self, GraphOptions};
@@ -62,6 +62,27 @@ async fn all_entities(cat: &Catalog) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut q = EntityQuery {
         limit: Some(1000),
+        ..Default::default()
+    };
+    loop {
+        let page = cat.entities(&q).await.unwrap();
+        out.extend(page.items.into_iter().map(|e| e.entity_ref));
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
+/// The refs of every entity matching `text`, page after page.
+async fn matching(cat: &Catalog, text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut q = EntityQuery {
+        filter: EntityFilter {
+            text: Some(text.to_string()),
+            ..Default::default()
+        },
+        limit: Some(7),
         ..Default::default()
     };
     loop {
@@ -305,5 +326,80 @@ async fn the_knex_lock_left_by_a_crash_is_seen() {
                 a.locked
             );
         }
+    }
+}
+
+/// Free text on what real backends wrote (their `search` rows, not ours): the entities whose
+/// name, title or description holds the word, as the entities themselves say, for words taken
+/// from each field and one found nowhere, in every era that holds rows.
+#[tokio::test]
+async fn free_text_finds_what_the_entities_say() {
+    // Today's manifest holds no counts, but its fixture holds rows.
+    for era in ERAS.into_iter().filter(|e| *e == CURRENT || has_rows(e)) {
+        let c = conns(era);
+        let mut sink = Vec::new();
+        let export = EntityExport {
+            full: true,
+            ..Default::default()
+        };
+        export_entities(&c, &export, ExportFormat::Json, &mut sink)
+            .await
+            .unwrap();
+        let exported: Value = serde_json::from_slice(&sink).unwrap();
+        // Each entity's ref and its name, title and description, lowercased.
+        let fields: Vec<(String, [String; 3])> = exported
+            .as_array()
+            .unwrap_or_else(|| panic!("{era}: the export is not a list"))
+            .iter()
+            .map(|row| {
+                let md = &row["entity"]["metadata"];
+                let f = |k: &str| md[k].as_str().unwrap_or_default().to_lowercase();
+                (
+                    row["entity_ref"].as_str().unwrap().to_string(),
+                    [f("name"), f("title"), f("description")],
+                )
+            })
+            .collect();
+        assert!(!fields.is_empty(), "{era}");
+        // A word from a field: its first run of 4 or more letters, in the first entity that
+        // has one there.
+        let word_in = |i: usize| -> Option<String> {
+            fields.iter().find_map(|(_, f)| {
+                f[i].split(|ch: char| !ch.is_ascii_alphabetic())
+                    .find(|w| w.len() >= 4)
+                    .map(str::to_string)
+            })
+        };
+        let mut words: Vec<String> = (0..3).filter_map(word_in).collect();
+        assert!(
+            words.len() >= 2,
+            "{era}: the fixture has names and titles or descriptions"
+        );
+        words.push("zqxjv".into());
+        let cat = Catalog::open(&c).await.unwrap();
+        let mut beyond_names = false;
+        for word in &words {
+            let want: BTreeSet<String> = fields
+                .iter()
+                .filter(|(_, f)| f.iter().any(|v| v.contains(word.as_str())))
+                .map(|(r, _)| r.clone())
+                .collect();
+            beyond_names |= fields.iter().any(|(_, f)| {
+                !f[0].contains(word.as_str())
+                    && (f[1].contains(word.as_str()) || f[2].contains(word.as_str()))
+            });
+            assert_eq!(matching(&cat, word).await, want, "{era}: {word}");
+            // Upper case finds the same.
+            assert_eq!(
+                matching(&cat, &word.to_uppercase()).await,
+                want,
+                "{era}: {word} in upper case"
+            );
+        }
+        assert!(
+            beyond_names,
+            "{era}: one of {words:?} is found by a title or description only"
+        );
+        c.close().await;
     }
 }
