@@ -59,11 +59,19 @@ struct Answers {
 }
 
 async fn all_entities(cat: &Catalog) -> BTreeSet<String> {
+    refs_of(
+        cat,
+        EntityQuery {
+            limit: Some(1000),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// The refs of every entity `q` finds, page after page.
+async fn refs_of(cat: &Catalog, mut q: EntityQuery) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let mut q = EntityQuery {
-        limit: Some(1000),
-        ..Default::default()
-    };
     loop {
         let page = cat.entities(&q).await.unwrap();
         out.extend(page.items.into_iter().map(|e| e.entity_ref));
@@ -74,10 +82,9 @@ async fn all_entities(cat: &Catalog) -> BTreeSet<String> {
     }
 }
 
-/// The refs of every entity matching `text`, page after page.
+/// The refs of every entity matching `text`, in small pages.
 async fn matching(cat: &Catalog, text: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut q = EntityQuery {
+    let q = EntityQuery {
         filter: EntityFilter {
             text: Some(text.to_string()),
             ..Default::default()
@@ -85,14 +92,7 @@ async fn matching(cat: &Catalog, text: &str) -> BTreeSet<String> {
         limit: Some(7),
         ..Default::default()
     };
-    loop {
-        let page = cat.entities(&q).await.unwrap();
-        out.extend(page.items.into_iter().map(|e| e.entity_ref));
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => return out,
-        }
-    }
+    refs_of(cat, q).await
 }
 
 /// The ref whose relations the per-era comparison looks at: today's most connected

@@ -37,11 +37,20 @@ export function VirtualList<T>({
   footer?: ReactNode;
 }) {
   const parent = useRef<HTMLDivElement>(null);
+  const count = items.length + (footer ? 1 : 0);
   const [view, setView] = useState({ top: 0, height: 0 });
+  const geometry = useRef({ rowHeight, count });
+  geometry.current = { rowHeight, count };
+  // On scroll and resize: a render only when the rows to show change, not at every pixel.
   const measure = useCallback(() => {
     const el = parent.current;
     if (!el) return;
-    setView((v) => (v.top === el.scrollTop && v.height === el.clientHeight ? v : { top: el.scrollTop, height: el.clientHeight }));
+    setView((v) => {
+      const { rowHeight: h, count: n } = geometry.current;
+      const [a, b] = visibleRows(v.top, v.height, h, n, OVERSCAN);
+      const [c, d] = visibleRows(el.scrollTop, el.clientHeight, h, n, OVERSCAN);
+      return a === c && b === d && v.height === el.clientHeight ? v : { top: el.scrollTop, height: el.clientHeight };
+    });
   }, []);
   useLayoutEffect(() => {
     measure();
@@ -52,7 +61,6 @@ export function VirtualList<T>({
     return () => ro.disconnect();
   }, [measure]);
 
-  const count = items.length + (footer ? 1 : 0);
   const [first, last] = visibleRows(view.top, view.height, rowHeight, count, OVERSCAN);
   useEffect(() => {
     if (onNearEnd && last >= 0 && last >= items.length - 30) onNearEnd();

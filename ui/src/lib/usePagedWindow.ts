@@ -43,15 +43,43 @@ const NO_ROWS: Rows<never> = { length: 0, at: () => undefined };
 /** Pages kept in memory by default: some 3,600 rows of 300, around the ones on screen. */
 export const KEEP_PAGES = 12;
 
-/** The page holding row `index`, by the pages' first-read sizes. */
-export function pageOf(pages: ReadonlyArray<{ count: number }>, index: number): number {
-  let at = 0;
-  for (let p = 0; p < pages.length; p++) {
-    const count = pages[p]?.count ?? 0;
-    if (index < at + count) return p;
-    at += count;
+/** Where the pages' rows start, by their first-read sizes. */
+export interface PageIndex {
+  /** Rows in all the pages. */
+  length: number;
+  /** The page holding row `index` (-1: none), by bisection. */
+  page(index: number): number;
+  /** The first row of page `p`. */
+  start(p: number): number;
+}
+
+export function pageIndex(pages: ReadonlyArray<{ count: number }>): PageIndex {
+  const starts: number[] = [];
+  let length = 0;
+  for (const p of pages) {
+    starts.push(length);
+    length += p.count;
   }
-  return -1;
+  return {
+    length,
+    page(index: number): number {
+      if (!Number.isInteger(index) || index < 0 || index >= length) return -1;
+      let lo = 0;
+      let hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if ((starts[mid] ?? 0) <= index) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo;
+    },
+    start: (p) => starts[p] ?? length,
+  };
+}
+
+/** The page holding row `index`, by the pages' first-read sizes (-1: none). */
+export function pageOf(pages: ReadonlyArray<{ count: number }>, index: number): number {
+  return pageIndex(pages).page(index);
 }
 
 /** The resident pages to drop so that at most `keep` stay, the farthest from `focus` first. */
@@ -61,27 +89,15 @@ export function toDrop(pages: ReadonlyArray<{ rows: unknown[] | null }>, focus: 
   return resident.sort((a, b) => Math.abs(b - focus) - Math.abs(a - focus)).slice(0, resident.length - keep);
 }
 
-/** The rows of `pages` as one list: the page of a row is found by bisection over the pages'
- * first rows (the pages as they are now; a later drop or refetch shows through). */
+/** The rows of `pages` as one list, each found in its page on demand (the pages as they are
+ * now; a later drop or refetch shows through). */
 export function rowsOf<T>(pages: ReadonlyArray<{ rows: T[] | null; count: number }>): Rows<T> {
-  const starts: number[] = [];
-  let length = 0;
-  for (const p of pages) {
-    starts.push(length);
-    length += p.count;
-  }
+  const index = pageIndex(pages);
   return {
-    length,
-    at(index: number): T | undefined {
-      if (!Number.isInteger(index) || index < 0 || index >= length) return undefined;
-      let lo = 0;
-      let hi = starts.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if ((starts[mid] ?? 0) <= index) lo = mid;
-        else hi = mid - 1;
-      }
-      return pages[lo]?.rows?.[index - (starts[lo] ?? 0)];
+    length: index.length,
+    at(row: number): T | undefined {
+      const p = index.page(row);
+      return p < 0 ? undefined : pages[p]?.rows?.[row - index.start(p)];
     },
   };
 }
@@ -207,8 +223,9 @@ export function usePagedWindow<T, P extends PageLike<T> = PageLike<T>>(
 
   const need = useCallback(
     (start: number, end: number) => {
-      const first = pageOf(pages.current, Math.max(0, start));
-      const last = pageOf(pages.current, Math.max(0, end));
+      const index = pageIndex(pages.current);
+      const first = index.page(Math.max(0, start));
+      const last = index.page(Math.max(0, end));
       if (first < 0) return;
       for (let p = first; p <= (last < 0 ? pages.current.length - 1 : last); p++) {
         if (!pages.current[p]?.rows) void refetch(p);
